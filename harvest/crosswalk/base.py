@@ -1,0 +1,121 @@
+"""The crosswalk registry and the shared finishing step every crosswalk ends with.
+
+A crosswalk is a pure function from the lxml <metadata> payload element to a `Mapped` dict of the
+descriptive fields of schemas/records.schema.json. It raises `Unmappable` when a record cannot be
+mapped; the harvester then quarantines the record with that reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from harvest.crosswalk.normalize import best_pid, classify_identifier, pid_string, pid_url
+from harvest.errors import HarvestError
+
+Mapped = dict
+
+
+class Unmappable(HarvestError):
+    """A record that cannot become a canonical row; `reason` is a short code for reports."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        self.reason, self.detail = reason, detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+@dataclass(frozen=True)
+class Crosswalk:
+    name: str
+    version: str
+    fn: Callable[[object], Mapped]
+
+
+REGISTRY: dict[str, Crosswalk] = {}
+
+
+def register(*names: str, version: str):
+    """Register a crosswalk function under one or more metadata prefixes."""
+
+    def wrap(fn):
+        for name in names:
+            REGISTRY[name] = Crosswalk(name, version, fn)
+        return fn
+
+    return wrap
+
+
+def get_crosswalk(name: str) -> Crosswalk:
+    from harvest.crosswalk import datacite, oai_dc  # noqa: F401  (registration side effect)
+
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise HarvestError(f"no crosswalk for metadata format {name!r} (known: {known})") from None
+
+
+def local(tag: object) -> str:
+    """The local name of an lxml tag ('{ns}title' → 'title'); '' for comments and PIs."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def text(el) -> str | None:
+    """Whitespace-trimmed text content of an element (CDATA and children included), or None."""
+    if el is None:
+        return None
+    value = "".join(el.itertext()).strip()
+    return " ".join(value.split()) if value else None
+
+
+def split_name(name: str) -> str:
+    """The family name in 'Family, Given' or 'Given Family'; a name without separators is kept whole."""
+    if "," in name:
+        return name.split(",", 1)[0].strip()
+    parts = name.split()
+    return parts[-1] if parts else name
+
+
+def creator(name: str | None, orcid: str | None = None, affiliation: str | None = None,
+            family: str | None = None) -> dict | None:
+    if not name:
+        return None
+    return {"name": name, "family_name": family or split_name(name), "orcid": orcid, "affiliation": affiliation}
+
+
+def finish(*, title, creators, subjects, description, publisher, year, resource_type, language,
+           license, raw_identifiers, landing_url=None, related=()) -> Mapped:
+    """Classify identifiers, choose the primary PID and landing URL, and check the minimum content."""
+    ids: list[tuple[str, str]] = []
+    for value, hint in raw_identifiers:
+        found = classify_identifier(value, hint)
+        if found and found not in ids:
+            ids.append(found)
+    if not title:
+        raise Unmappable("missing_title", "the record has no title")
+    if not ids:
+        raise Unmappable("missing_identifier", "no persistent identifier or URL in the record")
+    best = best_pid(ids)
+    urls = [v for s, v in ids if s == "url"]
+    landing = landing_url or (urls[0] if urls else None) or (pid_url(*best) if best else None)
+    rel = []
+    for relation, value, hint in related:
+        found = classify_identifier(value, hint)
+        if found:
+            rel.append({"relation": relation, "scheme": found[0], "value": found[1]})
+    return {
+        "title": title,
+        "creators": [c for c in creators if c],
+        "subjects": list(dict.fromkeys(s for s in subjects if s)),
+        "description": description,
+        "publisher": publisher,
+        "publication_year": year,
+        "resource_type": resource_type,
+        "language": language,
+        "license": license,
+        "identifiers": [{"scheme": s, "value": v} for s, v in ids],
+        "primary_pid": pid_string(*best) if best else None,
+        "landing_url": landing,
+        "related_identifiers": rel,
+    }

@@ -1,0 +1,177 @@
+"""The one place that touches the network: sickle's transport on a keep-alive session, with our
+retry, politeness and OAI error handling on top.
+
+sickle 0.7 retries only 503 with integer Retry-After and turns OAI errors sent with HTTP 422
+(Zenodo does this) into a bare HTTPError, so `request` reads every body as OAI-PMH first and
+decides from the <error> code, not from the HTTP status.
+"""
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import requests
+from sickle import Sickle
+
+from harvest.config import Politeness
+from harvest.errors import OAIError, PageError, TransportError
+from harvest.oai.page import OAI_NS, Page, parse_page
+
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+USER_AGENT = "gosc-harvest/0.1 (+https://gosc.example/harvest)"
+
+
+class _SessionSickle(Sickle):
+    """sickle with one pooled HTTP session (sickle opens a new connection for every page)."""
+
+    def __init__(self, endpoint: str, timeout: float):
+        super().__init__(endpoint, timeout=timeout)
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    def _request(self, kwargs):
+        if self.http_method == "GET":
+            return self.session.get(self.endpoint, params=kwargs, **self.request_args)
+        return self.session.post(self.endpoint, data=kwargs, **self.request_args)
+
+
+@dataclass
+class Transfer:
+    """Counters for the run report."""
+
+    requests: int = 0
+    retries: int = 0
+    wait_seconds: float = 0.0
+    bytes: int = 0
+    illegal_chars_removed: int = 0
+    events: list[str] = field(default_factory=list)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: both forms of RFC 9110 10.2.3 (delta-seconds or an HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+class OAIClient:
+    """Requests against one OAI-PMH endpoint, polite and retried; every page parsed once."""
+
+    def __init__(self, endpoint: str, source_id: str = "", politeness: Politeness | None = None,
+                 backoff_base: float = 1.0):
+        self.endpoint = endpoint
+        self.source_id = source_id
+        self.politeness = politeness or Politeness()
+        self.backoff_base = backoff_base
+        self.transfer = Transfer()
+        self._sickle = _SessionSickle(endpoint, timeout=self.politeness.timeout_seconds)
+        self._last_request = 0.0
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._sickle.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _url(self, params: dict) -> str:
+        return requests.Request("GET", self.endpoint, params=params).prepare().url
+
+    def _pause(self) -> None:
+        delay = self.politeness.delay_seconds
+        if delay:
+            with self._lock:
+                wait = self._last_request + delay - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                    self.transfer.wait_seconds += wait
+                self._last_request = time.monotonic()
+
+    def _backoff(self, attempt: int, retry_after: str | None) -> float:
+        cap = self.politeness.max_retry_after_seconds
+        told = retry_after_seconds(retry_after)
+        if told is not None:
+            return min(told, cap)
+        return min(cap, self.backoff_base * 2 ** attempt * (0.5 + random.random()))
+
+    def _send(self, params: dict, url: str):
+        """One HTTP exchange with retries; returns the final requests.Response."""
+        attempts = self.politeness.max_retries + 1
+        for attempt in range(attempts):
+            self._pause()
+            self.transfer.requests += 1
+            try:
+                response = self._sickle._request(params)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                reason, retry_after = f"{type(exc).__name__}: {exc}", None
+            else:
+                if response.status_code not in RETRY_STATUS:
+                    return response
+                reason, retry_after = f"HTTP {response.status_code}", response.headers.get("Retry-After")
+            if attempt + 1 == attempts:
+                raise TransportError(f"[{self.source_id}] {url} failed after {attempts} attempt(s): {reason}")
+            wait = self._backoff(attempt, retry_after)
+            self.transfer.retries += 1
+            self.transfer.wait_seconds += wait
+            self.transfer.events.append(f"retry {attempt + 1} after {reason}: waited {wait:.1f}s")
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def request(self, verb: str, **params) -> Page:
+        """Send one OAI-PMH request and return its parsed page.
+
+        noRecordsMatch is an empty page (spec 3.6: not a failure); any other <error> raises OAIError.
+        """
+        params = {"verb": verb, **{k: v for k, v in params.items() if v is not None}}
+        url = self._url(params)
+        response = self._send(params, url)
+        content = response.content
+        self.transfer.bytes += len(content)
+        try:
+            page = parse_page(content, url, self.source_id)
+        except PageError:
+            if response.status_code >= 400:
+                raise TransportError(f"[{self.source_id}] {url} answered HTTP {response.status_code} "
+                                     f"without an OAI-PMH body") from None
+            raise
+        self.transfer.illegal_chars_removed += page.illegal_chars_removed
+        for code, message in page.errors:
+            if code == "noRecordsMatch":
+                page.items, page.token = [], None
+                return page
+            raise OAIError(code, message, url, self.source_id)
+        if response.status_code >= 400:
+            raise TransportError(f"[{self.source_id}] {url} answered HTTP {response.status_code}")
+        return page
+
+    def identify(self) -> dict:
+        """Identify's fields that drive harvesting: granularity, earliestDatestamp, deletedRecord."""
+        page = self.request("Identify")
+        info = {}
+        ident = page.root.find(f"{{{OAI_NS}}}Identify")
+        for child in ident.iterchildren() if ident is not None else ():
+            if isinstance(child.tag, str) and child.tag.startswith(f"{{{OAI_NS}}}") and len(child) == 0:
+                info.setdefault(child.tag.split("}")[1], (child.text or "").strip())
+        info["responseDate"] = page.response_date
+        return info
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

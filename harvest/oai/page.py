@@ -1,0 +1,95 @@
+"""One OAI-PMH response page, parsed exactly once with a parser that never expands entities.
+
+Spec: https://www.openarchives.org/OAI/openarchivesprotocol.html#HTTPResponseFormat
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from harvest.errors import PageError
+
+OAI_NS = "http://www.openarchives.org/OAI/2.0/"
+_Q = "{%s}" % OAI_NS
+# Characters XML 1.0 forbids (C0 controls other than tab, LF, CR); some repositories emit them.
+_ILLEGAL = bytes(c for c in range(32) if c not in (9, 10, 13))
+
+# resolve_entities=False + no_network + load_dtd=False: no XXE, no DTD fetch, no entity bombs.
+# huge_tree: pages over 10 MB are legal and must parse (sickle leaves it off).
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                          huge_tree=True, recover=False, remove_blank_text=False)
+
+
+@dataclass
+class Page:
+    """What one ListRecords / ListIdentifiers / GetRecord / Identify response holds."""
+
+    url: str
+    verb: str
+    response_date: str | None
+    items: list = field(default_factory=list)      # <record> or <header> elements
+    token: str | None = None                        # None: the list is complete
+    complete_list_size: int | None = None
+    cursor: int | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    root: object = None
+    illegal_chars_removed: int = 0
+    nbytes: int = 0
+
+
+def _parse(content: bytes, url: str, source_id: str):
+    try:
+        return etree.fromstring(content, _PARSER), 0
+    except etree.XMLSyntaxError as first:
+        cleaned = content.translate(None, _ILLEGAL)
+        removed = len(content) - len(cleaned)
+        if not removed:
+            raise PageError("malformed_xml", url, source_id, str(first)) from first
+        try:
+            return etree.fromstring(cleaned, _PARSER), removed
+        except etree.XMLSyntaxError as exc:
+            raise PageError("malformed_xml", url, source_id, str(exc)) from exc
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def parse_page(content: bytes, url: str, source_id: str = "") -> Page:
+    """Parse one response body; raise PageError for anything that is not safe OAI-PMH XML."""
+    if not content.strip():
+        raise PageError("empty_body", url, source_id)
+    root, removed = _parse(content, url, source_id)
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.doctype:
+        raise PageError("hostile_xml", url, source_id,
+                        "a DOCTYPE (entity or DTD declaration) is refused in OAI-PMH responses")
+    if root.tag != _Q + "OAI-PMH":
+        raise PageError("not_oai_pmh", url, source_id, f"root element is {root.tag!r}")
+    page = Page(url=url, verb="", response_date=None, root=root, illegal_chars_removed=removed,
+                nbytes=len(content))
+    for child in root.iterchildren():
+        tag = child.tag
+        if tag == _Q + "responseDate":
+            page.response_date = (child.text or "").strip()
+        elif tag == _Q + "error":
+            page.errors.append((child.get("code", "undefined"), " ".join((child.text or "").split())))
+        elif tag != _Q + "request" and isinstance(tag, str):
+            page.verb = tag[len(_Q):] if tag.startswith(_Q) else tag
+            _read_list(child, page)
+    return page
+
+
+def _read_list(container, page: Page) -> None:
+    for el in container.iterchildren():
+        tag = el.tag
+        if tag == _Q + "resumptionToken":
+            page.token = (el.text or "").strip() or None
+            page.complete_list_size = _int(el.get("completeListSize"))
+            page.cursor = _int(el.get("cursor"))
+        elif tag in (_Q + "record", _Q + "header"):
+            page.items.append(el)

@@ -1,0 +1,52 @@
+"""Declared table schemas (schemas/*.schema.json) as Arrow schemas: never inferred, always cast to."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+import pyarrow as pa
+
+from harvest.paths import schemas_dir
+
+_SCALARS = {
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "int32": pa.int32(),
+    "int64": pa.int64(),
+    "binary": pa.binary(),
+    "timestamp[us, UTC]": pa.timestamp("us", tz="UTC"),
+}
+
+
+def arrow_type(spec: object) -> pa.DataType:
+    """Turn one declared type into an Arrow type."""
+    if isinstance(spec, str):
+        return _SCALARS[spec]
+    if isinstance(spec, dict) and "list" in spec:
+        return pa.list_(arrow_type(spec["list"]))
+    if isinstance(spec, dict) and "struct" in spec:
+        return pa.struct([pa.field(f["name"], arrow_type(f["type"])) for f in spec["struct"]])
+    raise ValueError(f"unknown declared type {spec!r}")
+
+
+@lru_cache(maxsize=None)
+def declared(table: str) -> dict:
+    """The declaration of one table (records, raw, quarantine, index)."""
+    return json.loads((schemas_dir() / f"{table}.schema.json").read_text())
+
+
+@lru_cache(maxsize=None)
+def arrow_schema(table: str, *, with_partitions: bool = True) -> pa.Schema:
+    """The Arrow schema of a table; without its hive partition columns when they live in paths."""
+    decl = declared(table)
+    skip = set() if with_partitions else set(decl.get("partition_by", []))
+    fields = [
+        pa.field(f["name"], arrow_type(f["type"]), nullable=f.get("nullable", True))
+        for f in decl["fields"] if f["name"] not in skip
+    ]
+    meta = {b"gosc.table": table.encode(), b"gosc.schema_version": decl["schema_version"].encode()}
+    return pa.schema(fields, metadata=meta)
+
+
+def schema_version(table: str) -> str:
+    return declared(table)["schema_version"]
