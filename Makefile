@@ -1,0 +1,48 @@
+# gosc-harvest — every target sets up what it needs (virtualenv + pinned packages from uv.lock).
+#   make demo   run the whole pipeline on the bundled demo partner network
+#   make test   run the test suite (offline; servers on 127.0.0.1 only)
+#   make bench  benchmarks (ratios measured side by side in one run)
+
+PYTHON   ?= python3
+VENV     := .venv
+BOOT     := .uv-bootstrap
+UV       := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV       := $(BOOT)/bin/uv
+endif
+SYNCED   := $(VENV)/.synced
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: all venv demo test bench sources-check clean distclean
+
+all: test
+
+# A fresh machine has no uv: install it into a private bootstrap venv (no system changes).
+$(BOOT)/bin/uv:
+	$(PYTHON) -m venv $(BOOT)
+	$(BOOT)/bin/python -m pip install --quiet --disable-pip-version-check uv
+
+$(SYNCED): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-groups --python $(PYTHON)
+	@touch $@
+
+venv: $(SYNCED)
+
+demo: $(SYNCED)
+	$(VENV)/bin/harvest demo
+
+sources-check: $(SYNCED)
+	$(VENV)/bin/harvest sources check
+
+test: $(SYNCED)
+	$(VENV)/bin/python -m pytest
+
+bench: $(SYNCED)
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf data .pytest_cache bench/results
+
+distclean: clean
+	rm -rf $(VENV) $(BOOT)

@@ -1,0 +1,27 @@
+"""Unicode-aware keys for matching works that carry no persistent identifier.
+
+NFKD folding drops accents ('Müller' → 'muller'), NFKC folds width and compatibility forms
+('ＡＢＣ' → 'abc'), case folding handles scripts with case, and only letters and digits remain,
+so punctuation, spaces and full-width brackets in Chinese, Arabic or Cyrillic titles do not matter.
+"""
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold(text: str | None) -> str:
+    """A comparison form of a text: NFKD minus combining marks, NFKC, casefold, letters/digits only."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    folded = unicodedata.normalize("NFKC", stripped).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
+
+
+def fallback_key(title: str | None, year: int | None, family_name: str | None) -> str | None:
+    """title + year + first creator's family name, folded; None when title or year is missing."""
+    t = fold(title)
+    if not t or year is None:
+        return None
+    return f"{t}|{year}|{fold(family_name)}"

@@ -1,0 +1,158 @@
+"""Versioned index snapshots with an atomic "current" switch.
+
+    index/snapshots/<snapshot_id>/manifest.json
+    index/snapshots/<snapshot_id>/works/part-00000.parquet
+    index/CURRENT                      ← one line: the current snapshot id
+
+A build writes into index/.building-<id>/, renames the finished directory into snapshots/ (one
+atomic rename), then replaces CURRENT (another atomic rename). A process killed at any moment
+leaves CURRENT naming a complete snapshot; readers resolve CURRENT once and read that snapshot.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from harvest.errors import IndexBuildError
+from harvest.index import build_works, file_sha256
+from harvest.schema import schema_version
+from harvest.state import write_json_atomic
+from harvest.store import committed_files
+
+KEEP_SNAPSHOTS = 5
+
+
+def index_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "index"
+
+
+def current_snapshot(data_dir: Path) -> Path:
+    """The directory of the current snapshot; IndexBuildError if none was published."""
+    pointer = index_dir(data_dir) / "CURRENT"
+    if not pointer.exists():
+        raise IndexBuildError(f"no index published under {index_dir(data_dir)}: run `harvest index build`")
+    snap = index_dir(data_dir) / "snapshots" / pointer.read_text().strip()
+    if not (snap / "manifest.json").exists():
+        raise IndexBuildError(f"{pointer} names {snap.name}, which has no manifest")
+    return snap
+
+
+def read_manifest(data_dir: Path) -> dict:
+    return json.loads((current_snapshot(data_dir) / "manifest.json").read_text())
+
+
+def _switch(data_dir: Path, snapshot_id: str) -> None:
+    pointer = index_dir(data_dir) / "CURRENT"
+    tmp = pointer.with_name(".CURRENT.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(snapshot_id + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, pointer)
+
+
+def snapshots(data_dir: Path) -> list[str]:
+    root = index_dir(data_dir) / "snapshots"
+    return sorted(p.name for p in root.iterdir() if (p / "manifest.json").exists()) if root.is_dir() else []
+
+
+def _summarise(files: list[Path]) -> dict:
+    paths = [str(f) for f in files]
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"""
+            SELECT 'regions' AS kind, r.region AS key, count(*) AS n
+            FROM read_parquet({paths!r}) w, unnest(w.regions) AS r(region) GROUP BY ALL
+            UNION ALL
+            SELECT 'sources', p.source_id, count(*)
+            FROM (SELECT unnest(provenance) AS p FROM read_parquet({paths!r})) GROUP BY ALL
+            UNION ALL
+            SELECT 'match', match, count(*) FROM read_parquet({paths!r}) GROUP BY ALL
+            UNION ALL
+            SELECT 'totals', 'works', count(*) FROM read_parquet({paths!r})
+            UNION ALL
+            SELECT 'totals', 'cross_region_works', count(*) FILTER (WHERE region_count >= 2)
+            FROM read_parquet({paths!r})
+            UNION ALL
+            SELECT 'totals', 'multi_source_works', count(*) FILTER (WHERE source_count >= 2)
+            FROM read_parquet({paths!r})""").fetchall()
+    finally:
+        con.close()
+    out: dict = {"regions": {}, "sources": {}, "match": {}, "totals": {}}
+    for kind, key, n in rows:
+        out[kind][key] = n
+    return out
+
+
+def _inputs(data_dir: Path) -> dict:
+    inputs: dict[str, dict] = {}
+    for f in committed_files(data_dir, "records"):
+        source = f.parent.name.split("=", 1)[1]
+        entry = inputs.setdefault(source, {"files": 0, "run_ids": []})
+        entry["files"] += 1
+        entry["run_ids"].append(f.stem.removeprefix("part-"))
+    return inputs
+
+
+def build_and_publish(data_dir: Path, *, priorities: dict[str, int] | None = None,
+                      keep: int = KEEP_SNAPSHOTS, memory_limit: str | None = None) -> dict:
+    """Build a new snapshot from every committed records file, publish it, return its manifest."""
+    data_dir = Path(data_dir)
+    now = datetime.now(timezone.utc)
+    snapshot_id = now.strftime("%Y%m%dT%H%M%S%fZ")
+    building = index_dir(data_dir) / f".building-{snapshot_id}"
+    building.mkdir(parents=True)
+    try:
+        files, stats = build_works(data_dir, building, priorities=priorities, memory_limit=memory_limit)
+        summary = _summarise([building / f for f in files])
+        manifest = {
+            "schema_version": schema_version("index"),
+            "snapshot_id": snapshot_id,
+            "built_at": now.isoformat(),
+            "works": summary["totals"]["works"],
+            "regions": dict(sorted(summary["regions"].items())),
+            "sources": dict(sorted(summary["sources"].items())),
+            "cross_region_works": summary["totals"]["cross_region_works"],
+            "multi_source_works": summary["totals"]["multi_source_works"],
+            "match": dict(sorted(summary["match"].items())),
+            "records_in": stats.records_in,
+            "tombstones_applied": stats.tombstones,
+            "live_records": stats.live_records,
+            "clustering_iterations": stats.iterations,
+            "files": files,
+            "checksums": {f: "sha256:" + file_sha256(building / f) for f in files},
+            "inputs": _inputs(data_dir),
+            "engine": f"duckdb {duckdb.__version__}",
+        }
+        write_json_atomic(building / "manifest.json", manifest)
+        final = index_dir(data_dir) / "snapshots" / snapshot_id
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(building, final)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    _switch(data_dir, snapshot_id)
+    _prune(data_dir, keep)
+    return manifest
+
+
+def _prune(data_dir: Path, keep: int) -> None:
+    current = (index_dir(data_dir) / "CURRENT").read_text().strip()
+    for old in snapshots(data_dir)[:-keep]:
+        if old != current:
+            shutil.rmtree(index_dir(data_dir) / "snapshots" / old, ignore_errors=True)
+
+
+def rollback(data_dir: Path) -> str:
+    """Make the snapshot before the current one current again; returns its id."""
+    current = current_snapshot(data_dir).name
+    older = [s for s in snapshots(data_dir) if s < current]
+    if not older:
+        raise IndexBuildError("no earlier snapshot to roll back to")
+    _switch(data_dir, older[-1])
+    return older[-1]
