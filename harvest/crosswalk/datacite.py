@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from harvest.crosswalk.base import Unmappable, creator, finish, local, register, text
 from harvest.crosswalk.normalize import (
-    normalise_language, normalise_license, normalise_orcid, normalise_resource_type, year_of,
+    normalise_language, normalise_orcid, normalise_resource_type, pick_license, year_of,
 )
 
 _ISSUED = ("issued", "available", "accepted", "created")
@@ -88,7 +88,6 @@ def _walk(resource) -> dict:
 def _to_row(f: dict) -> dict:
     main = [t for kind, t in f["titles"] if not kind] or [t for _, t in f["titles"]]
     issued = [year_of(v) for kind, v in f["dates"] if kind in _ISSUED and year_of(v)]
-    licences = [lic for lic in map(normalise_license, f["rights"]) if lic]
     return finish(
         title=main[0] if main else None,
         creators=f["creators"],
@@ -98,7 +97,7 @@ def _to_row(f: dict) -> dict:
         year=f["year"] or (min(issued) if issued else None),
         resource_type=f["type"],
         language=f["language"],
-        license=licences[0] if licences else None,
+        license=pick_license(f["rights"]),
         raw_identifiers=f["ids"],
         related=f["related"],
     )

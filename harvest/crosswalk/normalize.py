@@ -156,6 +156,13 @@ _LICENSE_URLS = {
     "gnu.org/licenses/gpl-3.0": "GPL-3.0-only", "opendatacommons.org/licenses/odbl": "ODbL-1.0",
     "opensource.org/licenses/bsd-3-clause": "BSD-3-Clause",
 }
+_LICENSE_NAMES = {
+    "apache license 2.0": "Apache-2.0", "apache license, version 2.0": "Apache-2.0", "mit license": "MIT",
+    "creative commons attribution 4.0 international": "CC-BY-4.0",
+    "creative commons attribution 4.0": "CC-BY-4.0", "creative commons zero v1.0 universal": "CC0-1.0",
+    "creative commons attribution share alike 4.0 international": "CC-BY-SA-4.0",
+    "creative commons attribution non commercial 4.0 international": "CC-BY-NC-4.0",
+}
 _NOT_A_LICENSE = re.compile(r"^(info:eu-repo/semantics/|https?://purl\.org/coar/access_right/)", re.I)
 
 
@@ -174,10 +181,20 @@ def normalise_license(value: str | None) -> str | None:
     if v.lower() in _SPDX_KNOWN:
         return _SPDX_KNOWN[v.lower()]
     low = v.lower()
+    if low in _LICENSE_NAMES:
+        return _LICENSE_NAMES[low]
     for fragment, spdx in _LICENSE_URLS.items():
         if fragment in low:
             return spdx
     return v
+
+
+def pick_license(values) -> str | None:
+    """The best licence among several statements: a recognised SPDX id, else a URL, else free text."""
+    found = [lic for lic in map(normalise_license, values) if lic]
+    spdx = [lic for lic in found if lic in _SPDX_KNOWN.values()]
+    urls = [lic for lic in found if _URL.match(lic)]
+    return (spdx or urls or found or [None])[0]
 
 
 # DataCite resourceTypeGeneral is the controlled vocabulary of resource_type.

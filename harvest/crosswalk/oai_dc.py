@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from harvest.crosswalk.base import Unmappable, creator, finish, local, register, text
 from harvest.crosswalk.normalize import (
-    normalise_language, normalise_license, normalise_resource_type, year_of,
+    normalise_language, normalise_resource_type, pick_license, year_of,
 )
 
 
@@ -21,7 +21,6 @@ def map_oai_dc(metadata) -> dict:
             f.setdefault(local(child.tag), []).append(value)
     ids = [(v, None) for v in f.get("identifier", [])]
     types = [t for t in map(normalise_resource_type, f.get("type", [])) if t]
-    licences = [lic for lic in map(normalise_license, f.get("rights", [])) if lic]
     langs = [lang for lang in map(normalise_language, f.get("language", [])) if lang]
     years = [y for y in map(year_of, f.get("date", [])) if y]
     return finish(
@@ -33,7 +32,7 @@ def map_oai_dc(metadata) -> dict:
         year=min(years) if years else None,
         resource_type=next((t for t in types if t != "Text"), types[0] if types else None),
         language=langs[0] if langs else None,
-        license=licences[0] if licences else None,
+        license=pick_license(f.get("rights", [])),
         raw_identifiers=ids,
         related=[("References", v, None) for v in f.get("relation", [])],
     )

@@ -88,7 +88,8 @@ class DemoNetwork:
         return self._server.url_for(partner_id)
 
     def start(self) -> "DemoNetwork":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-oai", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="demo-oai", daemon=True)
         self._thread.start()
         return self
 

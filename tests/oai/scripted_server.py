@@ -1,0 +1,53 @@
+"""A misbehaving OAI-PMH endpoint on 127.0.0.1 that plays a script of responses, one per request."""
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.server.requests.append(self.path)
+        step = self.server.script.pop(0) if self.server.script else (500, {}, b"script exhausted")
+        if step == "reset":  # RST instead of an answer
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        status, headers, body = step
+        self.send_response(status)
+        for k, v in {"Content-Type": "text/xml", **headers}.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class ScriptedServer:
+    def __init__(self, script):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.script = list(script)
+        self.httpd.requests = []
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/oai"
+
+    @property
+    def requests(self):
+        return self.httpd.requests
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
