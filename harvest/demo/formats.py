@@ -39,6 +39,8 @@ def oai_dc(w: Work, p: Partner) -> str:
         parts.append(_e("dc:identifier", spell_doi(w.doi, p.doi_style)))
     if w.handle:
         parts.append(_e("dc:identifier", f"http://hdl.handle.net/{w.handle}"))
+    if w.cstr:
+        parts.append(_e("dc:identifier", f"CSTR:{w.cstr}"))
     parts += [_e("dc:identifier", w.url), _e("dc:language", vocab.LANG3[w.lang]),
               _e("dc:rights", w.license), _e("dc:rights", "info:eu-repo/semantics/openAccess")]
     return ('<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '

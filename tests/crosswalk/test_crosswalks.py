@@ -1,0 +1,79 @@
+"""Crosswalks on real captured responses, against values checked by hand in the XML."""
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from harvest.crosswalk import Unmappable, get_crosswalk
+from harvest.demo.catalog import records_for
+from harvest.demo.formats import SERIALISERS
+from harvest.demo.partners import PARTNERS
+from tests.conftest import fixture_metadata
+
+ZENODO_DOI = "doi:10.5281/zenodo.10357859"
+
+
+def test_zenodo_datacite():
+    row = get_crosswalk("oai_datacite").fn(fixture_metadata("zenodo_getrecord_datacite.xml"))
+    assert row["title"] == "Research Data Management Organiser (RDMO)"
+    assert len(row["creators"]) == 9
+    assert row["creators"][0] == {"name": "Klar, Jochen", "family_name": "Klar",
+                                  "orcid": "0000-0002-5883-4273", "affiliation": None}
+    assert row["creators"][6]["family_name"] == "Martínez Muñoz" and row["creators"][6]["orcid"] is None
+    assert row["primary_pid"] == ZENODO_DOI
+    assert (row["publication_year"], row["resource_type"], row["license"]) == (2023, "Software", "Apache-2.0")
+    assert row["publisher"] == "Zenodo" and row["language"] is None
+    assert {"relation": "IsVersionOf", "scheme": "doi", "value": "10.5281/zenodo.596581"} in row["related_identifiers"]
+
+
+def test_zenodo_oai_dc():
+    row = get_crosswalk("oai_dc").fn(fixture_metadata("zenodo_getrecord_oai_dc.xml"))
+    assert row["title"] == "Research Data Management Organiser (RDMO)"
+    assert [c["family_name"] for c in row["creators"]][:3] == ["Klar", "Michaelis", "Wallace"]
+    assert row["primary_pid"] == ZENODO_DOI
+    assert (row["publication_year"], row["license"], row["resource_type"]) == (2023, "Apache-2.0", "Other")
+
+
+def test_datacite_oai_wrapper_from_viringo():
+    row = get_crosswalk("oai_datacite").fn(fixture_metadata("viringo_getrecord_oai_datacite.xml"))
+    assert row["title"] == "This is a fake DOI with fake metadata."
+    assert [(c["family_name"], c["orcid"], c["affiliation"]) for c in row["creators"]] == [
+        ("Fenner", "0000-0003-1419-2405", "DataCite"), ("Hallett", "0000-0002-8599-0773", "DataCite")]
+    assert row["primary_pid"] == "doi:10.5072/not-a-real-doi"
+    assert (row["publication_year"], row["resource_type"], row["subjects"]) == (2018, "Text", ["datacite"])
+
+
+def test_same_record_in_two_formats_gives_the_same_pids():
+    a = get_crosswalk("oai_datacite").fn(fixture_metadata("viringo_getrecord_oai_datacite.xml"))
+    b = get_crosswalk("oai_dc").fn(fixture_metadata("viringo_getrecord_oai_dc.xml"))
+    assert a["identifiers"] == b["identifiers"] and a["primary_pid"] == b["primary_pid"]
+
+
+@pytest.mark.parametrize("partner", [p for p in PARTNERS if len(p.formats) > 1], ids=lambda p: p.id)
+def test_demo_works_map_to_the_same_pids_in_every_format(partner):
+    """Whatever the format (and the partner's DOI spelling), a work keeps its normalised PIDs."""
+    ns = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    for record in [r for r in records_for(partner.id) if not r.deleted and r.work.title][:40]:
+        pids = []
+        for prefix in partner.formats:
+            xml = f"<metadata {ns}>{SERIALISERS[prefix](record.work, partner)}</metadata>"
+            row = get_crosswalk(prefix).fn(etree.fromstring(xml))
+            pids.append({(i["scheme"], i["value"]) for i in row["identifiers"] if i["scheme"] != "url"})
+            assert row["title"] == record.work.title
+        assert all(p == pids[0] for p in pids), record.oai_id
+        if record.work.doi:
+            assert ("doi", record.work.doi) in pids[0]
+
+
+@pytest.mark.parametrize("xml, reason", [
+    ('<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+     'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier>10.1/x</dc:identifier></oai_dc:dc>',
+     "missing_title"),
+    ('<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+     'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>T</dc:title></oai_dc:dc>', "missing_identifier"),
+    ("<something-else/>", "wrong_format"),
+])
+def test_unmappable_records_say_why(xml, reason):
+    with pytest.raises(Unmappable) as exc:
+        get_crosswalk("oai_dc").fn(etree.fromstring(f"<metadata>{xml}</metadata>"))
+    assert exc.value.reason == reason
