@@ -172,7 +172,7 @@ def cmd_demo(args) -> int:
         return 0
     from harvest.publish import build_and_publish
 
-    folder = Path(args.sources or os.environ.get("HARVEST_SOURCES") or demo_sources_dir())
+    folder = Path(args.sources or demo_sources_dir())  # the demo always uses the demo partners
     data = Path(args.data or data_dir())
     with DemoNetwork(port=args.port) as net:
         os.environ["GOSC_DEMO_URL"] = net.base_url

@@ -112,8 +112,8 @@ def parse_source(data: object, path: str) -> Source:
         raise ConfigError(path, None, f"expected a mapping of keys, got {type(data).__name__}")
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        first, rest = errors[0], errors[1:]
+        more = "".join(f"; field '{_field_path(e)}': {_message(e)}" for e in rest)
         raise ConfigError(path, _field_path(first), _message(first) + more)
     stem = Path(path).stem
     if stem != data["id"]:

@@ -1,0 +1,128 @@
+"""One Airflow DAG per partner source config (sources/**/*.yaml) and a consolidation DAG scheduled
+on their Assets. Wiring only: every task calls the `harvest` library, which knows nothing of Airflow.
+
+At import this file reads the small YAML configs and nothing else: no network, no data files, no
+pandas/pyarrow/duckdb (those are imported inside tasks).
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from airflow.sdk import Asset, Param, dag, task
+
+from harvest.config import Source, check_sources
+
+PROJECT = Path(__file__).resolve().parent.parent
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+INDEX_ASSET = Asset(name="gosc_index", uri="file:///gosc/index")
+
+
+def sources_folder() -> Path:
+    return Path(os.environ.get("HARVEST_SOURCES") or PROJECT / "sources")
+
+
+def data_folder() -> Path:
+    return Path(os.environ.get("HARVEST_DATA") or PROJECT / "data")
+
+
+def records_asset(source_id: str) -> Asset:
+    """The Asset a source's harvest updates: its records table."""
+    return Asset(name=f"gosc_records_{source_id}", uri=f"file:///gosc/records/{source_id}")
+
+
+def _doc(src: Source) -> str:
+    contact = src.contact_info
+    return (f"### {src.name}\n\nRegion **{src.region}**, format `{src.metadata_prefix}`"
+            f"{', sets ' + ', '.join(src.sets) if src.sets else ''}.\n\n"
+            f"- Endpoint: `{src.endpoint}`\n- Config: `{src.path}`\n"
+            f"- Contact: {contact.get('name', '-')} {contact.get('email', '')}\n\n"
+            "Trigger with **full** to ignore the watermark, or give **from**/**until** for a ranged re-harvest.")
+
+
+def make_source_dag(src: Source):
+    asset = records_asset(src.id)
+
+    @dag(
+        dag_id=f"harvest_{src.id}".replace("-", "_"),
+        schedule=src.schedule,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["gosc", f"region:{src.region}", f"format:{src.metadata_prefix}"],
+        doc_md=_doc(src),
+        default_args={"retries": 2, "retry_delay": timedelta(minutes=5),
+                      "execution_timeout": timedelta(hours=12)},
+        params={
+            "full": Param(False, type="boolean", title="Full re-harvest", description="Ignore the watermark"),
+            "from": Param(None, type=["null", "string"], title="From (YYYY-MM-DD[Thh:mm:ssZ])"),
+            "until": Param(None, type=["null", "string"], title="Until (YYYY-MM-DD[Thh:mm:ssZ])"),
+        },
+    )
+    def source_dag():
+        @task(outlets=[asset])
+        def harvest_source(params=None, outlet_events=None) -> dict:
+            from harvest.pipeline import run_source
+
+            report = run_source(src, data_folder(), full=bool(params.get("full")),
+                                from_=params.get("from"), until=params.get("until"))
+            counts = {k: getattr(report, k) for k in ("records", "deleted", "quarantined", "pages", "retries")}
+            outlet_events[asset].extra = {"run_id": report.run_id, "status": report.status, **counts}
+            if report.status != "complete":
+                raise RuntimeError(f"harvest of {src.id} ended {report.status}: " + "; ".join(report.errors))
+            return {"run_id": report.run_id, "status": report.status, **counts}
+
+        harvest_source()
+
+    return source_dag()
+
+
+def make_index_dag(assets: list[Asset]):
+    schedule = None
+    for a in assets:
+        schedule = a if schedule is None else schedule | a
+
+    @dag(dag_id="gosc_consolidate_index", schedule=schedule, start_date=START, catchup=False,
+         max_active_runs=1, tags=["gosc", "index"],
+         doc_md="Consolidates every source's records into the cross-regional index and publishes a "
+                "new snapshot atomically. Runs whenever a source's records Asset is updated.")
+    def consolidate():
+        @task(outlets=[INDEX_ASSET])
+        def build_index(outlet_events=None) -> dict:
+            from harvest.publish import build_and_publish
+
+            priorities = {s.id: s.priority for s in check_sources(sources_folder())[0]}
+            manifest = build_and_publish(data_folder(), priorities=priorities)
+            summary = {k: manifest[k] for k in ("snapshot_id", "works", "cross_region_works")}
+            outlet_events[INDEX_ASSET].extra = summary
+            return summary
+
+        build_index()
+
+    return consolidate()
+
+
+def make_config_errors_dag(problems: list) -> object:
+    """One partner's broken config must not take every other partner's DAG down with an import
+    error, yet operators must see it: this DAG lists the problems and fails when run."""
+    text = "\n".join(f"- {p}" for p in problems)
+
+    @dag(dag_id="gosc_invalid_sources", schedule=None, start_date=START, catchup=False,
+         tags=["gosc", "config-error"], doc_md=f"### Invalid source configs\n\n{text}")
+    def invalid_sources():
+        @task
+        def report_invalid_configs():
+            raise ValueError("invalid source config(s):\n" + text)
+
+        report_invalid_configs()
+
+    return invalid_sources()
+
+
+_sources, _problems = check_sources(sources_folder())
+for _src in _sources:
+    globals()[f"harvest_{_src.id}".replace("-", "_")] = make_source_dag(_src)
+gosc_consolidate_index = make_index_dag([records_asset(s.id) for s in _sources])
+if _problems:
+    gosc_invalid_sources = make_config_errors_dag(_problems)

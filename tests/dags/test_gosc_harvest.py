@@ -1,0 +1,54 @@
+"""The DAG files import cleanly, make one DAG per source, and really harvest when run."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import PROJECT
+
+pytestmark = pytest.mark.airflow
+
+
+def dagbag(monkeypatch, sources_dir):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("HARVEST_SOURCES", str(sources_dir))
+    return DagBag(dag_folder=str(PROJECT / "dags"))
+
+
+def test_dagbag_imports_one_dag_per_source_and_the_index_dag(airflow_home, monkeypatch):
+    bag = dagbag(monkeypatch, PROJECT / "sources" / "demo")
+    assert bag.import_errors == {}
+    ids = {p.stem.replace("-", "_") for p in (PROJECT / "sources" / "demo").glob("*.yaml")}
+    assert set(bag.dags) == {f"harvest_{i}" for i in ids} | {"gosc_consolidate_index"}
+    eosc = bag.dags["harvest_eosc_zenodo"]
+    assert {"region:europe", "format:oai_datacite"} <= set(eosc.tags)
+    assert eosc.catchup is False and eosc.start_date.tzinfo is not None
+    assert set(eosc.params.keys()) == {"full", "from", "until"}
+    assert "Zenodo" in eosc.doc_md
+    index = bag.dags["gosc_consolidate_index"]
+    assert index.timetable.asset_condition is not None
+
+
+def test_a_broken_config_does_not_hide_the_others(airflow_home, monkeypatch, tmp_path):
+    for p in (PROJECT / "sources" / "demo").glob("*.yaml"):
+        (tmp_path / p.name).write_text(p.read_text())
+    (tmp_path / "broken.yaml").write_text("id: broken\nname: B\nregion: mars\n")
+    bag = dagbag(monkeypatch, tmp_path)
+    assert bag.import_errors == {}
+    assert "harvest_eosc_zenodo" in bag.dags
+    assert "mars" in bag.dags["gosc_invalid_sources"].doc_md
+
+
+def test_source_dag_harvests_and_updates_its_asset(airflow_db, demo_network, monkeypatch, tmp_path):
+    monkeypatch.setenv("GOSC_DEMO_URL", demo_network.base_url)
+    monkeypatch.setenv("HARVEST_DATA", str(tmp_path / "data"))
+    bag = dagbag(monkeypatch, PROJECT / "sources" / "demo")
+    run = bag.dags["harvest_mosp_malaysia"].test(run_conf={"full": True})
+    assert run.state == "success"
+    reports = list((tmp_path / "data" / "runs" / "mosp-malaysia").glob("*.json"))
+    assert len(reports) == 1 and json.loads(reports[0].read_text())["status"] == "complete"
+    run = bag.dags["gosc_consolidate_index"].test()
+    assert run.state == "success"
+    assert (tmp_path / "data" / "index" / "CURRENT").exists()

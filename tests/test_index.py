@@ -1,0 +1,168 @@
+"""Consolidation and publishing: crafted cross-regional cases, manifest truth, readers agree."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import duckdb
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+import harvest
+from harvest.errors import IndexBuildError
+from harvest.publish import build_and_publish, current_snapshot, rollback, snapshots
+from harvest.schema import arrow_schema
+from harvest.store import PartitionWriter
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def rec(oai_id, title, *, pids=(), year=2020, family="Wang", deleted=False, day=1, url=None):
+    """A canonical records row as a crosswalk would produce it."""
+    return {"oai_identifier": oai_id, "datestamp": T0.replace(day=day), "deleted": deleted, "set_specs": [],
+            "metadata_prefix": "oai_dc", "title": None if deleted else title,
+            "creators": [] if deleted else [{"name": family, "family_name": family, "orcid": None,
+                                             "affiliation": None}],
+            "subjects": [], "description": None, "publisher": None,
+            "publication_year": None if deleted else year, "resource_type": None, "language": None,
+            "license": None, "identifiers": [] if deleted else [{"scheme": s, "value": v} for s, v in pids],
+            "primary_pid": None, "landing_url": url, "related_identifiers": [],
+            "run_id": "r1", "harvested_at": T0, "crosswalk_version": "test/1"}
+
+
+def put(data, source, region, rows, run_id="r1"):
+    w = PartitionWriter(data, "records", region, source, run_id)
+    for r in rows:
+        w.add({**r, "run_id": run_id})
+    w.commit()
+
+
+def works(data) -> list[dict]:
+    return harvest.read_index(data).to_dict("records")
+
+
+def by_pid(rows, pid):
+    return [w for w in rows if pid in list(w["pids"])]
+
+
+def test_doi_spelled_differently_in_three_regions_is_one_work(tmp_path):
+    # crosswalks normalise every spelling to one value; the index joins on it
+    put(tmp_path, "eu", "europe", [rec("oai:eu:1", "Soil carbon", pids=[("doi", "10.1/abc")])])
+    put(tmp_path, "cn", "china", [rec("oai:cn:9", "Soil carbon", pids=[("doi", "10.1/abc")])])
+    put(tmp_path, "la", "latin-america", [rec("oai:la:5", "Carbono del suelo", pids=[("doi", "10.1/abc")])])
+    manifest = build_and_publish(tmp_path)
+    rows = works(tmp_path)
+    assert len(rows) == 1 and rows[0]["work_id"] == "doi:10.1/abc" and rows[0]["match"] == "pid"
+    assert list(rows[0]["regions"]) == ["china", "europe", "latin-america"]
+    assert len(rows[0]["provenance"]) == 3
+    assert manifest["cross_region_works"] == 1 and manifest["regions"] == {"china": 1, "europe": 1,
+                                                                          "latin-america": 1}
+
+
+def test_doi_then_doi_and_handle_then_handle_chain_into_one_work(tmp_path):
+    put(tmp_path, "a", "europe", [rec("oai:a:1", "X", pids=[("doi", "10.1/x")])])
+    put(tmp_path, "b", "latin-america", [rec("oai:b:1", "X", pids=[("doi", "10.1/x"), ("handle", "20.500/7")])])
+    put(tmp_path, "c", "africa", [rec("oai:c:1", "X", pids=[("handle", "20.500/7")])])
+    build_and_publish(tmp_path)
+    (work,) = works(tmp_path)
+    assert sorted(work["pids"]) == ["doi:10.1/x", "handle:20.500/7"]
+    assert work["work_id"] == "doi:10.1/x" and work["source_count"] == 3
+    assert sorted(p["source_id"] for p in work["provenance"]) == ["a", "b", "c"]
+
+
+def test_a_deletion_removes_only_that_sources_holding(tmp_path):
+    put(tmp_path, "a", "europe", [rec("oai:a:1", "Y", pids=[("doi", "10.1/y")], day=1)], run_id="r1")
+    put(tmp_path, "a", "europe", [rec("oai:a:1", "Y", deleted=True, day=5)], run_id="r2")
+    put(tmp_path, "b", "africa", [rec("oai:b:1", "Y", pids=[("doi", "10.1/y")])])
+    put(tmp_path, "c", "china", [rec("oai:c:1", "Z", pids=[("doi", "10.1/z")], day=2)], run_id="r1")
+    put(tmp_path, "c", "china", [rec("oai:c:1", "Z", deleted=True, day=3)], run_id="r2")
+    manifest = build_and_publish(tmp_path)
+    rows = works(tmp_path)
+    assert [w["work_id"] for w in rows] == ["doi:10.1/y"]          # Z was held only by c: gone
+    assert [p["source_id"] for p in rows[0]["provenance"]] == ["b"]
+    assert manifest["tombstones_applied"] == 2
+
+
+def test_the_latest_version_of_a_record_wins(tmp_path):
+    put(tmp_path, "a", "europe", [rec("oai:a:1", "Old title", pids=[("doi", "10.1/v")], day=1)], run_id="r1")
+    put(tmp_path, "a", "europe", [rec("oai:a:1", "New title", pids=[("doi", "10.1/v")], day=9)], run_id="r2")
+    build_and_publish(tmp_path)
+    (work,) = works(tmp_path)
+    assert work["title"] == "New title" and len(work["provenance"]) == 1
+
+
+def test_cjk_title_without_pids_merges_by_fallback_key(tmp_path):
+    put(tmp_path, "cn", "china", [rec("oai:cn:1", "青藏高原冻土温度数据集（2020）", year=2020, family="Wang",
+                                      url="https://cn.example/1")])
+    put(tmp_path, "my", "malaysia", [rec("oai:my:1", "青藏高原 冻土温度数据集 (2020)", year=2020, family="WANG",
+                                         url="https://my.example/1")])
+    build_and_publish(tmp_path)
+    (work,) = works(tmp_path)
+    assert work["match"] == "fallback" and work["work_id"].startswith("fb:")
+    assert list(work["regions"]) == ["china", "malaysia"]
+
+
+def test_accents_and_case_fold_but_different_years_do_not_merge(tmp_path):
+    put(tmp_path, "a", "europe", [rec("oai:a:1", "Étude du sol", year=2019, family="Müller"),
+                                  rec("oai:a:2", "Groundwater recharge", year=2019, family="Smith")])
+    put(tmp_path, "b", "africa", [rec("oai:b:1", "ETUDE DU SOL!", year=2019, family="Muller"),
+                                  rec("oai:b:2", "Groundwater recharge", year=2021, family="Smith")])
+    build_and_publish(tmp_path)
+    rows = works(tmp_path)
+    assert len(rows) == 3
+    assert sorted(w["source_count"] for w in rows) == [1, 1, 2]
+
+
+def test_readers_agree_with_the_manifest_and_schema(demo_sources, tmp_path):
+    from harvest.pipeline import run_source
+
+    for src in demo_sources:
+        run_source(src, tmp_path)
+    manifest = build_and_publish(tmp_path)
+    snap = current_snapshot(tmp_path)
+    files = [str(snap / f) for f in manifest["files"]]
+    counts = {
+        "manifest": manifest["works"],
+        "pyarrow": sum(pq.read_metadata(f).num_rows for f in files),
+        "pandas": len(harvest.read_index(tmp_path)),
+        "duckdb": duckdb.sql(f"SELECT count(*) FROM read_parquet({files!r})").fetchall()[0][0],
+        "polars": pl.scan_parquet(files).select(pl.len()).collect().item(),
+    }
+    assert len(set(counts.values())) == 1, counts
+    assert pq.read_schema(files[0]).equals(arrow_schema("index"), check_metadata=False)
+    assert len(manifest["regions"]) >= 5 and manifest["cross_region_works"] > 0
+    assert manifest["match"]["fallback"] >= 2       # the demo's PID-less copies
+    chain = by_pid(works(tmp_path), "handle:20.500.12008/chain0")
+    assert len(chain) == 1 and chain[0]["source_count"] == 3
+    for f in manifest["files"]:
+        from harvest.index import file_sha256
+        assert manifest["checksums"][f] == "sha256:" + file_sha256(snap / f)
+
+
+def test_rebuilds_are_deterministic_and_rollback_returns_the_previous_snapshot(demo_sources, tmp_path):
+    from harvest.pipeline import run_source
+
+    for src in demo_sources[:3]:
+        run_source(src, tmp_path)
+    first = build_and_publish(tmp_path)
+    second = build_and_publish(tmp_path)
+    assert first["snapshot_id"] != second["snapshot_id"]
+    assert first["checksums"] == second["checksums"]       # same inputs, byte-identical index
+    assert rollback(tmp_path) == first["snapshot_id"]
+    assert json.loads((current_snapshot(tmp_path) / "manifest.json").read_text())["snapshot_id"] == first["snapshot_id"]
+    assert snapshots(tmp_path) == sorted([first["snapshot_id"], second["snapshot_id"]])
+
+
+def test_old_snapshots_are_pruned(tmp_path):
+    put(tmp_path, "a", "europe", [rec("oai:a:1", "P", pids=[("doi", "10.1/p")])])
+    for _ in range(4):
+        build_and_publish(tmp_path, keep=2)
+    assert len(snapshots(tmp_path)) == 2
+
+
+def test_no_records_is_a_clear_error_and_publishes_nothing(tmp_path):
+    with pytest.raises(IndexBuildError, match="no harvested records"):
+        build_and_publish(tmp_path)
+    assert not (tmp_path / "index" / "CURRENT").exists()
+    assert not list((tmp_path / "index").glob(".building-*"))
