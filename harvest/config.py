@@ -45,6 +45,8 @@ class Source:
     sets: tuple[str, ...] = ()
     schedule: str | None = None
     priority: int = 50
+    window: str = "year"
+    deletion_census: str = "auto"
     politeness: Politeness = field(default_factory=Politeness)
     contact: tuple[tuple[str, str], ...] = ()
     connection_id: str | None = None
@@ -123,7 +125,8 @@ def parse_source(data: object, path: str) -> Source:
         id=data["id"], name=data["name"], region=data["region"], endpoint=data["endpoint"],
         metadata_prefix=data["metadata_prefix"], path=str(path), crosswalk=data.get("crosswalk", ""),
         sets=tuple(data.get("sets") or ()), schedule=data.get("schedule"),
-        priority=int(data.get("priority", 50)), politeness=pol,
+        priority=int(data.get("priority", 50)), window=data.get("window", "year"),
+        deletion_census=data.get("deletion_census", "auto"), politeness=pol,
         contact=tuple(sorted((data.get("contact") or {}).items())),
         connection_id=data.get("connection_id"), tags=tuple(data.get("tags") or ()),
     )

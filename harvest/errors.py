@@ -41,6 +41,7 @@ class PageError(HarvestError):
 
     def __init__(self, reason: str, url: str, source_id: str = "", detail: str = ""):
         self.reason, self.url, self.source_id, self.detail = reason, url, source_id, detail
+        self.content: bytes | None = None  # the body as received, kept for the quarantine
         prefix = f"[{source_id}] " if source_id else ""
         super().__init__(f"{prefix}unreadable page {url}: {reason}" + (f" ({detail})" if detail else ""))
 

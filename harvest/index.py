@@ -55,7 +55,7 @@ def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
         CREATE TEMP TABLE latest AS
         SELECT * FROM read_parquet({[str(f) for f in files]!r}, hive_partitioning = true, union_by_name = true)
         QUALIFY row_number() OVER (PARTITION BY source_id, oai_identifier
-                                   ORDER BY datestamp DESC, harvested_at DESC, run_id DESC) = 1""")
+                                   ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC) = 1""")
     con.execute("""
         CREATE TEMP TABLE live AS
         SELECT row_number() OVER (ORDER BY source_id, oai_identifier) AS rid, l.*,

@@ -1,9 +1,12 @@
-"""Harvest one source end to end: Identify → ListRecords pages → crosswalk → Parquet, with a run report.
+"""Harvest one source: Identify → date windows → ListRecords pages → crosswalk → Parquet chunks,
+with a durable checkpoint after every committed chunk and a run report at the end.
 
-A run either completes (files committed, watermark advanced), ends partial (an unreadable page is
-quarantined with its URL and reason) or fails (the error names source, URL and reason). Partial and
-failed runs still commit what they read, but keep the old watermark, so the next run reads the
-rest again. A run never stops silently half-way.
+A run ends `complete` (watermark advanced), `partial` (some pages or windows could not be read:
+they are quarantined with URL and reason; the watermark stays so the next run covers them again)
+or `failed` (the error names source, URL and reason; the checkpoint stays, and the next run
+resumes from it: finished windows are not fetched again, the open window continues from its last
+committed resumptionToken). A run never stops silently half-way, and a run killed at any moment
+(even SIGKILL) resumes with every record exactly once.
 """
 from __future__ import annotations
 
@@ -14,13 +17,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from harvest.clock import REAL, Clock
 from harvest.config import Source
 from harvest.crosswalk import get_crosswalk
-from harvest.errors import HarvestError, PageError
+from harvest.errors import HarvestError, OAIError, PageError, ProtocolError
 from harvest.oai import OAIClient, list_pages
 from harvest.records import Lineage, map_record, quarantine_row
-from harvest.state import SourceState, load_state, save_state, write_json_atomic
-from harvest.store import PartitionWriter, committed_files
+from harvest.state import SourceState, load_state, parse_utc, save_state, write_json_atomic
+from harvest.store import ChunkWriter, committed_files, run_files
+from harvest.windows import Window, plan, split
+
+MAX_WINDOW_ATTEMPTS = 3
+COUNTERS = ("pages", "records", "deleted", "quarantined", "listed")
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -29,15 +37,23 @@ def new_run_id(now: datetime | None = None) -> str:
 
 
 @dataclass
-class ListReport:
-    """One list request (a set, or the whole repository) within a run."""
+class Unit:
+    """One (set, window) list request: the unit of checkpointing, retry and re-slicing."""
 
     set_spec: str | None
     from_: str | None
     until: str | None
+    status: str = "pending"            # pending | active | done | failed
+    token: str | None = None           # resumptionToken after the last committed page
+    chunks: list[str] = field(default_factory=list)
+    attempts: int = 0
+    complete_list_size: int | None = None
     pages: int = 0
     records: int = 0
-    complete_list_size: int | None = None
+    deleted: int = 0
+    quarantined: int = 0
+    listed: int = 0                    # records listed by the server (mapped or quarantined)
+    error: str | None = None
 
 
 @dataclass
@@ -45,23 +61,26 @@ class RunReport:
     source_id: str
     region: str
     run_id: str
-    status: str = "running"                # complete | partial | failed
+    status: str = "running"            # complete | partial | failed
+    resumed: bool = False
     started_at: str = ""
     finished_at: str = ""
     seconds: float = 0.0
     pages: int = 0
-    records: int = 0                       # rows written to the records table (incl. tombstones)
+    records: int = 0                   # rows written to the records table (incl. tombstones)
     deleted: int = 0
     quarantined: int = 0
+    census_tombstones: int = 0
     requests: int = 0
     retries: int = 0
     wait_seconds: float = 0.0
     bytes: int = 0
     illegal_chars_removed: int = 0
     granularity: str | None = None
+    deleted_record_policy: str | None = None
     watermark_before: str | None = None
     watermark_after: str | None = None
-    lists: list[ListReport] = field(default_factory=list)
+    windows: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
@@ -73,111 +92,295 @@ class RunReport:
 Progress = Callable[[RunReport, float], None]  # (report so far, seconds since the run began)
 
 
-class _Run:
-    """The mutable parts of one run: writers, counters and the client."""
+class Harvest:
+    """The state of one run of one source; `run()` drives it to an end."""
 
-    def __init__(self, source: Source, data_dir: Path, run_id: str, progress: Progress | None):
-        self.source, self.data_dir, self.progress = source, Path(data_dir), progress
+    def __init__(self, source: Source, data_dir: Path, *, progress: Progress | None = None,
+                 clock: Clock = REAL, chunk_rows: int = 10_000):
+        self.source, self.data_dir = source, Path(data_dir)
+        self.progress, self.clock, self.chunk_rows = progress, clock, chunk_rows
         self.t0 = time.monotonic()
-        now = datetime.now(timezone.utc)
-        self.report = RunReport(source.id, source.region, run_id, started_at=now.isoformat())
+        self.state: SourceState = load_state(self.data_dir, source.id)
         self.crosswalk = get_crosswalk(source.crosswalk_name)
-        self.lineage = Lineage(source.id, source.region, source.metadata_prefix, run_id, now,
-                               self.crosswalk.version)
-        self.writers = {t: PartitionWriter(self.data_dir, t, source.region, source.id, run_id)
-                        for t in ("records", "raw", "quarantine")}
-        self.client = OAIClient(source.resolved_endpoint(), source.id, source.politeness)
+        self.client = OAIClient(source.resolved_endpoint(), source.id, source.politeness, clock=clock)
+        self.units: list[Unit] = []
+        self.pending = dict.fromkeys(COUNTERS, 0)
+        self.ctx: dict = {}
+        self.report: RunReport
+        self.writer: ChunkWriter
+        self.lineage: Lineage
 
-    def consume(self, page, lst: ListReport) -> None:
-        r = self.report
-        lst.pages += 1
-        r.pages += 1
-        lst.complete_list_size = page.complete_list_size or lst.complete_list_size
+    # ---- set-up: a new plan, or the checkpoint of an interrupted run ----------------------------
+    def start(self, *, full: bool, from_: str | None, until: str | None, restart: bool) -> None:
+        cp = self.state.in_progress
+        if cp and not (full or from_ or until or restart) and cp.get("metadata_prefix") == self.source.metadata_prefix:
+            self._resume(cp)
+        else:
+            self._plan(full=full, from_=from_, until=until)
+        self.lineage = Lineage(self.source.id, self.source.region, self.source.metadata_prefix,
+                               self.report.run_id, datetime.now(timezone.utc), self.crosswalk.version)
+        self.writer = ChunkWriter(self.data_dir, self.source.region, self.source.id, self.report.run_id,
+                                  seq=self.ctx.get("next_chunk", 0))
+        self._drop_uncheckpointed_chunks()
+        self._checkpoint()
+
+    def _plan(self, *, full: bool, from_: str | None, until: str | None) -> None:
+        info = self.client.identify()
+        g = info.get("granularity") or "YYYY-MM-DD"
+        now = info.get("responseDate")
+        start = from_ if (from_ or full) else self.state.next_from(g)
+        start = start or info.get("earliestDatestamp")
+        end = until or now
+        windows = plan(_utc(start), _utc(end), self.source.window, g)
+        if windows and not from_ and (full or not self.state.watermark):
+            # a first or full harvest also takes records stamped before earliestDatestamp
+            windows[0] = Window(None, windows[0].end)
+        self.units = [Unit(s, *w.params(g).values()) for s in (self.source.sets or (None,)) for w in windows]
+        self.report = RunReport(self.source.id, self.source.region, new_run_id(),
+                                started_at=datetime.now(timezone.utc).isoformat())
+        self.report.watermark_before = self.state.watermark
+        self.report.watermark_after = now
+        self.report.granularity = g
+        self.report.deleted_record_policy = info.get("deletedRecord")
+        self.ctx = {"run_id": self.report.run_id, "metadata_prefix": self.source.metadata_prefix,
+                    "full": full, "ranged": bool(from_ or until), "granularity": g,
+                    "watermark_after": now, "deleted_record": info.get("deletedRecord"),
+                    "started_at": self.report.started_at, "transfer": {}, "next_chunk": 0}
+
+    def _resume(self, cp: dict) -> None:
+        self.ctx = dict(cp)
+        self.units = [Unit(**u) for u in cp["units"]]
+        self.report = RunReport(self.source.id, self.source.region, cp["run_id"], resumed=True,
+                                started_at=cp["started_at"], granularity=cp["granularity"],
+                                deleted_record_policy=cp.get("deleted_record"),
+                                watermark_before=self.state.watermark, watermark_after=cp["watermark_after"])
+        for u in self.units:
+            if u.status == "active" and u.token is None:   # nothing of it committed: start it over
+                u.status = "pending"
+
+    def _drop_uncheckpointed_chunks(self) -> None:
+        """Files renamed into place after the last checkpoint was written belong to pages that the
+        resumed run fetches again: remove them so every record is written exactly once."""
+        known = {c for u in self.units for c in u.chunks}
+        for path in run_files(self.data_dir, self.source.id, self.report.run_id):
+            if str(path.relative_to(self.data_dir)) not in known:
+                path.unlink()
+
+    def _checkpoint(self) -> None:
+        self.ctx["units"] = [asdict(u) for u in self.units]
+        self.ctx["next_chunk"] = self.writer.seq
+        self.state.in_progress = self.ctx
+        save_state(self.data_dir, self.state)
+
+    # ---- harvesting ------------------------------------------------------------------------------
+    def run(self) -> None:
+        while True:
+            unit = next((u for u in self.units if u.status in ("pending", "active")), None)
+            if unit is None:
+                break
+            self._harvest_unit(unit)
+        if all(u.status == "done" for u in self.units) and self._census_wanted():
+            self._census()
+
+    def _harvest_unit(self, unit: Unit) -> None:
+        params = ({"resumptionToken": unit.token} if unit.token else
+                  {"metadataPrefix": self.source.metadata_prefix, "set": unit.set_spec,
+                   "from": unit.from_, "until": unit.until})
+        unit.status = "active"
+        try:
+            for page in list_pages(self.client, "ListRecords", params):
+                self._consume(unit, page)
+                if page.token and self.writer.pending_rows >= self.chunk_rows:
+                    self._commit(unit, token=page.token)
+        except OAIError as exc:
+            if exc.code != "badResumptionToken":
+                raise
+            self._reslice(unit, exc)
+            return
+        except ProtocolError as exc:
+            self._fail_unit(unit, str(exc))
+            return
+        except PageError as exc:   # unreadable and no token to step over it: the window ends here
+            self.writer.add("quarantine", quarantine_row(self.lineage, exc.url, None, exc.reason, exc.detail,
+                                                         exc.content))
+            self.pending["quarantined"] += 1
+            self._fail_unit(unit, str(exc))
+            return
+        self._commit(unit, token=None)
+        unit.status = "done"
+        if unit.complete_list_size and unit.listed < unit.complete_list_size:
+            self.report.warnings.append(
+                f"window {_label(unit)}: completeListSize {unit.complete_list_size} but {unit.listed} listed")
+        self._checkpoint()
+
+    def _consume(self, unit: Unit, page) -> None:
+        p = self.pending
+        p["pages"] += 1
+        if page.error is not None:
+            exc = page.error
+            self.writer.add("quarantine", quarantine_row(self.lineage, exc.url, None, exc.reason, exc.detail,
+                                                         exc.content))
+            p["quarantined"] += 1
+            self.report.errors.append(f"{exc} (page quarantined; list continued with its token)")
+        unit.complete_list_size = page.complete_list_size or unit.complete_list_size
         for record in page.items:
             out = map_record(record, self.crosswalk, self.lineage, page.url)
-            lst.records += 1
+            p["listed"] += 1
             if out.row is not None:
-                self.writers["records"].add(out.row)
-                self.writers["raw"].add(out.raw)
-                r.records += 1
-                r.deleted += out.deleted
+                self.writer.add("records", out.row)
+                self.writer.add("raw", out.raw)
+                p["records"] += 1
+                p["deleted"] += out.deleted
             if out.quarantine is not None:
-                self.writers["quarantine"].add(out.quarantine)
-                r.quarantined += 1
+                self.writer.add("quarantine", out.quarantine)
+                p["quarantined"] += 1
         if self.progress:
-            self.progress(r, time.monotonic() - self.t0)
+            self.progress(self._totals(), time.monotonic() - self.t0)
 
-    def quarantine_page(self, exc: PageError) -> None:
-        self.writers["quarantine"].add(
-            quarantine_row(self.lineage, exc.url, None, exc.reason, exc.detail, None))
-        self.report.quarantined += 1
+    def _commit(self, unit: Unit, token: str | None) -> None:
+        unit.chunks += self.writer.commit()
+        for k in COUNTERS:
+            setattr(unit, k, getattr(unit, k) + self.pending[k])
+        self.pending = dict.fromkeys(COUNTERS, 0)
+        unit.token = token
+        self._checkpoint()
+
+    def _reset_unit(self, unit: Unit) -> None:
+        self.writer.abort()
+        self.pending = dict.fromkeys(COUNTERS, 0)
+        for rel in unit.chunks:
+            (self.data_dir / rel).unlink(missing_ok=True)
+        unit.chunks, unit.token = [], None
+        for k in COUNTERS:
+            setattr(unit, k, 0)
+
+    def _reslice(self, unit: Unit, exc: OAIError) -> None:
+        """An expired or rejected token re-runs only its window, cut smaller (metha's approach)."""
+        self._reset_unit(unit)
+        g = self.ctx["granularity"]
+        halves = split(Window(_utc(unit.from_), _utc(unit.until)), g) if unit.from_ and unit.until else None
+        attempts = unit.attempts + 1
+        self.report.warnings.append(f"window {_label(unit)}: {exc.code} at {exc.url}; "
+                                    + ("re-running it as two smaller windows" if halves else "re-running it"))
+        if halves and attempts <= MAX_WINDOW_ATTEMPTS + 5:
+            i = self.units.index(unit)
+            self.units[i:i + 1] = [Unit(unit.set_spec, *h.params(g).values(), attempts=attempts) for h in halves]
+        elif attempts <= MAX_WINDOW_ATTEMPTS:
+            unit.status, unit.attempts = "pending", attempts
+        else:
+            self._fail_unit(unit, f"{exc} (after {attempts} attempts)")
+            return
+        self._checkpoint()
+
+    def _fail_unit(self, unit: Unit, message: str) -> None:
+        """A window that cannot be completed: keep what it committed, report, go on with the others."""
+        self._commit(unit, token=None)
+        unit.status, unit.error = "failed", message
+        self.report.errors.append(f"window {_label(unit)}: {message}")
+        self._checkpoint()
+
+    # ---- deletions census --------------------------------------------------------------------
+    def _census_wanted(self) -> bool:
+        mode = self.source.deletion_census
+        if mode == "never" or self.ctx.get("ranged"):
+            return False
+        return mode == "always" or self.ctx.get("deleted_record") in ("no", "transient")
+
+    def _census(self) -> None:
+        from harvest.census import tombstones_for_vanished
+
+        rows = tombstones_for_vanished(self.client, self.source, self.data_dir, self.lineage,
+                                       self.ctx["watermark_after"])
+        for row in rows:
+            self.writer.add("records", row)
+        self.report.census_tombstones = len(rows)
+        self.pending["records"] += len(rows)
+        self.pending["deleted"] += len(rows)
+        if self.units:
+            self._commit(self.units[-1], token=None)
+
+    # ---- the end ------------------------------------------------------------------------------
+    def _totals(self) -> RunReport:
+        r = self.report
+        for k in ("pages", "records", "deleted", "quarantined"):
+            setattr(r, k, sum(getattr(u, k) for u in self.units) + self.pending[k])
+        return r
+
+    def unplanned(self, exc: HarvestError) -> RunReport:
+        r = RunReport(self.source.id, self.source.region, new_run_id(), status="failed",
+                      started_at=datetime.now(timezone.utc).isoformat(), errors=[str(exc)],
+                      watermark_before=self.state.watermark)
+        t = self.client.transfer
+        r.requests, r.retries, r.wait_seconds, r.warnings = t.requests, t.retries, round(t.wait_seconds, 3), t.events
+        self.state.last_run_id, self.state.last_status = r.run_id, "failed"
+        save_state(self.data_dir, self.state)
+        write_json_atomic(self.data_dir / "runs" / self.source.id / f"{r.run_id}.json", r.as_dict())
+        return r
+
+    def finish(self, failure: HarvestError | None) -> RunReport:
+        r = self._totals()
+        t, before = self.client.transfer, self.ctx.get("transfer", {})
+        r.requests = before.get("requests", 0) + t.requests
+        r.retries = before.get("retries", 0) + t.retries
+        r.bytes = before.get("bytes", 0) + t.bytes
+        r.wait_seconds = round(before.get("wait_seconds", 0.0) + t.wait_seconds, 3)
+        r.illegal_chars_removed = t.illegal_chars_removed
+        r.warnings += t.events
+        r.windows = [{k: v for k, v in asdict(u).items() if k != "chunks"} for u in self.units]
+        r.files = sorted(c for u in self.units for c in u.chunks)
+        if failure is not None:
+            self.writer.abort()   # uncommitted pages are fetched again when the run resumes
+            r.status = "failed"
+            r.errors.append(f"{failure} — the next run resumes from the checkpoint")
+            self.ctx["transfer"] = {"requests": r.requests, "retries": r.retries, "bytes": r.bytes,
+                                    "wait_seconds": r.wait_seconds}
+            self.state.in_progress = {**self.ctx, "units": [asdict(u) for u in self.units]}
+        else:
+            r.status = "complete" if all(u.status == "done" for u in self.units) and not r.errors else "partial"
+            if r.status == "complete" and not self.ctx.get("ranged"):
+                if self.ctx.get("full"):   # a full re-harvest replaces what came before
+                    mine = set(r.files)
+                    for table in ("records", "raw"):
+                        for path in committed_files(self.data_dir, table, self.source.id):
+                            if str(path.relative_to(self.data_dir)) not in mine:
+                                path.unlink()
+                self.state.watermark, self.state.granularity = r.watermark_after, r.granularity
+            self.state.in_progress = None
+        self.state.last_run_id, self.state.last_status = r.run_id, r.status
+        save_state(self.data_dir, self.state)
+        r.seconds = round(time.monotonic() - self.t0, 3)
+        r.finished_at = datetime.now(timezone.utc).isoformat()
+        write_json_atomic(self.data_dir / "runs" / self.source.id / f"{r.run_id}.json", r.as_dict())
+        return r
+
+
+def _utc(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_utc(value)
+    except ValueError:
+        return None
+
+
+def _label(unit: Unit) -> str:
+    span = f"{unit.from_ or '…'}..{unit.until or '…'}"
+    return f"{unit.set_spec}:{span}" if unit.set_spec else span
 
 
 def run_source(source: Source, data_dir: Path, *, full: bool = False, from_: str | None = None,
-               until: str | None = None, progress: Progress | None = None,
-               run_id: str | None = None) -> RunReport:
-    """Harvest one source into data_dir; returns the run report (also written under runs/)."""
-    run = _Run(source, data_dir, run_id or new_run_id(), progress)
-    report = run.report
-    state = load_state(run.data_dir, source.id)
-    report.watermark_before = state.watermark
-    try:
-        with run.client:
-            _harvest(run, state, full=full, from_=from_, until=until)
-    except HarvestError as exc:
-        report.status = "failed"
-        report.errors.append(str(exc))
-    finally:
-        t = run.client.transfer
-        report.requests, report.retries, report.bytes = t.requests, t.retries, t.bytes
-        report.wait_seconds, report.illegal_chars_removed = round(t.wait_seconds, 3), t.illegal_chars_removed
-        report.warnings += t.events
-        _finish(run, state, full=full, ranged=bool(from_ or until))
-        report.seconds = round(time.monotonic() - run.t0, 3)
-        report.finished_at = datetime.now(timezone.utc).isoformat()
-        write_json_atomic(run.data_dir / "runs" / source.id / f"{report.run_id}.json", report.as_dict())
-    return report
-
-
-def _harvest(run: _Run, state: SourceState, *, full: bool, from_: str | None, until: str | None) -> None:
-    source, report = run.source, run.report
-    info = run.client.identify()
-    granularity = info.get("granularity") or "YYYY-MM-DD"
-    report.granularity = granularity
-    report.watermark_after = info.get("responseDate")
-    start = from_ if (from_ or full) else state.next_from(granularity)
-    for set_spec in source.sets or (None,):
-        lst = ListReport(set_spec, start, until)
-        report.lists.append(lst)
-        params = {"metadataPrefix": source.metadata_prefix, "set": set_spec, "from": start, "until": until}
+               until: str | None = None, restart: bool = False, progress: Progress | None = None,
+               clock: Clock = REAL, chunk_rows: int = 10_000) -> RunReport:
+    """Harvest one source into data_dir (resuming an interrupted run unless told otherwise);
+    returns the run report, which is also written to runs/<source>/<run_id>.json."""
+    h = Harvest(source, data_dir, progress=progress, clock=clock, chunk_rows=chunk_rows)
+    with h.client:
         try:
-            for page in list_pages(run.client, "ListRecords", params):
-                run.consume(page, lst)
-        except PageError as exc:
-            run.quarantine_page(exc)
-            report.status = "partial"
-            report.errors.append(str(exc))
-            continue
-        if lst.complete_list_size and lst.records < lst.complete_list_size:
-            report.warnings.append(f"set {set_spec or '(all)'}: completeListSize {lst.complete_list_size} "
-                                   f"but {lst.records} records harvested")
-    if report.status == "running":
-        report.status = "complete"
-
-
-def _finish(run: _Run, state: SourceState, *, full: bool, ranged: bool) -> None:
-    """Commit what was read (even by a failed run: nothing is lost, consolidation de-duplicates) and
-    advance the watermark only after a complete, unranged harvest."""
-    report = run.report
-    old = committed_files(run.data_dir, "records", run.source.id) + committed_files(run.data_dir, "raw", run.source.id)
-    for w in run.writers.values():
-        path = w.commit()
-        if path:
-            report.files.append(str(path.relative_to(run.data_dir)))
-    if report.status == "complete" and not ranged:
-        if full:  # a full re-harvest replaces what came before
-            for path in old:
-                path.unlink(missing_ok=True)
-        state.watermark, state.granularity = report.watermark_after, report.granularity
-    state.last_run_id, state.last_status = report.run_id, report.status
-    save_state(run.data_dir, state)
+            h.start(full=full, from_=from_, until=until, restart=restart)
+        except HarvestError as exc:   # not even a plan (e.g. Identify failed): nothing to resume
+            return h.unplanned(exc)
+        try:
+            h.run()
+        except HarvestError as exc:
+            return h.finish(exc)
+        return h.finish(None)

@@ -36,6 +36,7 @@ class SourceState:
     granularity: str | None = None
     last_run_id: str | None = None
     last_status: str | None = None
+    in_progress: dict | None = None       # the checkpoint of an unfinished run (see pipeline.Harvest)
 
     def next_from(self, granularity: str) -> str | None:
         """The `from` of the next incremental harvest: watermark minus overlap, in `granularity`."""

@@ -99,5 +99,56 @@ def committed_files(data_dir: Path, table: str, source_id: str | None = None) ->
     return sorted(root.glob(pattern))
 
 
+def read_committed(data_dir: Path, table: str, source_id: str | None = None) -> pa.Table:
+    """Every committed row of a table (optionally one source's), without partition columns."""
+    files = committed_files(data_dir, table, source_id)
+    schema = arrow_schema(table, with_partitions=False)
+    return pa.concat_tables([pq.read_table(f, schema=schema) for f in files]) if files else schema.empty_table()
+
+
 def partition_columns(table: str) -> list[str]:
     return list(declared(table).get("partition_by", []))
+
+
+class ChunkWriter:
+    """The records, raw and quarantine rows of a run, committed together in numbered chunks.
+
+    A chunk's three files become visible together before the checkpoint that names them is
+    written, so a run killed at any moment can tell committed work from lost work.
+    """
+
+    def __init__(self, data_dir: Path, region: str, source_id: str, run_id: str, seq: int = 0):
+        self.data_dir, self.region, self.source_id, self.run_id = Path(data_dir), region, source_id, run_id
+        self.seq = seq
+        self.writers = self._open()
+
+    def _open(self) -> dict[str, PartitionWriter]:
+        name = f"{self.run_id}-{self.seq:05d}"
+        return {t: PartitionWriter(self.data_dir, t, self.region, self.source_id, name) for t in TABLES}
+
+    @property
+    def pending_rows(self) -> int:
+        return sum(w.rows for w in self.writers.values())
+
+    def add(self, table: str, row: dict) -> None:
+        self.writers[table].add(row)
+
+    def commit(self) -> list[str]:
+        """Make the pending rows durable; returns the committed files relative to the data folder."""
+        paths = [w.commit() for w in self.writers.values()]
+        self.seq += 1
+        self.writers = self._open()
+        return [str(p.relative_to(self.data_dir)) for p in paths if p is not None]
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            w.abort()
+        self.writers = self._open()
+
+
+def run_files(data_dir: Path, source_id: str, run_id: str) -> list[Path]:
+    """Every committed file a run wrote, in every table."""
+    found = []
+    for table in TABLES:
+        found += [p for p in committed_files(data_dir, table, source_id) if p.name.startswith(f"part-{run_id}")]
+    return found

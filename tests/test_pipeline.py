@@ -14,7 +14,7 @@ from harvest.oai.page import parse_page
 from harvest.pipeline import run_source
 from harvest.schema import arrow_schema
 from harvest.state import load_state
-from harvest.store import committed_files
+from harvest.store import committed_files, read_committed
 from tests.oai.scripted_server import ScriptedServer
 
 
@@ -25,8 +25,8 @@ def test_every_demo_record_lands_once_in_records_or_quarantine(demo_sources, tmp
         assert report.status == "complete", report.errors
         assert report.records + report.quarantined == len(expected)
         assert report.deleted == sum(r.deleted for r in expected)
-        records = pq.read_table(committed_files(tmp_path, "records", src.id)[0])
-        raw = pq.read_table(committed_files(tmp_path, "raw", src.id)[0])
+        records = read_committed(tmp_path, "records", src.id)
+        raw = read_committed(tmp_path, "raw", src.id)
         assert records.num_rows == raw.num_rows == report.records
         assert records.schema.equals(arrow_schema("records", with_partitions=False), check_metadata=False)
         ids = records.column("oai_identifier").to_pylist()
@@ -39,7 +39,7 @@ def test_quarantine_keeps_reason_and_raw_xml(demo_sources, tmp_path):
     src = next(s for s in demo_sources if s.id == "aosp-africa")
     report = run_source(src, tmp_path)
     assert report.quarantined == 2
-    table = pq.read_table(committed_files(tmp_path, "quarantine", src.id)[0]).to_pylist()
+    table = read_committed(tmp_path, "quarantine", src.id).to_pylist()
     assert {q["reason"] for q in table} == {"missing_title"}
     assert all(q["oai_identifier"] and b"<header>" in q["raw_xml"] and "verb=ListRecords" in q["page_url"]
                for q in table)
@@ -51,17 +51,19 @@ def test_second_run_is_incremental_from_the_servers_watermark(demo_sources, tmp_
     state = load_state(tmp_path, src.id)
     assert state.watermark == first.watermark_after and state.granularity == "YYYY-MM-DD"
     second = run_source(src, tmp_path)
-    assert second.lists[0].from_ == state.next_from("YYYY-MM-DD")
-    assert len(second.lists[0].from_) == 10                      # sent in the server's granularity
+    assert second.windows[0]["from_"] == state.next_from("YYYY-MM-DD")
+    assert len(second.windows[0]["from_"]) == 10                 # sent in the server's granularity
     assert second.status == "complete" and second.records == 0  # nothing changed since
     assert second.watermark_before == first.watermark_after
 
 
 def test_full_reharvest_replaces_earlier_files(demo_sources, tmp_path):
     src = next(s for s in demo_sources if s.id == "mosp-malaysia")
-    run_source(src, tmp_path)
-    run_source(src, tmp_path, full=True)
-    assert len(committed_files(tmp_path, "records", src.id)) == 1
+    first = run_source(src, tmp_path)
+    second = run_source(src, tmp_path, full=True)
+    files = committed_files(tmp_path, "records", src.id)
+    assert files and all(second.run_id in f.name for f in files)
+    assert read_committed(tmp_path, "records", src.id).num_rows == first.records == second.records
 
 
 def _scripted_pages(partner_id: str, broken_at: int) -> list:
@@ -84,12 +86,13 @@ def _scripted_pages(partner_id: str, broken_at: int) -> list:
 def test_a_malformed_page_is_quarantined_and_the_run_marked_partial(tmp_path):
     script = _scripted_pages("mosp-malaysia", broken_at=3)
     with ScriptedServer(script) as srv:
-        src = Source(id="flaky", name="Flaky", region="malaysia", endpoint=srv.url, metadata_prefix="oai_dc")
+        src = Source(id="flaky", name="Flaky", region="malaysia", endpoint=srv.url, metadata_prefix="oai_dc",
+                     window="none")
         report = run_source(src, tmp_path)
     assert report.status == "partial"
     assert report.pages == 2 and report.records + report.quarantined == 40 + 1
     assert any("malformed_xml" in e and srv.url in e for e in report.errors)
-    rows = pq.read_table(committed_files(tmp_path, "quarantine", "flaky")[0]).to_pylist()
+    rows = read_committed(tmp_path, "quarantine", "flaky").to_pylist()
     page_rows = [r for r in rows if r["reason"] == "malformed_xml"]
     assert len(page_rows) == 1 and "resumptionToken=" in page_rows[0]["page_url"]
     assert load_state(tmp_path, "flaky").watermark is None     # not advanced: next run re-reads
@@ -98,7 +101,7 @@ def test_a_malformed_page_is_quarantined_and_the_run_marked_partial(tmp_path):
 
 def test_a_server_that_keeps_failing_fails_the_run_loudly(tmp_path):
     with ScriptedServer([(503, {"Retry-After": "0"}, b"")] * 10) as srv:
-        src = Source(id="down", name="Down", region="africa", endpoint=srv.url, metadata_prefix="oai_dc",
+        src = Source(id="down", name="Down", region="africa", endpoint=srv.url, metadata_prefix="oai_dc", window="none",
                      politeness=Politeness(max_retries=2, max_retry_after_seconds=0))
         report = run_source(src, tmp_path)
     assert report.status == "failed" and report.retries == 2

@@ -10,19 +10,33 @@ from __future__ import annotations
 import email.utils
 import random
 import threading
-import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
+from urllib.parse import urlsplit
 
 import requests
 from sickle import Sickle
 
+from harvest.clock import REAL, Clock
 from harvest.config import Politeness
 from harvest.errors import OAIError, PageError, TransportError
 from harvest.oai.page import OAI_NS, Page, parse_page
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 USER_AGENT = "gosc-harvest/0.1 (+https://gosc.example/harvest)"
+
+_HOST_SLOTS: dict[str, threading.BoundedSemaphore] = {}
+_HOST_LOCK = threading.Lock()
+
+
+def host_slots(endpoint: str, max_concurrency: int) -> threading.BoundedSemaphore:
+    """One semaphore per partner host, shared by every client in this process: concurrent windows
+    or sources on the same host never exceed its max_concurrency (the first config seen sets it)."""
+    host = urlsplit(endpoint).netloc.lower()
+    with _HOST_LOCK:
+        if host not in _HOST_SLOTS:
+            _HOST_SLOTS[host] = threading.BoundedSemaphore(max_concurrency)
+        return _HOST_SLOTS[host]
 
 
 class _SessionSickle(Sickle):
@@ -51,7 +65,7 @@ class Transfer:
     events: list[str] = field(default_factory=list)
 
 
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+def retry_after_seconds(value: str | None, now: float) -> float | None:
     """Retry-After as seconds: both forms of RFC 9110 10.2.3 (delta-seconds or an HTTP-date)."""
     if not value:
         return None
@@ -64,7 +78,6 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
 
 
@@ -72,14 +85,16 @@ class OAIClient:
     """Requests against one OAI-PMH endpoint, polite and retried; every page parsed once."""
 
     def __init__(self, endpoint: str, source_id: str = "", politeness: Politeness | None = None,
-                 backoff_base: float = 1.0):
+                 backoff_base: float = 1.0, clock: Clock = REAL):
         self.endpoint = endpoint
         self.source_id = source_id
         self.politeness = politeness or Politeness()
         self.backoff_base = backoff_base
+        self.clock = clock
         self.transfer = Transfer()
         self._sickle = _SessionSickle(endpoint, timeout=self.politeness.timeout_seconds)
-        self._last_request = 0.0
+        self._slots = host_slots(endpoint, self.politeness.max_concurrency)
+        self._last_request = float("-inf")
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -98,15 +113,15 @@ class OAIClient:
         delay = self.politeness.delay_seconds
         if delay:
             with self._lock:
-                wait = self._last_request + delay - time.monotonic()
+                wait = self._last_request + delay - self.clock.monotonic()
                 if wait > 0:
-                    time.sleep(wait)
+                    self.clock.sleep(wait)
                     self.transfer.wait_seconds += wait
-                self._last_request = time.monotonic()
+                self._last_request = self.clock.monotonic()
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         cap = self.politeness.max_retry_after_seconds
-        told = retry_after_seconds(retry_after)
+        told = retry_after_seconds(retry_after, self.clock.time())
         if told is not None:
             return min(told, cap)
         return min(cap, self.backoff_base * 2 ** attempt * (0.5 + random.random()))
@@ -118,7 +133,8 @@ class OAIClient:
             self._pause()
             self.transfer.requests += 1
             try:
-                response = self._sickle._request(params)
+                with self._slots:
+                    response = self._sickle._request(params)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 reason, retry_after = f"{type(exc).__name__}: {exc}", None
             else:
@@ -131,7 +147,7 @@ class OAIClient:
             self.transfer.retries += 1
             self.transfer.wait_seconds += wait
             self.transfer.events.append(f"retry {attempt + 1} after {reason}: waited {wait:.1f}s")
-            time.sleep(wait)
+            self.clock.sleep(wait)
         raise AssertionError("unreachable")
 
     def request(self, verb: str, **params) -> Page:
@@ -146,10 +162,11 @@ class OAIClient:
         self.transfer.bytes += len(content)
         try:
             page = parse_page(content, url, self.source_id)
-        except PageError:
+        except PageError as exc:
             if response.status_code >= 400:
                 raise TransportError(f"[{self.source_id}] {url} answered HTTP {response.status_code} "
                                      f"without an OAI-PMH body") from None
+            exc.content = content
             raise
         self.transfer.illegal_chars_removed += page.illegal_chars_removed
         for code, message in page.errors:
@@ -171,7 +188,3 @@ class OAIClient:
                 info.setdefault(child.tag.split("}")[1], (child.text or "").strip())
         info["responseDate"] = page.response_date
         return info
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)

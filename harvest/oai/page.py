@@ -4,6 +4,8 @@ Spec: https://www.openarchives.org/OAI/openarchivesprotocol.html#HTTPResponseFor
 """
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -36,6 +38,7 @@ class Page:
     root: object = None
     illegal_chars_removed: int = 0
     nbytes: int = 0
+    error: object = None       # a PageError when the page was unreadable (items then empty)
 
 
 def _parse(content: bytes, url: str, source_id: str):
@@ -50,6 +53,21 @@ def _parse(content: bytes, url: str, source_id: str):
             return etree.fromstring(cleaned, _PARSER), removed
         except etree.XMLSyntaxError as exc:
             raise PageError("malformed_xml", url, source_id, str(exc)) from exc
+
+
+_TOKEN = re.compile(rb"<(?:\w+:)?resumptionToken\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?resumptionToken>)")
+
+
+def salvage_token(content: bytes | None) -> str | None:
+    """The resumptionToken of a page that cannot be parsed, found by pattern (never by parsing it),
+    so one unreadable page costs its own records (quarantined) and not the rest of the list."""
+    if not content:
+        return None
+    matches = _TOKEN.findall(content)
+    if not matches or not matches[-1]:
+        return None
+    token = matches[-1].decode("utf-8", "replace").strip()
+    return html.unescape(token) or None
 
 
 def _int(value: str | None) -> int | None:

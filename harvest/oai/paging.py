@@ -1,28 +1,42 @@
 """Paging through a list verb by resumptionToken: a small state machine that provably stops.
 
 It stops when a page carries no token or an empty one (spec 3.5: the last page's token is empty),
-and raises instead of looping when a provider hands back the token it was just given.
+raises instead of looping when a provider hands back the token it was just given, and steps over
+an unreadable page when its token can still be found in the raw bytes (the page is yielded with
+`error` set, so the caller quarantines it).
 """
 from __future__ import annotations
 
 from typing import Iterator
 
-from harvest.errors import ProtocolError
+from harvest.errors import PageError, ProtocolError
+from harvest.oai.page import Page, salvage_token
 
 
-def list_pages(client, verb: str, params: dict, max_pages: int = 10_000_000) -> Iterator:
-    """Yield every page of one list request; `params` are the first request's arguments."""
-    page = client.request(verb, **params)
+def _fetch(client, verb: str, params: dict) -> Page:
+    try:
+        return client.request(verb, **params)
+    except PageError as exc:
+        token = salvage_token(exc.content)
+        if token is None or token == params.get("resumptionToken"):
+            raise
+        return Page(url=exc.url, verb=verb, response_date=None, token=token, error=exc)
+
+
+def list_pages(client, verb: str, params: dict, max_pages: int = 10_000_000) -> Iterator[Page]:
+    """Yield every page of one list request. `params` are the first request's arguments: either
+    metadataPrefix/set/from/until, or resumptionToken alone to continue a list from a checkpoint."""
+    page = _fetch(client, verb, params)
     yield page
-    seen_last = None
+    sent = params.get("resumptionToken")
     count = 1
     while page.token:
-        if page.token == seen_last:
+        if page.token == sent:
             raise ProtocolError(f"[{client.source_id}] the provider repeated resumptionToken "
                                 f"{page.token!r} back to back at {page.url}; stopping instead of looping")
         if count >= max_pages:
             raise ProtocolError(f"[{client.source_id}] more than {max_pages} pages; stopping at {page.url}")
-        seen_last = page.token
-        page = client.request(verb, resumptionToken=page.token)
+        sent = page.token
+        page = _fetch(client, verb, {"resumptionToken": sent})
         count += 1
         yield page

@@ -23,9 +23,9 @@ def client(url, politeness=FAST):
 def test_retry_after_in_both_forms():
     now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
     http_date = format_datetime(now + timedelta(seconds=90), usegmt=True)
-    assert retry_after_seconds("120") == 120
+    assert retry_after_seconds("120", now.timestamp()) == 120
     assert retry_after_seconds(http_date, now=now.timestamp()) == pytest.approx(90)
-    assert retry_after_seconds("garbage") is None
+    assert retry_after_seconds("garbage", now.timestamp()) is None
 
 
 @pytest.mark.parametrize("failure", [

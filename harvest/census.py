@@ -1,0 +1,73 @@
+"""Deletion census for providers that do not keep deleted records (Identify deletedRecord = no or
+transient): list every identifier, and tombstone the records we hold that are no longer listed.
+
+Nothing is tombstoned on partial evidence: the census must list to the end, and a census that
+would delete more than half of what we hold is refused as a provider fault, not believed.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from harvest.errors import ProtocolError
+from harvest.oai import list_pages
+from harvest.oai.page import OAI_NS
+from harvest.records import Lineage
+from harvest.state import parse_utc
+from harvest.store import committed_files
+
+_Q = "{%s}" % OAI_NS
+MAX_VANISHED_SHARE = 0.5
+
+
+def tombstones_for_vanished(client, source, data_dir, lineage: Lineage, fallback_date: str | None) -> list[dict]:
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE census(oai_identifier VARCHAR)")
+        census_date = _list_identifiers(client, source, con) or fallback_date
+        files = [str(f) for f in committed_files(data_dir, "records", source.id)]
+        if not files:
+            return []
+        vanished, known = con.execute(f"""
+            WITH latest AS (
+                SELECT oai_identifier, deleted FROM read_parquet({files!r})
+                QUALIFY row_number() OVER (PARTITION BY oai_identifier
+                                           ORDER BY datestamp DESC, harvested_at DESC, deleted DESC) = 1),
+            live AS (SELECT oai_identifier FROM latest WHERE NOT deleted)
+            SELECT (SELECT list(oai_identifier ORDER BY oai_identifier) FROM live
+                    WHERE oai_identifier NOT IN (SELECT oai_identifier FROM census)),
+                   (SELECT count(*) FROM live)""").fetchall()[0]
+    finally:
+        con.close()
+    vanished = vanished or []
+    if known and len(vanished) > MAX_VANISHED_SHARE * known:
+        raise ProtocolError(f"[{source.id}] deletion census lists {known - len(vanished)} of {known} records "
+                            f"we hold; refusing to tombstone {len(vanished)} on that evidence")
+    when = parse_utc(census_date) if census_date else lineage.harvested_at
+    return [_tombstone(oai_id, when, lineage) for oai_id in vanished]
+
+
+def _list_identifiers(client, source, con) -> str | None:
+    """Stream every live identifier into the census table; returns the first page's responseDate."""
+    first_date = None
+    for set_spec in source.sets or (None,):
+        params = {"metadataPrefix": source.metadata_prefix, "set": set_spec}
+        for page in list_pages(client, "ListIdentifiers", params):
+            first_date = first_date or page.response_date
+            ids = [h.findtext(_Q + "identifier").strip() for h in page.items
+                   if h.get("status") != "deleted" and h.findtext(_Q + "identifier")]
+            if ids:
+                batch = pa.table({"oai_identifier": ids})
+                con.register("batch", batch)
+                con.execute("INSERT INTO census SELECT oai_identifier FROM batch")
+                con.unregister("batch")
+    return first_date
+
+
+def _tombstone(oai_id: str, when: datetime, lin: Lineage) -> dict:
+    return {"oai_identifier": oai_id, "datestamp": when, "deleted": True, "set_specs": [],
+            "metadata_prefix": lin.metadata_prefix, "creators": [], "subjects": [], "identifiers": [],
+            "related_identifiers": [], "run_id": lin.run_id, "harvested_at": lin.harvested_at,
+            "crosswalk_version": "census/1"}
