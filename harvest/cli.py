@@ -55,13 +55,14 @@ def cmd_sources_check(args) -> int:
 
 
 # ---- run -------------------------------------------------------------------------------------
-def run_sources(sources: list[Source], data: Path, *, full=False, from_=None, until=None,
-                workers: int = 4, progress=None) -> list:
+def run_sources(sources: list[Source], data: Path, *, full=False, from_=None, until=None, restart=False,
+                chunk_rows: int = 10_000, workers: int = 4, progress=None) -> list:
     """Harvest several sources concurrently (one thread each, up to `workers`)."""
     from harvest.pipeline import run_source
 
     def one(src):
-        return run_source(src, data, full=full, from_=from_, until=until, progress=progress)
+        return run_source(src, data, full=full, from_=from_, until=until, restart=restart,
+                          chunk_rows=chunk_rows, progress=progress)
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
         return list(pool.map(one, sources))
@@ -97,6 +98,7 @@ def cmd_run(args) -> int:
     data = Path(args.data or data_dir())
     print(f"harvesting {len(sources)} source(s) into {data}", file=sys.stderr)
     reports = run_sources(sources, data, full=args.full, from_=args.from_, until=args.until,
+                          restart=args.restart, chunk_rows=args.checkpoint_rows,
                           workers=args.workers, progress=ProgressPrinter())
     _print_reports(reports)
     print(f"run reports: {data / 'runs'}/<source>/<run_id>.json", file=sys.stderr)
@@ -233,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full", action="store_true", help="ignore the watermark: full re-harvest")
     run.add_argument("--from", dest="from_", help="harvest from this datestamp (YYYY-MM-DD[Thh:mm:ssZ])")
     run.add_argument("--until", help="harvest until this datestamp")
+    run.add_argument("--restart", action="store_true",
+                     help="abandon an interrupted run's checkpoint instead of resuming it")
+    run.add_argument("--checkpoint-rows", type=int, default=10_000, metavar="N",
+                     help="commit a durable chunk every N rows (default 10000)")
     run.add_argument("--workers", type=int, default=4, help="sources harvested at once (default 4)")
     run.set_defaults(fn=cmd_run)
 

@@ -153,22 +153,28 @@ class Harvest:
         self.report = RunReport(self.source.id, self.source.region, cp["run_id"], resumed=True,
                                 started_at=cp["started_at"], granularity=cp["granularity"],
                                 deleted_record_policy=cp.get("deleted_record"),
-                                watermark_before=self.state.watermark, watermark_after=cp["watermark_after"])
+                                watermark_before=self.state.watermark, watermark_after=cp["watermark_after"],
+                                errors=list(cp.get("errors", [])), warnings=list(cp.get("warnings", [])))
         for u in self.units:
-            if u.status == "active" and u.token is None:   # nothing of it committed: start it over
-                u.status = "pending"
+            if u.status == "active" and u.token is None:   # no token to continue from: start it over
+                for rel in u.chunks:
+                    (self.data_dir / rel).unlink(missing_ok=True)
+                u.chunks, u.status = [], "pending"
+                for k in COUNTERS:
+                    setattr(u, k, 0)
 
     def _drop_uncheckpointed_chunks(self) -> None:
         """Files renamed into place after the last checkpoint was written belong to pages that the
         resumed run fetches again: remove them so every record is written exactly once."""
         known = {c for u in self.units for c in u.chunks}
-        for path in run_files(self.data_dir, self.source.id, self.report.run_id):
+        for path in run_files(self.data_dir, self.source.id, self.report.run_id, include_temporary=True):
             if str(path.relative_to(self.data_dir)) not in known:
                 path.unlink()
 
     def _checkpoint(self) -> None:
         self.ctx["units"] = [asdict(u) for u in self.units]
         self.ctx["next_chunk"] = self.writer.seq
+        self.ctx["errors"], self.ctx["warnings"] = self.report.errors, self.report.warnings
         self.state.in_progress = self.ctx
         save_state(self.data_dir, self.state)
 
@@ -206,12 +212,10 @@ class Harvest:
             self.pending["quarantined"] += 1
             self._fail_unit(unit, str(exc))
             return
-        self._commit(unit, token=None)
-        unit.status = "done"
+        self._commit(unit, token=None, status="done")   # chunks and "done" in one checkpoint
         if unit.complete_list_size and unit.listed < unit.complete_list_size:
             self.report.warnings.append(
                 f"window {_label(unit)}: completeListSize {unit.complete_list_size} but {unit.listed} listed")
-        self._checkpoint()
 
     def _consume(self, unit: Unit, page) -> None:
         p = self.pending
@@ -237,12 +241,15 @@ class Harvest:
         if self.progress:
             self.progress(self._totals(), time.monotonic() - self.t0)
 
-    def _commit(self, unit: Unit, token: str | None) -> None:
+    def _commit(self, unit: Unit, token: str | None, status: str | None = None) -> None:
+        """Make the pending rows durable, then record them, the next token and the unit's status
+        in one checkpoint: a kill between the two leaves files the resumed run deletes."""
         unit.chunks += self.writer.commit()
         for k in COUNTERS:
             setattr(unit, k, getattr(unit, k) + self.pending[k])
         self.pending = dict.fromkeys(COUNTERS, 0)
         unit.token = token
+        unit.status = status or unit.status
         self._checkpoint()
 
     def _reset_unit(self, unit: Unit) -> None:
@@ -274,10 +281,9 @@ class Harvest:
 
     def _fail_unit(self, unit: Unit, message: str) -> None:
         """A window that cannot be completed: keep what it committed, report, go on with the others."""
-        self._commit(unit, token=None)
-        unit.status, unit.error = "failed", message
+        unit.error = message
+        self._commit(unit, token=None, status="failed")
         self.report.errors.append(f"window {_label(unit)}: {message}")
-        self._checkpoint()
 
     # ---- deletions census --------------------------------------------------------------------
     def _census_wanted(self) -> bool:

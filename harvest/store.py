@@ -146,9 +146,12 @@ class ChunkWriter:
         self.writers = self._open()
 
 
-def run_files(data_dir: Path, source_id: str, run_id: str) -> list[Path]:
-    """Every committed file a run wrote, in every table."""
+def run_files(data_dir: Path, source_id: str, run_id: str, include_temporary: bool = False) -> list[Path]:
+    """Every committed file a run wrote, in every table (and its unfinished temporary files)."""
     found = []
     for table in TABLES:
-        found += [p for p in committed_files(data_dir, table, source_id) if p.name.startswith(f"part-{run_id}")]
+        for part in Path(data_dir, table).glob(f"region=*/source_id={source_id}"):
+            found += sorted(part.glob(f"part-{run_id}-*.parquet"))
+            if include_temporary:
+                found += sorted(part.glob(f".part-{run_id}-*.parquet.tmp"))
     return found

@@ -68,6 +68,7 @@ class Provider:
         self.stamps = [r.datestamp for r in self.records]
         self.by_id = {r.oai_id: r for r in self.records}
         self._cache: dict[tuple[str, str], str] = {}
+        self.hidden: set[str] = set()   # identifiers that have vanished (fault injection)
 
     # ---- entry point -------------------------------------------------------------------------
     def handle(self, args: dict[str, list[str]], now: datetime | None = None) -> tuple[int, bytes]:
@@ -145,7 +146,7 @@ class Provider:
     def _GetRecord(self, a) -> str:
         prefix = self._prefix(a["metadataPrefix"])
         rec = self.by_id.get(a["identifier"])
-        if rec is None:
+        if rec is None or rec.oai_id in self.hidden:
             raise OAIProblem("idDoesNotExist", f"{a['identifier']!r} is unknown here")
         return f"<GetRecord>{self._record(rec, prefix)}</GetRecord>"
 
@@ -190,8 +191,8 @@ class Provider:
             raise OAIProblem("noSetHierarchy", "this repository does not support sets")
         start = bisect.bisect_left(self.stamps, lo) if lo else 0
         stop = bisect.bisect_right(self.stamps, hi) if hi else len(self.records)
-        chosen = [r for r in self.records[start:stop]
-                  if set_spec is None or any(s == set_spec or s.startswith(set_spec + ":") for s in r.sets)]
+        chosen = [r for r in self.records[start:stop] if r.oai_id not in self.hidden
+                  and (set_spec is None or any(s == set_spec or s.startswith(set_spec + ":") for s in r.sets))]
         if not chosen:
             raise OAIProblem("noRecordsMatch", "no records match the request")
         return chosen
@@ -218,6 +219,20 @@ class Provider:
             token = (f'<resumptionToken completeListSize="{len(chosen)}" cursor="{offset}">'
                      f"{value}</resumptionToken>")
         return f"<{verb}>{items}{token}</{verb}>"
+
+    def page_of(self, token: str) -> int | None:
+        """The list page a resumptionToken asks for (0 is the first page), None if invalid."""
+        try:
+            return self._decode(token)["o"] // self.page_size
+        except (OAIProblem, KeyError, TypeError):
+            return None
+
+    def error_page(self, code: str, message: str, now: datetime | None = None) -> bytes:
+        """An OAI-PMH error response (what a faulty partner sends instead of the real answer)."""
+        now = now or datetime.now(timezone.utc)
+        return (f"{_ENVELOPE}<responseDate>{now.strftime('%Y-%m-%dT%H:%M:%SZ')}</responseDate>"
+                f"<request>{escape(self.base_url)}</request><error code=\"{code}\">{escape(message)}</error>"
+                "</OAI-PMH>").encode()
 
     def _encode(self, state: dict) -> str:
         raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()

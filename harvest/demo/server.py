@@ -4,10 +4,14 @@ partner at http://127.0.0.1:PORT/<partner-id>/oai, GET and POST (spec 3.1.1).
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from harvest.demo.faults import POST, PRE, Fault, FaultPlan, damage
 from harvest.demo.partners import PARTNERS, Partner
 from harvest.demo.provider import Provider
 
@@ -26,8 +30,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self.server.providers.get(parts[0])
         return None
 
-    def _send(self, status: int, body: bytes, ctype: str = "text/xml; charset=utf-8") -> None:
+    def _send(self, status: int, body: bytes, ctype: str = "text/xml; charset=utf-8",
+              headers: dict | None = None) -> None:
         self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -41,8 +48,45 @@ class _Handler(BaseHTTPRequestHandler):
                                   "endpoint": self.server.url_for(p.id)} for p in self.server.partners}
                 return self._send(200, json.dumps(listing, indent=2).encode(), "application/json")
             return self._send(404, b"no such partner; GET / lists them\n", "text/plain")
-        status, body = provider.handle(parse_qs(query, keep_blank_values=True))
-        self._send(status, body)
+        with self.server.lock:
+            self.server.in_flight += 1
+            self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+        try:
+            answer = self._answer_with_faults(provider, parse_qs(query, keep_blank_values=True))
+        finally:  # counted until the answer is ready, before it is sent: the client may ask again at once
+            with self.server.lock:
+                self.server.in_flight -= 1
+        if answer is None:  # a connection reset
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return self.connection.close()
+        self._send(*answer)
+
+    def _answer_with_faults(self, provider: Provider, args: dict) -> tuple | None:
+        """(status, body, content type, headers) for this request, or None to reset the connection."""
+        plan = self.server.faults[provider.partner.id]
+        verb = (args.get("verb") or [None])[0]
+        token = (args.get("resumptionToken") or [None])[0]
+        page = provider.page_of(token) if token else 0
+        xml = "text/xml; charset=utf-8"
+        for f in plan.take(verb, page, PRE):
+            if f.kind == "status":
+                headers = {"Retry-After": f.retry_after} if f.retry_after else {}
+                return f.status, b"temporarily unavailable\n", "text/plain", headers
+            if f.kind == "reset":
+                return None
+            if f.kind == "slow":
+                time.sleep(f.seconds)
+            if f.kind == "oai_error":
+                return f.status, provider.error_page(f.code, "injected fault"), xml, {}
+            if f.kind == "expire_token" and token:
+                return 200, provider.error_page("badResumptionToken", "the token has expired"), xml, {}
+            if f.kind == "hide_records":
+                provider.hidden.update(f.ids)
+        status, body = provider.handle(args)
+        for f in plan.take(verb, page, POST):
+            body = damage(body, f, token)
+        return status, body, xml, {}
 
     def do_GET(self):
         self._answer(urlsplit(self.path).query)
@@ -63,6 +107,9 @@ class _Server(ThreadingHTTPServer):
         super().__init__(addr, _Handler)
         self.partners = partners
         self.providers = {p.id: Provider(p, self.url_for(p.id)) for p in partners}
+        self.faults = {p.id: FaultPlan() for p in partners}
+        self.lock = threading.Lock()
+        self.in_flight = self.max_in_flight = 0
 
     def url_for(self, partner_id: str) -> str:
         host, port = self.server_address[:2]
@@ -87,6 +134,24 @@ class DemoNetwork:
 
     def url_for(self, partner_id: str) -> str:
         return self._server.url_for(partner_id)
+
+    def inject(self, partner_id: str, *faults: Fault) -> None:
+        """Make a partner misbehave (see harvest.demo.faults)."""
+        for f in faults:
+            self._server.faults[partner_id].add(f)
+
+    def reset(self) -> None:
+        """Every partner behaves again, and vanished records come back."""
+        for plan in self._server.faults.values():
+            plan.clear()
+        for provider in self._server.providers.values():
+            provider.hidden.clear()
+        self._server.max_in_flight = 0
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests the network has answered at once since the last reset."""
+        return self._server.max_in_flight
 
     def start(self) -> "DemoNetwork":
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},

@@ -48,11 +48,19 @@ def _parse(content: bytes, url: str, source_id: str):
         cleaned = content.translate(None, _ILLEGAL)
         removed = len(content) - len(cleaned)
         if not removed:
-            raise PageError("malformed_xml", url, source_id, str(first)) from first
+            raise PageError(_reason(first, content), url, source_id, str(first)) from first
         try:
             return etree.fromstring(cleaned, _PARSER), removed
         except etree.XMLSyntaxError as exc:
-            raise PageError("malformed_xml", url, source_id, str(exc)) from exc
+            raise PageError(_reason(exc, cleaned), url, source_id, str(exc)) from exc
+
+
+def _reason(exc: etree.XMLSyntaxError, content: bytes) -> str:
+    """Why a page did not parse: a DOCTYPE (entities, DTDs) is hostile whatever else is wrong."""
+    text = str(exc).lower()
+    if b"<!DOCTYPE" in content[:65536]:
+        return "hostile_xml"
+    return "undecodable" if ("encoding" in text or "utf-8" in text) else "malformed_xml"
 
 
 _TOKEN = re.compile(rb"<(?:\w+:)?resumptionToken\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?resumptionToken>)")
