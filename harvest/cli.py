@@ -160,8 +160,13 @@ def demo_sources_dir() -> Path:
 def cmd_demo(args) -> int:
     from harvest.demo import DemoNetwork
 
+    from harvest.demo.faults import parse_fault
+
+    faults = [parse_fault(spec) for spec in args.fault or []]
     if args.action == "serve":
-        net = DemoNetwork(port=args.port)
+        net = DemoNetwork(port=args.port or 8765)
+        for pid, fault in faults:
+            net.inject(pid, fault)
         print(f"demo partner network on {net.base_url} (Ctrl-C stops it)")
         for s in load_sources(demo_sources_dir()):
             print(f"  {s.id:22} {net.url_for(s.id)}")
@@ -177,6 +182,8 @@ def cmd_demo(args) -> int:
     folder = Path(args.sources or demo_sources_dir())  # the demo always uses the demo partners
     data = Path(args.data or data_dir())
     with DemoNetwork(port=args.port) as net:
+        for pid, fault in faults:
+            net.inject(pid, fault)
         os.environ["GOSC_DEMO_URL"] = net.base_url
         sources = load_sources(folder)
         print(f"demo partner network up on {net.base_url}: {len(sources)} partners", file=sys.stderr)
@@ -256,7 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the whole pipeline on the bundled demo partner network")
     demo.add_argument("action", nargs="?", choices=["run", "serve"], default="run",
                       help="run: harvest + index (default); serve: only serve the partners")
-    demo.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    demo.add_argument("--port", type=int, default=0,
+                      help="port on 127.0.0.1 (default: any free port; 8765 for serve)")
+    demo.add_argument("--fault", action="append", metavar="PARTNER:KIND[,key=value...]",
+                      help="make a partner misbehave, e.g. 'eosc-zenodo:status,status=503,retry_after=5,page=2' "
+                           "(kinds: see harvest/demo/faults.py); repeatable")
     demo.add_argument("--workers", type=int, default=4)
     demo.set_defaults(fn=cmd_demo)
     return p

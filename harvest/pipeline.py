@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -131,7 +131,7 @@ class Harvest:
         start = from_ if (from_ or full) else self.state.next_from(g)
         start = start or info.get("earliestDatestamp")
         end = until or now
-        windows = plan(_utc(start), _utc(end), self.source.window, g)
+        windows = plan(_utc(start), _utc(end, end_of_day=True), self.source.window, g)
         if windows and not from_ and (full or not self.state.watermark):
             # a first or full harvest also takes records stamped before earliestDatestamp
             windows[0] = Window(None, windows[0].end)
@@ -324,6 +324,9 @@ class Harvest:
         return r
 
     def finish(self, failure: HarvestError | None) -> RunReport:
+        if failure is not None:   # uncommitted pages are fetched again when the run resumes
+            self.writer.abort()
+            self.pending = dict.fromkeys(COUNTERS, 0)
         r = self._totals()
         t, before = self.client.transfer, self.ctx.get("transfer", {})
         r.requests = before.get("requests", 0) + t.requests
@@ -335,12 +338,14 @@ class Harvest:
         r.windows = [{k: v for k, v in asdict(u).items() if k != "chunks"} for u in self.units]
         r.files = sorted(c for u in self.units for c in u.chunks)
         if failure is not None:
-            self.writer.abort()   # uncommitted pages are fetched again when the run resumes
             r.status = "failed"
+            self.ctx["errors"] = list(r.errors)   # what the resumed run still owns
+            self.ctx["warnings"] = r.warnings + [f"an earlier attempt failed: {failure}"]
             r.errors.append(f"{failure} — the next run resumes from the checkpoint")
             self.ctx["transfer"] = {"requests": r.requests, "retries": r.retries, "bytes": r.bytes,
                                     "wait_seconds": r.wait_seconds}
-            self.state.in_progress = {**self.ctx, "units": [asdict(u) for u in self.units]}
+            self.state.in_progress = {**self.ctx, "units": [asdict(u) for u in self.units],
+                                      "next_chunk": self.writer.seq}
         else:
             r.status = "complete" if all(u.status == "done" for u in self.units) and not r.errors else "partial"
             if r.status == "complete" and not self.ctx.get("ranged"):
@@ -360,17 +365,19 @@ class Harvest:
         return r
 
 
-def _utc(value: str | None) -> datetime | None:
+def _utc(value: str | None, end_of_day: bool = False) -> datetime | None:
+    """A datestamp argument as UTC; a day-only `until` means the whole day (spec 3.3.1: inclusive)."""
     if not value:
         return None
     try:
-        return parse_utc(value)
+        dt = parse_utc(value)
     except ValueError:
         return None
+    return dt + timedelta(days=1, seconds=-1) if end_of_day and len(value.strip()) == 10 else dt
 
 
 def _label(unit: Unit) -> str:
-    span = f"{unit.from_ or '…'}..{unit.until or '…'}"
+    span = f"{unit.from_ or '*'}..{unit.until or '*'}"
     return f"{unit.set_spec}:{span}" if unit.set_spec else span
 
 

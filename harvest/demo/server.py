@@ -111,6 +111,13 @@ class _Server(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.in_flight = self.max_in_flight = 0
 
+    def handle_error(self, request, client_address):
+        """A client that hung up (it timed out, or harvests were stopped) is not a server error."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
     def url_for(self, partner_id: str) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}/{partner_id}/oai"
