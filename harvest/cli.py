@@ -69,10 +69,16 @@ def run_sources(sources: list[Source], data: Path, *, full=False, from_=None, un
 
 
 def _print_reports(reports) -> None:
-    rows = [[r.source_id, r.region, r.status, r.pages, r.records, r.deleted, r.quarantined, r.retries,
-             f"{r.seconds:.1f}s"] for r in reports]
-    print(_table(rows, ["source", "region", "status", "pages", "records", "deleted", "quarantined",
+    rows = [[r.source_id, r.region, r.status + (" (resumed)" if r.resumed else ""), len(r.windows), r.pages,
+             r.records, r.deleted, r.quarantined, r.retries, f"{r.seconds:.1f}s"] for r in reports]
+    print(_table(rows, ["source", "region", "status", "windows", "pages", "records", "deleted", "quarantined",
                         "retries", "time"]))
+    for r in reports:
+        print(f"  {r.source_id}: watermark {r.watermark_before or '(none)'} -> "
+              f"{r.watermark_after if r.status == 'complete' else (r.watermark_before or '(none)') + ' (kept)'}"
+              f"; {r.requests} requests, {r.bytes / 1e6:.1f} MB, waited {r.wait_seconds:.1f}s"
+              + (f", {r.illegal_chars_removed} illegal characters removed" if r.illegal_chars_removed else "")
+              + (f", {r.census_tombstones} vanished records tombstoned" if r.census_tombstones else ""))
     for r in reports:
         for e in r.errors:
             print(f"error: {e}", file=sys.stderr)
