@@ -9,13 +9,27 @@ from __future__ import annotations
 import unicodedata
 
 
+# Transliteration where it helps: Cyrillic and Greek titles are often also written in Latin letters
+# (a Russian repository and its English mirror). CJK and Arabic are left in their own script:
+# romanisation there is ambiguous and would merge different works.
+_CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
+                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p",
+                      "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya",
+                      "i", "i", "ie", "g", "u"]))
+_GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω",
+                  ["a", "v", "g", "d", "e", "z", "i", "th", "i", "k", "l", "m", "n", "x", "o", "p", "r", "s",
+                   "s", "t", "y", "f", "ch", "ps", "o"]))
+_TRANSLIT = str.maketrans({**_CYRILLIC, **_GREEK})
+
+
 def fold(text: str | None) -> str:
-    """A comparison form of a text: NFKD minus combining marks, NFKC, casefold, letters/digits only."""
+    """A comparison form of a text: NFKD minus combining marks, NFKC, casefold, Cyrillic and Greek
+    transliterated, letters/digits only."""
     if not text:
         return ""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    folded = unicodedata.normalize("NFKC", stripped).casefold()
+    folded = unicodedata.normalize("NFKC", stripped).casefold().replace("ου", "ou").translate(_TRANSLIT)
     return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
 
 

@@ -10,6 +10,7 @@ leaves CURRENT naming a complete snapshot; readers resolve CURRENT once and read
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -89,6 +90,27 @@ def _summarise(files: list[Path]) -> dict:
     return out
 
 
+def _write_holdings(snapshot: Path, works_files: list[str]) -> list[str]:
+    """holdings/region=…/: every (work, holding record) pair, hive-partitioned by region, for analysts
+    who filter by region (a work held in three regions appears in three partitions). Streamed by
+    DuckDB's partitioned COPY: memory does not grow with the index."""
+    paths = [str(snapshot / f) for f in works_files]
+    out = snapshot / "holdings"
+    con = duckdb.connect()
+    try:
+        con.execute(f"""
+            COPY (SELECT work_id, p.region AS region, p.source_id AS source_id,
+                         p.oai_identifier AS oai_identifier, p.datestamp AS datestamp,
+                         p.landing_url AS landing_url
+                  FROM (SELECT work_id, unnest(provenance) AS p FROM read_parquet({paths!r}))
+                  ORDER BY region, work_id, source_id, oai_identifier)
+            TO '{out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (region),
+                        FILENAME_PATTERN 'part-{{i}}')""")
+    finally:
+        con.close()
+    return sorted(str(p.relative_to(snapshot)) for p in out.rglob("*.parquet"))
+
+
 def _inputs(data_dir: Path) -> dict:
     inputs: dict[str, dict] = {}
     for f in committed_files(data_dir, "records"):
@@ -103,12 +125,22 @@ def build_and_publish(data_dir: Path, *, priorities: dict[str, int] | None = Non
                       keep: int = KEEP_SNAPSHOTS, memory_limit: str | None = None) -> dict:
     """Build a new snapshot from every committed records file, publish it, return its manifest."""
     data_dir = Path(data_dir)
+    index_dir(data_dir).mkdir(parents=True, exist_ok=True)
+    with open(index_dir(data_dir) / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # one builder at a time; readers never need the lock
+        for stale in index_dir(data_dir).glob(".building-*"):   # left by a killed build
+            shutil.rmtree(stale, ignore_errors=True)
+        return _build_locked(data_dir, priorities=priorities, keep=keep, memory_limit=memory_limit)
+
+
+def _build_locked(data_dir: Path, *, priorities, keep: int, memory_limit) -> dict:
     now = datetime.now(timezone.utc)
     snapshot_id = now.strftime("%Y%m%dT%H%M%S%fZ")
     building = index_dir(data_dir) / f".building-{snapshot_id}"
     building.mkdir(parents=True)
     try:
         files, stats = build_works(data_dir, building, priorities=priorities, memory_limit=memory_limit)
+        holdings = _write_holdings(building, files)
         summary = _summarise([building / f for f in files])
         manifest = {
             "schema_version": schema_version("index"),
@@ -125,7 +157,8 @@ def build_and_publish(data_dir: Path, *, priorities: dict[str, int] | None = Non
             "live_records": stats.live_records,
             "clustering_iterations": stats.iterations,
             "files": files,
-            "checksums": {f: "sha256:" + file_sha256(building / f) for f in files},
+            "tables": {"works": files, "holdings": holdings},
+            "checksums": {f: "sha256:" + file_sha256(building / f) for f in files + holdings},
             "inputs": _inputs(data_dir),
             "engine": f"duckdb {duckdb.__version__}",
         }

@@ -166,3 +166,21 @@ def test_no_records_is_a_clear_error_and_publishes_nothing(tmp_path):
         build_and_publish(tmp_path)
     assert not (tmp_path / "index" / "CURRENT").exists()
     assert not list((tmp_path / "index").glob(".building-*"))
+
+
+def test_holdings_are_hive_partitioned_by_region_for_every_reader(tmp_path):
+    put(tmp_path, "eu", "europe", [rec("oai:eu:1", "S", pids=[("doi", "10.1/s")]),
+                                   rec("oai:eu:2", "T", pids=[("doi", "10.1/t")])])
+    put(tmp_path, "cn", "china", [rec("oai:cn:1", "S", pids=[("doi", "10.1/s")])])
+    manifest = build_and_publish(tmp_path)
+    snap = current_snapshot(tmp_path)
+    assert manifest["tables"]["holdings"] == ["holdings/region=china/part-0.parquet",
+                                              "holdings/region=europe/part-0.parquet"]
+    glob = str(snap / "holdings" / "*" / "*.parquet")
+    by_duckdb = dict(duckdb.sql(f"SELECT region, count(*) FROM read_parquet('{glob}', hive_partitioning = true) "
+                                "GROUP BY 1").fetchall())
+    by_polars = dict(pl.scan_parquet(glob, hive_partitioning=True).group_by("region").len().collect().rows())
+    import pyarrow.dataset as ds
+    table = ds.dataset(snap / "holdings", format="parquet", partitioning="hive").to_table()
+    by_pyarrow = {r: table.column("region").to_pylist().count(r) for r in set(table.column("region").to_pylist())}
+    assert by_duckdb == by_polars == by_pyarrow == {"europe": 2, "china": 1}
