@@ -128,7 +128,7 @@ def build_and_publish(data_dir: Path, *, priorities: dict[str, int] | None = Non
     index_dir(data_dir).mkdir(parents=True, exist_ok=True)
     with open(index_dir(data_dir) / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)   # one builder at a time; readers never need the lock
-        for stale in index_dir(data_dir).glob(".building-*"):   # left by a killed build
+        for stale in [*index_dir(data_dir).glob(".building-*"), *index_dir(data_dir).glob(".work-*")]:  # killed builds
             shutil.rmtree(stale, ignore_errors=True)
         return _build_locked(data_dir, priorities=priorities, keep=keep, memory_limit=memory_limit)
 

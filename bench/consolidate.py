@@ -1,0 +1,88 @@
+"""Consolidation of N synthetic records against a plain DuckDB Parquet read + write of the same
+files, each in its own process so peak memory (RSS) is its own."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+REGIONS = ["europe", "australia", "china", "africa", "latin-america", "malaysia"]
+
+# Per source: 60 % own DOIs, 15 % a DOI shared with the next source (written in upper case: already
+# normalised by crosswalks, so lower here), 10 % DOI + Handle (chains across sources), 15 % no PID.
+GENERATE = """
+COPY (
+  SELECT 'oai:{src}:' || i AS oai_identifier,
+         TIMESTAMPTZ '2020-01-01 00:00:00+00' + to_seconds(i % 100000000) AS datestamp,
+         (i % 97 = 0) AS deleted, ['set' || (i % 5)] AS set_specs, 'oai_dc' AS metadata_prefix,
+         'Title ' || (CASE WHEN k < 85 THEN i ELSE i % 50000 END) AS title,
+         [{{'name': 'Family' || (i % 1000) || ', Given', 'family_name': 'Family' || (i % 1000),
+            'orcid': NULL, 'affiliation': NULL}}] AS creators,
+         ['subject' || (i % 20)] AS subjects, 'Description ' || i AS description, 'Publisher' AS publisher,
+         (2000 + i % 25)::INTEGER AS publication_year, 'Dataset' AS resource_type, 'en' AS language,
+         'CC-BY-4.0' AS license,
+         CASE WHEN k < 60 THEN [{{'scheme': 'doi', 'value': '10.{s}/' || i}}]
+              WHEN k < 75 THEN [{{'scheme': 'doi', 'value': '10.shared/' || (i % {shared})}}]
+              WHEN k < 85 THEN [{{'scheme': 'doi', 'value': '10.chain/' || i}},
+                                {{'scheme': 'handle', 'value': '20.500/' || (i + 1)}}]
+              ELSE [] END AS identifiers,
+         NULL::VARCHAR AS primary_pid, 'https://{src}.example/' || i AS landing_url,
+         []::STRUCT(relation VARCHAR, scheme VARCHAR, value VARCHAR)[] AS related_identifiers,
+         'bench' AS run_id, TIMESTAMPTZ '2026-01-01 00:00:00+00' AS harvested_at, 'bench/1' AS crosswalk_version
+  FROM (SELECT range AS i, (range * 7919) % 100 AS k FROM range({n}))
+) TO '{path}' (FORMAT parquet, COMPRESSION zstd)
+"""
+
+PLAIN = """
+import duckdb, resource, sys, time
+t0 = time.perf_counter()
+duckdb.sql(f"COPY (SELECT * FROM read_parquet('{sys.argv[1]}/records/*/*/*.parquet', hive_partitioning = true)) "
+           f"TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
+print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+OURS = """
+import resource, sys, time
+from harvest.publish import build_and_publish
+t0 = time.perf_counter()
+m = build_and_publish(sys.argv[1], memory_limit=sys.argv[2])
+print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, m["works"])
+"""
+
+
+def generate(data: Path, n: int) -> None:
+    per = n // len(REGIONS)
+    for s, region in enumerate(REGIONS):
+        src = f"bench-{region}"
+        out = data / "records" / f"region={region}" / f"source_id={src}"
+        out.mkdir(parents=True, exist_ok=True)
+        duckdb.sql(GENERATE.format(src=src, s=s, n=per, shared=max(per // 10, 1),
+                                   path=out / "part-bench-00000.parquet"))
+
+
+def _run(code: str, *args: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    return out.stdout.strip().splitlines()[-1].split()
+
+
+def run(sizes=(100_000, 1_000_000), memory_limit: str = "1GB") -> list[dict]:
+    results = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp)
+            generate(data, n)
+            plain_s, plain_kb = map(float, _run(PLAIN, str(data), str(data / "plain.parquet")))
+            ours_s, ours_kb, works = _run(OURS, str(data), memory_limit)
+            results.append({"records": n, "works": int(works),
+                            "plain_duckdb_seconds": round(plain_s, 2), "plain_peak_rss_mb": round(plain_kb / 1024),
+                            "ours_seconds": round(float(ours_s), 2), "ours_peak_rss_mb": round(float(ours_kb) / 1024),
+                            "time_ratio": round(float(ours_s) / plain_s, 2)})
+    return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
