@@ -13,6 +13,7 @@ endif
 SYNCED   := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_COMPILE_BYTECODE := 1   # compile at install, not on every first import
 
 .PHONY: all venv demo test bench sources-check clean distclean
 

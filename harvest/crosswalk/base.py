@@ -62,11 +62,16 @@ def local(tag: object) -> str:
 
 
 def text(el) -> str | None:
-    """Whitespace-trimmed text content of an element (CDATA and children included), or None."""
+    """Whitespace-normalised text content of an element (CDATA and children included), or None."""
     if el is None:
         return None
-    value = "".join(el.itertext()).strip()
-    return " ".join(value.split()) if value else None
+    value = el.text if len(el) == 0 else "".join(el.itertext())   # a leaf needs no tree walk
+    if not value:
+        return None
+    value = value.strip()
+    if "  " in value or "\n" in value or "\t" in value or "\r" in value:
+        value = " ".join(value.split())
+    return value or None
 
 
 def split_name(name: str) -> str:

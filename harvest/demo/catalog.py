@@ -140,12 +140,17 @@ def shared_holdings() -> dict[str, list[Work]]:
     return held
 
 
+def records_for(partner: str | Partner) -> tuple[DemoRecord, ...]:
+    """Every record of one partner (a demo partner's id, or any Partner, e.g. a benchmark's),
+    ordered by (datestamp, identifier) as a provider stores them."""
+    p = partner if isinstance(partner, Partner) else next(x for x in PARTNERS if x.id == partner)
+    return _records(p)
+
+
 @lru_cache(maxsize=None)
-def records_for(partner_id: str) -> tuple[DemoRecord, ...]:
-    """Every record of one partner, ordered by (datestamp, identifier) as a provider stores them."""
-    p = next(x for x in PARTNERS if x.id == partner_id)
+def _records(p: Partner) -> tuple[DemoRecord, ...]:
     rng = random.Random(f"records:{p.id}")
-    works = _own_works(p) + shared_holdings()[p.id]
+    works = _own_works(p) + shared_holdings().get(p.id, [])
     set_specs = [s for s, _ in p.sets]
     records = []
     for n, w in enumerate(works):

@@ -64,7 +64,7 @@ class Provider:
         self.partner = partner
         self.base_url = base_url
         self.page_size = page_size or partner.page_size
-        self.records = records_for(partner.id)
+        self.records = records_for(partner)
         self.stamps = [r.datestamp for r in self.records]
         self.by_id = {r.oai_id: r for r in self.records}
         self._cache: dict[tuple[str, str], str] = {}

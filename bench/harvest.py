@@ -1,0 +1,149 @@
+"""Harvest throughput side by side, same pages from the same server process, one run:
+(a) HTTP fetch only, (b) fetch + lean lxml, (c) the naive sickle loop → pandas → Parquet, (d) ours;
+(e) four partners with 50 ms page latency, one after another versus concurrently."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+
+FETCH = """
+import re, sys, time, resource, requests
+url, prefix = sys.argv[1], sys.argv[2]
+tok = re.compile(rb"<resumptionToken[^>]*>([^<]+)</resumptionToken>")
+s = requests.Session(); t0 = time.perf_counter(); n = nbytes = 0
+params = {"verb": "ListRecords", "metadataPrefix": prefix}
+while True:
+    body = s.get(url, params=params).content; nbytes += len(body); n += body.count(b"<record>")
+    m = tok.search(body)
+    if not m: break
+    params = {"verb": "ListRecords", "resumptionToken": m.group(1).decode()}
+print(json.dumps({"records": n, "seconds": time.perf_counter() - t0, "bytes": nbytes,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+LEAN = """
+import sys, time, resource, requests
+from lxml import etree
+url, prefix = sys.argv[1], sys.argv[2]
+O = "{http://www.openarchives.org/OAI/2.0/}"
+s = requests.Session(); t0 = time.perf_counter(); n = nbytes = 0; rows = []
+params = {"verb": "ListRecords", "metadataPrefix": prefix}
+while True:
+    body = s.get(url, params=params).content; nbytes += len(body)
+    root = etree.fromstring(body)
+    for rec in root.iter(O + "record"):
+        rows.append((rec.findtext(f"{O}header/{O}identifier"), rec.findtext(".//{*}title")))
+    n += len(rows); rows.clear()
+    t = root.findtext(f".//{O}resumptionToken")
+    if not t: break
+    params = {"verb": "ListRecords", "resumptionToken": t}
+print(json.dumps({"records": n, "seconds": time.perf_counter() - t0, "bytes": nbytes,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+NAIVE = """
+import sys, time, resource, tempfile
+import pandas as pd
+from sickle import Sickle
+url, prefix = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+rows = [dict(r.metadata, identifier_oai=r.header.identifier) for r in Sickle(url).ListRecords(metadataPrefix=prefix)
+        if not r.deleted]
+df = pd.DataFrame(rows).astype(str)
+df.to_parquet(tempfile.mktemp(suffix=".parquet"))
+print(json.dumps({"records": len(rows), "seconds": time.perf_counter() - t0,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+OURS = """
+import sys, time, resource, tempfile
+from harvest.config import Source
+from harvest.pipeline import run_source
+url, prefix = sys.argv[1], sys.argv[2]
+src = Source(id="bench", name="bench", region="europe", endpoint=url, metadata_prefix=prefix, window="none",
+             deletion_census="never")
+t0 = time.perf_counter()
+r = run_source(src, tempfile.mkdtemp())
+assert r.status == "complete", r.errors
+print(json.dumps({"records": r.records + r.quarantined, "seconds": time.perf_counter() - t0, "bytes": r.bytes,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+CONCURRENT = """
+import sys, time, tempfile
+from harvest.config import Source
+from harvest.cli import run_sources
+urls, prefix, workers = sys.argv[1].split(","), sys.argv[2], int(sys.argv[3])
+sources = [Source(id=f"b{i}", name="b", region="europe", endpoint=u, metadata_prefix=prefix, window="none",
+                  deletion_census="never") for i, u in enumerate(urls)]
+t0 = time.perf_counter()
+reports = run_sources(sources, tempfile.mkdtemp(), workers=workers)
+assert all(r.status == "complete" for r in reports)
+print(json.dumps({"records": sum(r.records for r in reports), "seconds": time.perf_counter() - t0}))
+"""
+
+
+@contextmanager
+def served(n: int, fmt: str, latency: float = 0.0):
+    proc = subprocess.Popen([sys.executable, "-m", "bench.server", str(n), fmt, str(latency)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def measure(code: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", "import json\n" + code, *args], check=True,
+                         capture_output=True, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["rec_per_s"] = round(result["records"] / result["seconds"])
+    if "bytes" in result:
+        result["mb_per_s"] = round(result["bytes"] / 1e6 / result["seconds"], 1)
+    return result
+
+
+def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True) -> dict:
+    results: dict = {}
+    for fmt in ("oai_dc", "oai_datacite"):
+        with served(n, fmt) as url:
+            measure(FETCH, url, fmt)   # warm the server's page cache: every method then reads the same pages
+            row = {"a_fetch": measure(FETCH, url, fmt), "b_fetch_lean_lxml": measure(LEAN, url, fmt)}
+            if naive:
+                row["c_naive_sickle_pandas"] = measure(NAIVE, url, fmt)
+            row["d_ours"] = measure(OURS, url, fmt)
+        if big:
+            with served(big, fmt) as url:
+                measure(FETCH, url, fmt)
+                row["d_ours_big"] = measure(OURS, url, fmt)
+        d = row["d_ours"]["rec_per_s"]
+        row["ratios"] = {"ours_vs_lean": round(d / row["b_fetch_lean_lxml"]["rec_per_s"], 2)}
+        if naive:
+            row["ratios"]["ours_vs_naive"] = round(d / row["c_naive_sickle_pandas"]["rec_per_s"], 2)
+        if big:
+            row["ratios"]["rss_big_vs_small"] = round(row["d_ours_big"]["rss_mb"] / row["d_ours"]["rss_mb"], 2)
+        results[fmt] = row
+    results["e_four_partners_50ms"] = four_partners()
+    return results
+
+
+def four_partners(n: int = 5000) -> dict:
+    servers = [served(n, "oai_dc", 0.05) for _ in range(4)]
+    urls = [s.__enter__() for s in servers]
+    try:
+        one_by_one = measure(CONCURRENT, ",".join(urls), "oai_dc", "1")
+        together = measure(CONCURRENT, ",".join(urls), "oai_dc", "4")
+    finally:
+        for s in servers:
+            s.__exit__(None, None, None)
+    return {"one_after_another_s": round(one_by_one["seconds"], 2), "concurrent_s": round(together["seconds"], 2),
+            "speedup": round(one_by_one["seconds"] / together["seconds"], 2)}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(n=int(sys.argv[1]) if len(sys.argv) > 1 else 20_000, big=None, naive=True), indent=2))
