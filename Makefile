@@ -15,7 +15,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1   # compile at install, not on every first import
 
-.PHONY: all venv demo test bench sources-check clean distclean
+.PHONY: all venv demo test bench bench-quick sources-check clean distclean
 
 all: test
 
@@ -41,6 +41,9 @@ test: $(SYNCED)
 
 bench: $(SYNCED)
 	$(VENV)/bin/python -m bench
+
+bench-quick: $(SYNCED)
+	$(VENV)/bin/python -m bench --quick
 
 clean:
 	rm -rf data .pytest_cache bench/results

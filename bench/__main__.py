@@ -1,24 +1,64 @@
-"""Run every benchmark and write bench/results/latest.json (ratios are measured in one run)."""
+"""`make bench`: every benchmark, ratios measured side by side in one run; JSON in bench/results/.
+
+    python -m bench            # full sizes (100 k and 1 M records): several minutes
+    python -m bench --quick    # small sizes, for a first look
+"""
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import transform
+from bench import consolidate, dagparse, harvest, transform
+
+
+def _row(name, r):
+    rss = f"{r['rss_mb']:>6,.0f} MB" if "rss_mb" in r else ""
+    mbs = f"{r['mb_per_s']:>6.1f} MB/s" if "mb_per_s" in r else ""
+    return f"    {name:24} {r['rec_per_s']:>9,} rec/s  {mbs:>12}  {rss:>10}"
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench")
+    ap.add_argument("--quick", action="store_true")
+    quick = ap.parse_args().quick
+    n, big = (20_000, None) if quick else (100_000, 1_000_000)
     results = {"when": datetime.now(timezone.utc).isoformat(), "python": platform.python_version(),
-               "machine": platform.machine(), "transform_per_core": transform.run()}
-    print("transform throughput (one core): parse + crosswalk vs bare lxml parse of the same pages")
+               "machine": platform.machine(), "quick": quick}
+
+    results["transform_per_core"] = transform.run()
+    print("transform, one core: parse + crosswalk vs bare lxml parse of the same pages")
     for r in results["transform_per_core"]:
-        print(f"  {r['format']:13} {r['parse_and_crosswalk_rec_per_s']:>9,} rec/s   "
-              f"(bare parse {r['lxml_parse_rec_per_s']:>9,} rec/s, {r['ratio_to_bare_parse']}x its time)")
-    out = Path(__file__).parent / "results" / "latest.json"
+        print(f"    {r['format']:13} {r['parse_and_crosswalk_rec_per_s']:>9,} rec/s   "
+              f"(bare parse {r['lxml_parse_rec_per_s']:>9,} rec/s)")
+
+    results["harvest"] = harvest.run(n=n, big=big)
+    for fmt in ("oai_dc", "oai_datacite"):
+        print(f"harvest {fmt}, {n:,} records (same server process, same pages)")
+        for name, r in results["harvest"][fmt].items():
+            if name != "ratios":
+                print(_row(name, r))
+        print(f"    ratios: {results['harvest'][fmt]['ratios']}")
+    e = results["harvest"]["e_four_partners_50ms"]
+    print(f"four partners, 50 ms per page: one after another {e['one_after_another_s']} s, "
+          f"concurrent {e['concurrent_s']} s, speed-up {e['speedup']}x")
+
+    results["consolidate"] = consolidate.run(sizes=(100_000,) if quick else (100_000, 1_000_000))
+    for r in results["consolidate"]:
+        print(f"consolidate {r['records']:,} records: ours {r['ours_seconds']} s / {r['ours_peak_rss_mb']} MB, "
+              f"plain DuckDB read+write {r['plain_duckdb_seconds']} s / {r['plain_peak_rss_mb']} MB "
+              f"({r['time_ratio']}x)")
+
+    results["dag_parse"] = dagparse.run(200)
+    print(f"DAG parse, 200 sources: {results['dag_parse']['seconds']:.2f} s, "
+          f"{results['dag_parse']['dags']} DAGs, {results['dag_parse']['errors']} errors")
+
+    out = Path(__file__).parent / "results" / f"bench-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
+    (out.parent / "latest.json").write_text(json.dumps(results, indent=2))
     print(f"results: {out}")
 
 
