@@ -111,6 +111,19 @@ def cmd_run(args) -> int:
     return 0 if all(r.status == "complete" for r in reports) else 1
 
 
+def cmd_retransform(args) -> int:
+    from harvest.retransform import retransform
+
+    sources = _select(load_sources(args.sources or sources_dir()), args.source_ids, args.all)
+    data = Path(args.data or data_dir())
+    rows = []
+    for src in sources:
+        r = retransform(src, data, args.crosswalk)
+        rows.append([r.source_id, r.crosswalk_version, r.records, r.deleted, r.quarantined, r.carried_over])
+    print(_table(rows, ["source", "crosswalk", "records", "deleted", "quarantined", "carried over"]))
+    return 0
+
+
 # ---- index -----------------------------------------------------------------------------------
 def _priorities(folder) -> dict[str, int]:
     try:
@@ -254,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="commit a durable chunk every N rows (default 10000)")
     run.add_argument("--workers", type=int, default=4, help="sources harvested at once (default 4)")
     run.set_defaults(fn=cmd_run)
+
+    rx = sub.add_parser("retransform", help="rebuild records from the raw layer (no network)")
+    rx.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
+    rx.add_argument("--all", action="store_true")
+    rx.add_argument("--crosswalk", help="crosswalk to use instead of the source's own")
+    rx.set_defaults(fn=cmd_retransform)
 
     idx = sub.add_parser("index", help="the consolidated index").add_subparsers(dest="sub", required=True)
     b = idx.add_parser("build", help="consolidate and publish a new snapshot")

@@ -81,6 +81,7 @@ class RunReport:
     watermark_before: str | None = None
     watermark_after: str | None = None
     windows: list[dict] = field(default_factory=list)
+    validation: dict = field(default_factory=dict)   # fill rates and quarantine reasons (harvest.validation)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
@@ -230,9 +231,10 @@ class Harvest:
         for record in page.items:
             out = map_record(record, self.crosswalk, self.lineage, page.url)
             p["listed"] += 1
+            if out.raw is not None:
+                self.writer.add("raw", out.raw)
             if out.row is not None:
                 self.writer.add("records", out.row)
-                self.writer.add("raw", out.raw)
                 p["records"] += 1
                 p["deleted"] += out.deleted
             if out.quarantine is not None:
@@ -359,6 +361,10 @@ class Harvest:
             self.state.in_progress = None
         self.state.last_run_id, self.state.last_status = r.run_id, r.status
         save_state(self.data_dir, self.state)
+        if r.status != "failed":
+            from harvest.validation import validation_report
+
+            r.validation = validation_report(self.data_dir, r.files)
         r.seconds = round(time.monotonic() - self.t0, 3)
         r.finished_at = datetime.now(timezone.utc).isoformat()
         write_json_atomic(self.data_dir / "runs" / self.source.id / f"{r.run_id}.json", r.as_dict())

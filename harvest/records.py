@@ -51,16 +51,20 @@ def read_header(record) -> tuple[str, datetime, bool, list[str]]:
     return ident.strip(), datestamp, header.get("status") == "deleted", sets
 
 
-def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str) -> Outcome:
-    """Map one <record>; never raises for bad content: unmappable records become quarantine rows."""
+def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None) -> Outcome:
+    """Map one <record>; never raises for bad content: unmappable records become quarantine rows.
+
+    Every record whose header can be read also gets a raw row (quarantined ones included), so a
+    later crosswalk can map it again without the network (`harvest retransform`)."""
     xml = etree.tostring(record, encoding="utf-8")
-    oai_id = None
     try:
         oai_id, datestamp, deleted, sets = read_header(record)
-        base = {"oai_identifier": oai_id, "datestamp": datestamp, "deleted": deleted,
-                "metadata_prefix": lin.metadata_prefix, "run_id": lin.run_id,
-                "harvested_at": lin.harvested_at}
-        raw = {**base, "xml": xml}
+    except Unmappable as exc:
+        return Outcome(None, None, quarantine_row(lin, page_url, None, exc.reason, exc.detail, xml))
+    base = {"oai_identifier": oai_id, "datestamp": datestamp, "deleted": deleted,
+            "metadata_prefix": lin.metadata_prefix, "run_id": lin.run_id, "harvested_at": lin.harvested_at}
+    raw = {**base, "xml": xml}
+    try:
         if deleted:
             return Outcome({**base, **_EMPTY_DESCRIPTIVE, "set_specs": sets,
                             "crosswalk_version": lin.crosswalk_version}, raw, None, deleted=True)
@@ -68,13 +72,12 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str) -> Out
         if metadata is None or len(metadata) == 0:
             raise Unmappable("missing_metadata", "a live record without <metadata>")
         fields = crosswalk.fn(metadata)
-        return Outcome({**base, **fields, "set_specs": sets, "crosswalk_version": lin.crosswalk_version},
-                       raw, None)
+        return Outcome({**base, **fields, "set_specs": sets, "crosswalk_version": lin.crosswalk_version}, raw, None)
     except Unmappable as exc:
-        return Outcome(None, None, quarantine_row(lin, page_url, oai_id, exc.reason, exc.detail, xml))
+        return Outcome(None, raw, quarantine_row(lin, page_url, oai_id, exc.reason, exc.detail, xml))
     except Exception as exc:  # a crosswalk bug must not lose the record: keep it with the trace
-        return Outcome(None, None, quarantine_row(lin, page_url, oai_id, "crosswalk_error",
-                                                  f"{type(exc).__name__}: {exc}", xml))
+        return Outcome(None, raw, quarantine_row(lin, page_url, oai_id, "crosswalk_error",
+                                                 f"{type(exc).__name__}: {exc}", xml))
 
 
 def quarantine_row(lin: Lineage, page_url: str | None, oai_id: str | None, reason: str, detail: str,
