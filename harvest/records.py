@@ -45,7 +45,7 @@ def read_header(record) -> tuple[str, datetime, bool, list[str]]:
         raise Unmappable("bad_header", "header without identifier")
     try:
         datestamp = parse_utc(stamp or "")
-    except ValueError:
+    except (ValueError, OverflowError):   # 0001-01-01T00:30:00+01:00 overflows when made UTC
         raise Unmappable("bad_header", f"datestamp {stamp!r} of {ident.strip()} is not a UTC datestamp") from None
     sets = [s.text.strip() for s in header.iterfind(_Q + "setSpec") if s.text and s.text.strip()]
     return ident.strip(), datestamp, header.get("status") == "deleted", sets

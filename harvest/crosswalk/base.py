@@ -45,7 +45,7 @@ def register(*names: str, version: str):
 
 
 def get_crosswalk(name: str) -> Crosswalk:
-    from harvest.crosswalk import datacite, oai_dc  # noqa: F401  (registration side effect)
+    from harvest.crosswalk import datacite, marc21, oai_dc, rif  # noqa: F401  (registration side effect)
 
     try:
         return REGISTRY[name]
@@ -90,13 +90,23 @@ def creator(name: str | None, orcid: str | None = None, affiliation: str | None 
 
 
 def finish(*, title, creators, subjects, description, publisher, year, resource_type, language,
-           license, raw_identifiers, landing_url=None, related=()) -> Mapped:
-    """Classify identifiers, choose the primary PID and landing URL, and check the minimum content."""
+           license, raw_identifiers, landing_url=None, related=(), originals=None) -> Mapped:
+    """Classify identifiers, choose the primary PID and landing URL, and check the minimum content.
+
+    `originals` maps a field to the value the partner wrote (before normalisation); it is kept
+    where normalisation changed it, with every identifier whose written form differs."""
     ids: list[tuple[str, str]] = []
+    kept: list[dict] = []
     for value, hint in raw_identifiers:
         found = classify_identifier(value, hint)
         if found and found not in ids:
             ids.append(found)
+            if found[0] != "url" and value.strip() != found[1]:
+                kept.append({"field": f"identifier:{found[0]}", "value": value.strip()})
+    normalised = {"language": language, "license": license, "resource_type": resource_type}
+    for name, raw in (originals or {}).items():
+        if raw is not None and raw != normalised.get(name):
+            kept.append({"field": name, "value": raw})
     if not title:
         raise Unmappable("missing_title", "the record has no title")
     if not ids:
@@ -107,8 +117,9 @@ def finish(*, title, creators, subjects, description, publisher, year, resource_
     rel = []
     for relation, value, hint in related:
         found = classify_identifier(value, hint)
-        if found:
-            rel.append({"relation": relation, "scheme": found[0], "value": found[1]})
+        entry = {"relation": relation, "scheme": found[0], "value": found[1]} if found else None
+        if entry and entry not in rel:
+            rel.append(entry)
     return {
         "title": title,
         "creators": [c for c in creators if c],
@@ -123,4 +134,5 @@ def finish(*, title, creators, subjects, description, publisher, year, resource_
         "primary_pid": pid_string(*best) if best else None,
         "landing_url": landing,
         "related_identifiers": rel,
+        "originals": kept,
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from harvest.crosswalk.base import Unmappable, creator, finish, local, register, text
 from harvest.crosswalk.normalize import (
-    normalise_language, normalise_orcid, normalise_resource_type, pick_license, year_of,
+    normalise_language, normalise_orcid, normalise_resource_type, pick_license_from, year_of,
 )
 
 _ISSUED = ("issued", "available", "accepted", "created")
@@ -77,17 +77,19 @@ def _walk(resource) -> dict:
         elif tag == "publicationYear":
             out["year"] = year_of(text(child))
         elif tag == "resourceType":
-            out["type"] = (normalise_resource_type(child.get("uri"))
-                           or normalise_resource_type(child.get("resourceTypeGeneral"))
-                           or normalise_resource_type(text(child)))
+            written = [child.get("uri"), child.get("resourceTypeGeneral"), text(child)]
+            out["type"], out["type_raw"] = next(
+                ((t, w) for w in written for t in [normalise_resource_type(w)] if t), (None, None))
         elif tag == "language":
-            out["language"] = normalise_language(text(child))
+            out["language_raw"] = text(child)
+            out["language"] = normalise_language(out["language_raw"])
     return out
 
 
 def _to_row(f: dict) -> dict:
     main = [t for kind, t in f["titles"] if not kind] or [t for _, t in f["titles"]]
     issued = [year_of(v) for kind, v in f["dates"] if kind in _ISSUED and year_of(v)]
+    license, license_raw = pick_license_from(f["rights"])
     return finish(
         title=main[0] if main else None,
         creators=f["creators"],
@@ -97,9 +99,10 @@ def _to_row(f: dict) -> dict:
         year=f["year"] or (min(issued) if issued else None),
         resource_type=f["type"],
         language=f["language"],
-        license=pick_license(f["rights"]),
+        license=license,
         raw_identifiers=f["ids"],
         related=f["related"],
+        originals={"resource_type": f.get("type_raw"), "language": f.get("language_raw"), "license": license_raw},
     )
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-# Schemes that identify a work; the order is the preference for a work's primary PID.
-PID_SCHEMES = ("doi", "handle", "ark", "urn", "arxiv", "cstr")
+# Schemes that identify a work; the order is the preference for a work's primary PID. An ISBN names
+# one edition of a book (a work here); an ISSN names a journal, never an article, so it is no PID.
+PID_SCHEMES = ("doi", "handle", "ark", "urn", "arxiv", "cstr", "isbn")
 
 _DOI_PREFIXES = re.compile(
     r"^(?:doi:\s*|info:doi/|https?://(?:dx\.|www\.)?doi\.org/|https?://doi\.[a-z]+/|urn:doi:)", re.I)
@@ -21,6 +22,8 @@ _ARK = re.compile(r"^(?:https?://[^/]+/)?ark:/?(\d{5,9}/\S+)$", re.I)
 _URN_NBN = re.compile(r"^(?:https?://nbn-resolving\.(?:org|de)/)?(urn:nbn:[a-z0-9-]+[:-]\S+)$", re.I)
 _CSTR = re.compile(r"^(?:cstr:\s*|https?://(?:www\.)?cstr\.cn/)(\d{5}\.\d{2}\.\S+)$", re.I)
 _URL = re.compile(r"^https?://\S+$", re.I)
+_ISSN = re.compile(r"^(?:urn:issn:|issn:?\s*)?(\d{4})-?(\d{3}[\dX])$", re.I)
+_ISBN_PREFIX = re.compile(r"^(?:urn:isbn:|isbn(?:-1[03])?:?\s*)", re.I)
 _ORCID = re.compile(r"(\d{4}-?\d{4}-?\d{4}-?\d{3}[\dX])$", re.I)
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?!\d)")
 
@@ -62,8 +65,43 @@ def classify_identifier(value: str | None, hint: str | None = None) -> tuple[str
     m = _CSTR.match(v) or (h == "cstr" and re.match(r"^(\d{5}\.\d{2}\.\S+)$", v))
     if m:
         return ("cstr", m.group(1).lower())
+    if h in ("issn", "eissn", "pissn", "lissn") or v.lower().startswith(("issn", "urn:issn:")):
+        issn = normalise_issn(v)
+        return ("issn", issn) if issn else None
+    if h == "isbn" or _ISBN_PREFIX.match(v):
+        isbn = normalise_isbn(v)
+        return ("isbn", isbn) if isbn else None
     if _URL.match(v):
         return ("url", v)
+    return None
+
+
+def normalise_issn(value: str) -> str | None:
+    """'ISSN 0947-6539', 'urn:issn:09476539' → '0947-6539' if its mod-11 check digit holds."""
+    m = _ISSN.match(value.strip())
+    if not m:
+        return None
+    digits = (m.group(1) + m.group(2)).upper()
+    total = sum(int(d) * w for d, w in zip(digits[:7], range(8, 1, -1)))
+    check = (11 - total % 11) % 11
+    if digits[7] != ("X" if check == 10 else str(check)):
+        return None
+    return f"{digits[:4]}-{digits[4:]}"
+
+
+def normalise_isbn(value: str) -> str | None:
+    """ISBN-10 or ISBN-13, with or without hyphens → the ISBN-13 digits, if the check digit holds."""
+    digits = re.sub(r"[\s-]", "", _ISBN_PREFIX.sub("", value.strip())).upper()
+    if re.fullmatch(r"\d{9}[\dX]", digits):
+        total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(digits))
+        if total % 11:
+            return None
+        digits = "978" + digits[:9]
+        return digits + str((10 - sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(digits)) % 10) % 10)
+    if re.fullmatch(r"97[89]\d{10}", digits):
+        if sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(digits)) % 10:
+            return None
+        return digits
     return None
 
 
@@ -137,6 +175,8 @@ def normalise_language(value: str | None) -> str | None:
     if not value:
         return None
     v = value.strip().lower().replace("_", "-")
+    if v in ("und", "mul", "zxx", "mis"):   # ISO 639-2 codes that say "no single known language"
+        return None
     if v in _LANG_LOOKUP:
         return _LANG_LOOKUP[v]
     base = v.split("-")[0]
@@ -145,7 +185,7 @@ def normalise_language(value: str | None) -> str | None:
     return base if re.fullmatch(r"[a-z]{3}", base) else None
 
 
-_CC = re.compile(r"creativecommons\.org/licenses/(by(?:-nc)?(?:-nd|-sa)?)/(\d\.\d)", re.I)
+_CC = re.compile(r"creativecommons\.org/licenses/(by(?:-nc)?(?:-nd|-sa)?)/(\d\.\d)(/[a-z]{2,3})?", re.I)
 _CC0 = re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I)
 _SPDX_KNOWN = {s.lower(): s for s in (
     "CC-BY-4.0", "CC-BY-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-ND-4.0", "CC-BY-NC-ND-4.0",
@@ -174,12 +214,16 @@ def normalise_license(value: str | None) -> str | None:
     if not v or _NOT_A_LICENSE.match(v):
         return None
     m = _CC.search(v)
+    if m and m.group(3) and m.group(3).lower() != "/igo":
+        return v   # a jurisdiction port (e.g. 3.0/au) is its own licence, mostly without an SPDX id
     if m:
         return f"CC-{m.group(1).upper()}-{m.group(2)}"
     if _CC0.search(v):
         return "CC0-1.0"
     if v.lower() in _SPDX_KNOWN:
         return _SPDX_KNOWN[v.lower()]
+    if len(v) > 300:   # a copyright statement or deposit agreement, not a licence
+        return None
     low = v.lower()
     if low in _LICENSE_NAMES:
         return _LICENSE_NAMES[low]
@@ -189,12 +233,18 @@ def normalise_license(value: str | None) -> str | None:
     return v
 
 
+def pick_license_from(values) -> tuple[str | None, str | None]:
+    """The best licence among several statements (a recognised SPDX id, else a URL, else free
+    text) and the statement it came from, as the partner wrote it."""
+    found = [(lic, raw) for raw in values if raw for lic in [normalise_license(raw)] if lic]
+    spdx = [f for f in found if f[0] in _SPDX_KNOWN.values()]
+    urls = [f for f in found if _URL.match(f[0])]
+    return (spdx or urls or found or [(None, None)])[0]
+
+
 def pick_license(values) -> str | None:
-    """The best licence among several statements: a recognised SPDX id, else a URL, else free text."""
-    found = [lic for lic in map(normalise_license, values) if lic]
-    spdx = [lic for lic in found if lic in _SPDX_KNOWN.values()]
-    urls = [lic for lic in found if _URL.match(lic)]
-    return (spdx or urls or found or [None])[0]
+    """The best licence among several statements (see pick_license_from)."""
+    return pick_license_from(values)[0]
 
 
 # DataCite resourceTypeGeneral is the controlled vocabulary of resource_type.

@@ -1,13 +1,25 @@
 """oai_dc (Simple Dublin Core, OAI-PMH spec section 6.2 / Appendix): every partner speaks it."""
 from __future__ import annotations
 
+import re
+
 from harvest.crosswalk.base import Unmappable, creator, finish, local, register, text
 from harvest.crosswalk.normalize import (
-    normalise_language, normalise_resource_type, pick_license, year_of,
+    normalise_language, normalise_resource_type, pick_license_from, year_of,
 )
 
 
-@register("oai_dc", version="oai_dc/1")
+_ISSN_LIKE = re.compile(r"^(?:e?issn:?\s*)?\d{4}-?\d{3}[\dxX]$", re.I)
+
+
+def _creator(value: str) -> dict | None:
+    """OJS and some DSpace sites write 'Family, Given; affiliation; role' into dc:creator."""
+    name, _, rest = value.partition(";")
+    affiliation = " ".join(p.strip() for p in rest.split(";") if p.strip()) or None
+    return creator(name.strip(), None, affiliation)
+
+
+@register("oai_dc", version="oai_dc/2")
 def map_oai_dc(metadata) -> dict:
     """Walk the dc:* children once; repeated elements keep their order."""
     dc = metadata if local(metadata.tag) == "dc" else next(
@@ -20,19 +32,24 @@ def map_oai_dc(metadata) -> dict:
         if value:
             f.setdefault(local(child.tag), []).append(value)
     ids = [(v, None) for v in f.get("identifier", [])]
-    types = [t for t in map(normalise_resource_type, f.get("type", [])) if t]
-    langs = [lang for lang in map(normalise_language, f.get("language", [])) if lang]
+    types = [(t, raw) for raw in f.get("type", []) for t in [normalise_resource_type(raw)] if t]
+    langs = [(lang, raw) for raw in f.get("language", []) for lang in [normalise_language(raw)] if lang]
     years = [y for y in map(year_of, f.get("date", [])) if y]
+    rtype = next((t for t in types if t[0] != "Text"), types[0] if types else (None, None))
+    lang = langs[0] if langs else (None, None)
+    license, license_raw = pick_license_from(f.get("rights", []))
     return finish(
         title=(f.get("title") or [None])[0],
-        creators=[creator(n) for n in f.get("creator", [])],
+        creators=[_creator(n) for n in f.get("creator", [])],
         subjects=f.get("subject", []),
-        description=(f.get("description") or [None])[0],
+        description=next((d for d in f.get("description", []) if any(c.isalnum() for c in d)), None),
         publisher=(f.get("publisher") or [None])[0],
         year=min(years) if years else None,
-        resource_type=next((t for t in types if t != "Text"), types[0] if types else None),
-        language=langs[0] if langs else None,
-        license=pick_license(f.get("rights", [])),
+        resource_type=rtype[0],
+        language=lang[0],
+        license=license,
         raw_identifiers=ids,
-        related=[("References", v, None) for v in f.get("relation", [])],
+        related=[("References", v, None) for v in f.get("relation", [])]
+        + [("IsPartOf", v, "ISSN") for v in f.get("source", []) if _ISSN_LIKE.match(v)],
+        originals={"resource_type": rtype[1], "language": lang[1], "license": license_raw},
     )

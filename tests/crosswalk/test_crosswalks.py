@@ -77,3 +77,26 @@ def test_unmappable_records_say_why(xml, reason):
     with pytest.raises(Unmappable) as exc:
         get_crosswalk("oai_dc").fn(etree.fromstring(f"<metadata>{xml}</metadata>"))
     assert exc.value.reason == reason
+
+
+def test_ojs_oai_dc_as_served_by_a_real_journal():
+    """OJS (served through DSpace's xoai test suite): role text in dc:creator, a '.' description,
+    a journal ISSN in dc:source and two long copyright statements in dc:rights."""
+    row = get_crosswalk("oai_dc").fn(fixture_metadata("ojs_getrecord_oai_dc.xml"))
+    assert row["title"] == "Editorial"
+    assert row["creators"] == [{"name": "Laíns, Jorge", "family_name": "Laíns", "orcid": None,
+                                "affiliation": "Presidente da Direção da SPMFR Diretor da Revista da SPMFR"}]
+    assert row["description"] is None and row["license"] is None
+    assert (row["publication_year"], row["resource_type"], row["language"]) == (2013, "JournalArticle", "pt")
+    assert row["primary_pid"] is None
+    assert row["landing_url"] == "http://spmfrjournal.org/index.php/spmfr/article/view/88"
+    assert {"relation": "IsPartOf", "scheme": "issn", "value": "0872-9204"} in row["related_identifiers"]
+    assert {"field": "language", "value": "por"} in row["originals"]
+    assert {"field": "resource_type", "value": "info:eu-repo/semantics/article"} in row["originals"]
+
+
+def test_originals_keep_what_normalisation_changed():
+    row = get_crosswalk("oai_dc").fn(fixture_metadata("zenodo_getrecord_oai_dc.xml"))
+    assert {"field": "identifier:doi", "value": "https://doi.org/10.5281/zenodo.10357859"} in row["originals"]
+    assert {"field": "license", "value": "Apache License 2.0"} in row["originals"]   # first of the two
+    assert not [o for o in row["originals"] if o["field"] == "title"]

@@ -94,3 +94,15 @@ def test_resource_type(value, expected):
 ])
 def test_year(value, expected):
     assert year_of(value) == expected
+
+
+@pytest.mark.parametrize("value, hint, expected", [
+    ("0947-6539", "ISSN", ("issn", "0947-6539")),
+    ("urn:issn:1521-3765", None, ("issn", "1521-3765")),
+    ("0947-6538", "ISSN", None),                                   # check digit wrong
+    ("ISBN 0-306-40615-2", None, ("isbn", "9780306406157")),       # ISBN-10 → ISBN-13
+    ("978-0-306-40615-7", "ISBN", ("isbn", "9780306406157")),
+    ("isbn:0306406153", None, None),
+])
+def test_issn_and_isbn(value, hint, expected):
+    assert classify_identifier(value, hint) == expected
