@@ -14,10 +14,11 @@ Quirks of oaipmh 4.0.0's server that the tests rely on (they are the real behavi
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.servers import LoopbackServer
 from urllib.parse import parse_qs, urlsplit
 
 from oaipmh import common, error
@@ -142,14 +143,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class OAIPMHServer:
+class OAIPMHServer(LoopbackServer):
     """`oaipmh.server.Server` over a Backend, served by http.server on 127.0.0.1 (a free port)."""
 
     def __init__(self, backend: Backend, batch_size: int = 10):
         self.backend = backend
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/oai"
+        super().__init__(_Handler, "/oai")
         backend.base_url = self.url
         registry = MetadataRegistry()
         registry.registerWriter("oai_dc", oai_dc_writer)
@@ -159,13 +158,3 @@ class OAIPMHServer:
     @property
     def requests(self) -> list[str]:
         return self.httpd.requests
-
-    def __enter__(self):
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)

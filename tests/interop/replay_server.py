@@ -12,9 +12,10 @@ differently from the recording client:
 from __future__ import annotations
 
 import re
-import threading
 from datetime import datetime, time, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.servers import LoopbackServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -92,19 +93,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class ReplayServer:
+class ReplayServer(LoopbackServer):
     """Cassettes served on 127.0.0.1 (a free port). With expire_tokens, every resumptionToken is
     answered as the recorded request for `expired_token` was (a token the provider did not know)."""
 
     def __init__(self, cassettes: list[Path], host: str | None = None, now: datetime | None = None,
                  expire_tokens: bool = False, expired_token: str = "XXX"):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
+        super().__init__(_Handler, "/oai2d")
         self.httpd.interactions = load(cassettes, host)
         self.httpd.now = now or recorded_now(self.httpd.interactions)
         self.httpd.expire_tokens, self.httpd.expired_token = expire_tokens, expired_token
         self.httpd.log = []
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/oai2d"
 
     @property
     def log(self) -> list[tuple[str, int]]:
@@ -114,13 +113,3 @@ class ReplayServer:
     @property
     def now(self) -> datetime | None:
         return self.httpd.now
-
-    def __enter__(self):
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)

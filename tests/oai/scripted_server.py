@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.servers import LoopbackServer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -31,24 +32,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class ScriptedServer:
+class ScriptedServer(LoopbackServer):
     def __init__(self, script):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
+        super().__init__(_Handler, "/oai")
         self.httpd.script = list(script)
         self.httpd.requests = []
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/oai"
 
     @property
     def requests(self):
         return self.httpd.requests
-
-    def __enter__(self):
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
