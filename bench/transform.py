@@ -1,7 +1,9 @@
 """Transform throughput per format: page parse + crosswalk, against lxml's bare parse of the same pages."""
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 from lxml import etree
 
@@ -19,6 +21,20 @@ def pages_for(prefix: str, partner_id: str, n_pages: int) -> list[bytes]:
     return [body] * n_pages
 
 
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "crosswalk"
+
+
+def payload_pages(files: list[str], n_pages: int, per_page: int = 200) -> list[bytes]:
+    """ListRecords pages built around payload-only records (formats the demo network does not serve)."""
+    payloads = [re.sub(rb"^<\?xml[^>]*\?>", b"", (DATA / f).read_bytes()).strip() for f in files]
+    records = b"".join(
+        b"<record><header><identifier>oai:bench:%d</identifier><datestamp>2024-01-01</datestamp></header>"
+        b"<metadata>%s</metadata></record>" % (i, payloads[i % len(payloads)]) for i in range(per_page))
+    page = (b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2024-01-01T00:00:00Z'
+            b"</responseDate><request>x</request><ListRecords>" + records + b"</ListRecords></OAI-PMH>")
+    return [page] * n_pages
+
+
 def best_of(fn, repeat: int = 3) -> float:
     times = []
     for _ in range(repeat):
@@ -30,9 +46,11 @@ def best_of(fn, repeat: int = 3) -> float:
 
 def run(n_pages: int = 50) -> list[dict]:
     results = []
-    for prefix, partner_id in (("oai_dc", "ardc-rda"), ("oai_datacite", "eosc-zenodo"),
-                               ("oai_openaire", "lareferencia")):
-        pages = pages_for(prefix, partner_id, n_pages)
+    cases = [(prefix, pages_for(prefix, pid, n_pages)) for prefix, pid in
+             (("oai_dc", "ardc-rda"), ("oai_datacite", "eosc-zenodo"), ("oai_openaire", "lareferencia"))]
+    cases += [("rif", payload_pages(["rif_dataset_doi.xml", "ands_collection_all_elements.xml"], n_pages)),
+              ("marc21", payload_pages(["marc21_dataset_doi.xml", "marc21_thesis_handle.xml"], n_pages))]
+    for prefix, pages in cases:
         per_page = len(parse_page(pages[0], "bench").items)
         n = per_page * n_pages
         crosswalk = get_crosswalk(prefix)
