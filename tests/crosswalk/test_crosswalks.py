@@ -100,3 +100,37 @@ def test_originals_keep_what_normalisation_changed():
     assert {"field": "identifier:doi", "value": "https://doi.org/10.5281/zenodo.10357859"} in row["originals"]
     assert {"field": "license", "value": "Apache License 2.0"} in row["originals"]   # first of the two
     assert not [o for o in row["originals"] if o["field"] == "title"]
+
+
+def payload(name: str):
+    """A payload-only test record wrapped in <metadata>, as a crosswalk receives it."""
+    from tests.conftest import DATA
+
+    root = etree.parse(str(DATA / "crosswalk" / name)).getroot()
+    metadata = etree.Element("{http://www.openarchives.org/OAI/2.0/}metadata")
+    metadata.append(root)
+    return metadata
+
+
+def test_openaire_thesis():
+    row = get_crosswalk("oai_openaire").fn(payload("openaire_thesis.xml"))
+    assert row["title"] == "Dinámica glaciar en los Andes centrales"     # not the translated title
+    assert row["creators"] == [{"name": "Quispe Mamani, Rosa", "family_name": "Quispe Mamani",
+                                "orcid": "0000-0002-1825-0097", "affiliation": "Universidad de Chile"}]
+    assert row["primary_pid"] == "doi:10.5072/uchile.thesis.4321"
+    assert {"scheme": "handle", "value": "20.500.12008/4321"} in row["identifiers"]
+    assert (row["publication_year"], row["resource_type"], row["language"], row["license"]) == \
+        (2021, "Dissertation", "es", "CC-BY-NC-SA-4.0")
+    assert row["related_identifiers"] == [{"relation": "IsSupplementedBy", "scheme": "doi",
+                                           "value": "10.5072/glacier.data.7"}]
+    assert row["subjects"] == ["glaciología", "551.31"]
+
+
+def test_arxiv_style_oai_dc():
+    row = get_crosswalk("oai_dc").fn(payload("arxiv_oai_dc.xml"))
+    assert {(i["scheme"], i["value"]) for i in row["identifiers"]} == {("arxiv", "2101.01234"),
+                                                                     ("doi", "10.5072/tpc.2021.0042")}
+    assert row["primary_pid"] == "doi:10.5072/tpc.2021.0042"              # DOI preferred over arXiv id
+    assert row["landing_url"] == "https://doi.org/10.5072/tpc.2021.0042"
+    assert row["description"].startswith("We estimate carbon") and "\n" not in row["description"]
+    assert (row["publication_year"], row["resource_type"]) == (2021, "Text")
