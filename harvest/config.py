@@ -42,6 +42,7 @@ class Source:
     metadata_prefix: str
     path: str = ""
     crosswalk: str = ""
+    field_map: str = ""          # absolute path of a YAML field map (harvest/crosswalk/fieldmap.py)
     sets: tuple[str, ...] = ()
     schedule: str | None = None
     priority: int = 50
@@ -54,7 +55,7 @@ class Source:
 
     @property
     def crosswalk_name(self) -> str:
-        return self.crosswalk or self.metadata_prefix
+        return self.field_map or self.crosswalk or self.metadata_prefix
 
     @property
     def contact_info(self) -> dict[str, str]:
@@ -121,15 +122,34 @@ def parse_source(data: object, path: str) -> Source:
     if stem != data["id"]:
         raise ConfigError(path, "id", f"{data['id']!r} must match the file name {stem!r}")
     pol = Politeness(**data.get("politeness", {}))
+    field_map = _field_map(data, path)
     return Source(
         id=data["id"], name=data["name"], region=data["region"], endpoint=data["endpoint"],
         metadata_prefix=data["metadata_prefix"], path=str(path), crosswalk=data.get("crosswalk", ""),
+        field_map=field_map,
         sets=tuple(data.get("sets") or ()), schedule=data.get("schedule"),
         priority=int(data.get("priority", 50)), window=data.get("window", "year"),
         deletion_census=data.get("deletion_census", "auto"), politeness=pol,
         contact=tuple(sorted((data.get("contact") or {}).items())),
         connection_id=data.get("connection_id"), tags=tuple(data.get("tags") or ()),
     )
+
+
+def _field_map(data: dict, path: str) -> str:
+    """Resolve and check a source's field map now, so `sources check` reports a broken one."""
+    value = data.get("field_map")
+    if not value:
+        return ""
+    if data.get("crosswalk"):
+        raise ConfigError(path, "field_map", "cannot be combined with 'crosswalk'")
+    fm = Path(value) if Path(value).is_absolute() else Path(path).parent / value
+    from harvest.crosswalk.fieldmap import load_field_map
+
+    try:
+        load_field_map(fm)
+    except ConfigError as exc:
+        raise ConfigError(path, "field_map", str(exc)) from exc
+    return str(fm.resolve())
 
 
 def load_source(path: str | Path) -> Source:
@@ -146,12 +166,16 @@ def load_source(path: str | Path) -> Source:
     return parse_source(data, str(path))
 
 
+FIELD_MAP_DIR = "fieldmaps"   # field maps may live beside the sources, in a folder of this name
+
+
 def source_files(folder: str | Path) -> list[Path]:
-    """Every *.yaml / *.yml under the folder, recursively, in a stable order."""
+    """Every *.yaml / *.yml under the folder, recursively, in a stable order (not field maps)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(str(folder), None, "sources folder does not exist (set HARVEST_SOURCES)")
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                  and FIELD_MAP_DIR not in p.relative_to(folder).parts)
 
 
 def check_sources(folder: str | Path) -> tuple[list[Source], list[ConfigError]]:

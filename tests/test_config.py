@@ -90,3 +90,45 @@ def test_unset_variable_without_default_is_a_config_error(tmp_path):
     src = load_source(write(tmp_path, "repo-f.yaml", text))
     with pytest.raises(ConfigError, match="NO_SUCH_VAR_X is not set"):
         src.resolved_endpoint()
+
+
+def test_a_field_map_makes_a_new_format_harvestable_without_code(tmp_path):
+    """A partner adds qualified Dublin Core with two files: its source config and a field map."""
+    import shutil
+
+    from harvest.crosswalk import get_crosswalk
+    from harvest.demo.partners import partner
+    from harvest.demo.provider import Provider
+    from harvest.pipeline import run_source
+    from harvest.store import read_committed
+    from tests.conftest import DATA
+    from tests.oai.scripted_server import ScriptedServer
+
+    (tmp_path / "fieldmaps").mkdir()
+    shutil.copy(DATA / "fieldmaps" / "dcterms.yaml", tmp_path / "fieldmaps" / "qdc.yaml")
+    page = (DATA / "fieldmaps" / "qdc_getrecord.xml").read_bytes().replace(b"GetRecord>", b"ListRecords>")
+    identify = Provider(partner("eosc-zenodo"), "http://127.0.0.1/oai").handle({"verb": ["Identify"]})[1]
+    with ScriptedServer([(200, {}, identify), (200, {}, page)]) as srv:
+        write(tmp_path, "epubs.yaml", GOOD.format(id="epubs").replace("https://repo.example.org/oai", srv.url)
+              .replace("metadata_prefix: oai_dc", "metadata_prefix: qdc\nfield_map: fieldmaps/qdc.yaml\nwindow: none"))
+        (src,) = load_sources(tmp_path)                    # the map folder holds no source configs
+        assert src.crosswalk_name == str((tmp_path / "fieldmaps" / "qdc.yaml").resolve())
+        report = run_source(src, tmp_path / "data")
+    assert report.status == "complete" and report.records == 1
+    (row,) = read_committed(tmp_path / "data", "records", "epubs").to_pylist()
+    assert row["title"] == "Neutron scattering study of layered perovskites"
+    assert row["primary_pid"] == "doi:10.5072/epubs.12345"
+    assert row["crosswalk_version"] == get_crosswalk(src.crosswalk_name).version
+    assert row["crosswalk_version"].startswith("fieldmap:qdc.yaml:")
+
+
+def test_a_broken_field_map_is_a_config_error_of_the_source(tmp_path):
+    (tmp_path / "fieldmaps").mkdir()
+    (tmp_path / "fieldmaps" / "bad.yaml").write_text("fields:\n  title: 'dcterms:title['\n")
+    path = write(tmp_path, "repo-g.yaml", GOOD.format(id="repo-g") + "field_map: fieldmaps/bad.yaml\n")
+    with pytest.raises(ConfigError) as exc:
+        load_source(path)
+    assert "repo-g.yaml: field 'field_map'" in str(exc.value) and "bad.yaml" in str(exc.value)
+    both = write(tmp_path, "repo-h.yaml", GOOD.format(id="repo-h") + "crosswalk: oai_dc\nfield_map: x.yaml\n")
+    with pytest.raises(ConfigError, match="cannot be combined"):
+        load_source(both)

@@ -45,6 +45,12 @@ def register(*names: str, version: str):
 
 
 def get_crosswalk(name: str) -> Crosswalk:
+    """A registered crosswalk by metadata prefix, or a field map by its YAML path (not cached, so an
+    edited map gets a new version)."""
+    if name.endswith((".yaml", ".yml")):
+        from harvest.crosswalk.fieldmap import load_field_map
+
+        return load_field_map(name)
     from harvest.crosswalk import datacite, marc21, oai_dc, rif  # noqa: F401  (registration side effect)
 
     try:
@@ -62,8 +68,9 @@ def local(tag: object) -> str:
 
 
 def text(el) -> str | None:
-    """Whitespace-normalised text content of an element (CDATA and children included), or None."""
-    if el is None:
+    """Whitespace-normalised text content of an element (CDATA and children included), or None;
+    comments and processing instructions are not values."""
+    if el is None or not isinstance(el.tag, str):
         return None
     value = el.text if len(el) == 0 else "".join(el.itertext())   # a leaf needs no tree walk
     if not value:
