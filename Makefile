@@ -13,7 +13,8 @@ endif
 SYNCED   := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-export UV_COMPILE_BYTECODE := 1   # compile at install, not on every first import
+# compile bytecode at install, not on every first import (PYTHONDONTWRITEBYTECODE is set here)
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: all venv demo test bench bench-quick sources-check clean distclean
 

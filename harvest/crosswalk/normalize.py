@@ -200,6 +200,8 @@ _LICENSE_NAMES = {
     "apache license 2.0": "Apache-2.0", "apache license, version 2.0": "Apache-2.0", "mit license": "MIT",
     "creative commons attribution 4.0 international": "CC-BY-4.0",
     "creative commons attribution 4.0": "CC-BY-4.0", "creative commons zero v1.0 universal": "CC0-1.0",
+    "creative commons attribution 4.0 international licence": "CC-BY-4.0",
+    "creative commons attribution 4.0 international license": "CC-BY-4.0",
     "creative commons attribution share alike 4.0 international": "CC-BY-SA-4.0",
     "creative commons attribution non commercial 4.0 international": "CC-BY-NC-4.0",
 }

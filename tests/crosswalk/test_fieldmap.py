@@ -229,3 +229,21 @@ def test_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot be read") as exc:
         load_field_map(tmp_path / "nowhere.yaml")
     assert isinstance(exc.value, HarvestError) and exc.value.path == str(tmp_path / "nowhere.yaml")
+
+
+def test_iso19115_3_from_terns_real_catalogue():
+    """TERN's GeoNetwork (ISO 19115-3) through a field map only: every one of its 10 records maps."""
+    crosswalk = load_field_map(MAPS / "iso19115-3.yaml")
+    tree = etree.parse(str(DATA / "crosswalk" / "tern_iso19115-3_listrecords.xml"))
+    records = tree.findall(".//{http://www.openarchives.org/OAI/2.0/}record")
+    lin = Lineage("tern", "australia", "iso19115-3", "r", datetime(2026, 1, 1, tzinfo=timezone.utc), crosswalk.version)
+    outcomes = [map_record(r, crosswalk, lin, None) for r in records]
+    assert len(outcomes) == 10 and all(o.row is not None for o in outcomes)
+    first = outcomes[0].row
+    assert first["title"] == "TERN OzFlux Cumberland Plain Tower Data Service"
+    assert (first["resource_type"], first["language"], first["license"]) == ("Service", "en", "CC-BY-4.0")
+    assert first["publication_year"] == 2018
+    assert first["publisher"] == "Terrestrial Ecosystem Research Network (TERN)"
+    assert first["landing_url"] == "https://dap.tern.org.au/thredds/catalog/ecosystem_process/ozflux/CumberlandPlain/catalog.html"
+    assert {"Environmental Monitoring", "SOIL SCIENCES"} <= set(first["subjects"])
+    assert first["description"].startswith("This service provides access to ecosystem flux dat")
