@@ -58,15 +58,25 @@ def make_source_dag(src: Source):
             "full": Param(False, type="boolean", title="Full re-harvest", description="Ignore the watermark"),
             "from": Param(None, type=["null", "string"], title="From (YYYY-MM-DD[Thh:mm:ssZ])"),
             "until": Param(None, type=["null", "string"], title="Until (YYYY-MM-DD[Thh:mm:ssZ])"),
+            "sets": Param(list(src.sets) or None, type=["null", "array"], title="Sets (setSpecs; empty = as configured)"),
         },
     )
     def source_dag():
         @task(outlets=[asset])
         def harvest_source(params=None, outlet_events=None) -> dict:
+            from dataclasses import replace
+
             from harvest.pipeline import run_source
 
-            report = run_source(src, data_folder(), full=bool(params.get("full")),
-                                from_=params.get("from"), until=params.get("until"))
+            credentials = None
+            if src.connection_id:   # plugins/ is on sys.path in every Airflow process
+                from gosc_oai_hook import OAIPMHHook
+
+                credentials = OAIPMHHook(src.connection_id).get_credentials()
+            sets = params.get("sets")
+            source = replace(src, sets=tuple(sets)) if sets else src
+            report = run_source(source, data_folder(), full=bool(params.get("full")), from_=params.get("from"),
+                                until=params.get("until"), credentials=credentials)
             counts = {k: getattr(report, k) for k in ("records", "deleted", "quarantined", "pages", "retries")}
             outlet_events[asset].extra = {"run_id": report.run_id, "status": report.status, **counts}
             if report.status != "complete":

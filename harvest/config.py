@@ -51,6 +51,7 @@ class Source:
     politeness: Politeness = field(default_factory=Politeness)
     contact: tuple[tuple[str, str], ...] = ()
     connection_id: str | None = None
+    credentials_env: str | None = None
     tags: tuple[str, ...] = ()
 
     @property
@@ -60,6 +61,20 @@ class Source:
     @property
     def contact_info(self) -> dict[str, str]:
         return dict(self.contact)
+
+    def env_credentials(self):
+        """Credentials from <credentials_env>_USER/_PASSWORD (basic auth) or _TOKEN (a bearer token),
+        or None; a prefix naming no variable at all is a config error, not an anonymous harvest."""
+        from harvest.oai.client import Credentials
+
+        if not self.credentials_env:
+            return None
+        p = self.credentials_env
+        user, password, token = (os.environ.get(f"{p}_{k}") for k in ("USER", "PASSWORD", "TOKEN"))
+        if not (user or token):
+            raise ConfigError(self.path, "credentials_env", f"neither {p}_USER nor {p}_TOKEN is set")
+        return Credentials(basic=(user, password or "") if user else None,
+                           headers={"Authorization": f"Bearer {token}"} if token else {})
 
     def resolved_endpoint(self) -> str:
         """The endpoint with ${VAR} / ${VAR:-default} expanded from the environment now."""
@@ -131,7 +146,8 @@ def parse_source(data: object, path: str) -> Source:
         priority=int(data.get("priority", 50)), window=data.get("window", "year"),
         deletion_census=data.get("deletion_census", "auto"), politeness=pol,
         contact=tuple(sorted((data.get("contact") or {}).items())),
-        connection_id=data.get("connection_id"), tags=tuple(data.get("tags") or ()),
+        connection_id=data.get("connection_id"), credentials_env=data.get("credentials_env"),
+        tags=tuple(data.get("tags") or ()),
     )
 
 

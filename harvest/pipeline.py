@@ -97,13 +97,14 @@ class Harvest:
     """The state of one run of one source; `run()` drives it to an end."""
 
     def __init__(self, source: Source, data_dir: Path, *, progress: Progress | None = None,
-                 clock: Clock = REAL, chunk_rows: int = 10_000):
+                 clock: Clock = REAL, chunk_rows: int = 10_000, credentials=None):
         self.source, self.data_dir = source, Path(data_dir)
         self.progress, self.clock, self.chunk_rows = progress, clock, chunk_rows
         self.t0 = time.monotonic()
         self.state: SourceState = load_state(self.data_dir, source.id)
         self.crosswalk = get_crosswalk(source.crosswalk_name)
-        self.client = OAIClient(source.resolved_endpoint(), source.id, source.politeness, clock=clock)
+        self.client = OAIClient(source.resolved_endpoint(), source.id, source.politeness, clock=clock,
+                                credentials=credentials or source.env_credentials())
         self.units: list[Unit] = []
         self.pending = dict.fromkeys(COUNTERS, 0)
         self.ctx: dict = {}
@@ -389,10 +390,11 @@ def _label(unit: Unit) -> str:
 
 def run_source(source: Source, data_dir: Path, *, full: bool = False, from_: str | None = None,
                until: str | None = None, restart: bool = False, progress: Progress | None = None,
-               clock: Clock = REAL, chunk_rows: int = 10_000) -> RunReport:
+               clock: Clock = REAL, chunk_rows: int = 10_000, credentials=None) -> RunReport:
     """Harvest one source into data_dir (resuming an interrupted run unless told otherwise);
-    returns the run report, which is also written to runs/<source>/<run_id>.json."""
-    h = Harvest(source, data_dir, progress=progress, clock=clock, chunk_rows=chunk_rows)
+    returns the run report, which is also written to runs/<source>/<run_id>.json. `credentials`
+    (harvest.oai.client.Credentials) override the source's credentials_env."""
+    h = Harvest(source, data_dir, progress=progress, clock=clock, chunk_rows=chunk_rows, credentials=credentials)
     with h.client:
         try:
             h.start(full=full, from_=from_, until=until, restart=restart)

@@ -53,6 +53,18 @@ class _SessionSickle(Sickle):
         return self.session.post(self.endpoint, data=kwargs, **self.request_args)
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What a partner's endpoint needs to let us in: HTTP basic auth and/or extra headers (a token).
+    Never from the source YAML: from an Airflow Connection (plugins/) or environment variables."""
+
+    basic: tuple[str, str] | None = None
+    headers: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:   # never print a secret into a log
+        return f"Credentials(basic={'***' if self.basic else None}, headers={sorted(self.headers)})"
+
+
 @dataclass
 class Transfer:
     """Counters for the run report."""
@@ -85,7 +97,7 @@ class OAIClient:
     """Requests against one OAI-PMH endpoint, polite and retried; every page parsed once."""
 
     def __init__(self, endpoint: str, source_id: str = "", politeness: Politeness | None = None,
-                 backoff_base: float = 1.0, clock: Clock = REAL):
+                 backoff_base: float = 1.0, clock: Clock = REAL, credentials: Credentials | None = None):
         self.endpoint = endpoint
         self.source_id = source_id
         self.politeness = politeness or Politeness()
@@ -93,6 +105,9 @@ class OAIClient:
         self.clock = clock
         self.transfer = Transfer()
         self._sickle = _SessionSickle(endpoint, timeout=self.politeness.timeout_seconds)
+        if credentials:
+            self._sickle.session.auth = credentials.basic
+            self._sickle.session.headers.update(credentials.headers)
         self._slots = host_slots(endpoint, self.politeness.max_concurrency)
         self._last_request = float("-inf")
         self._lock = threading.Lock()

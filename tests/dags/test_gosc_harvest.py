@@ -25,7 +25,7 @@ def test_dagbag_imports_one_dag_per_source_and_the_index_dag(airflow_home, monke
     eosc = bag.dags["harvest_eosc_zenodo"]
     assert {"region:europe", "format:oai_datacite"} <= set(eosc.tags)
     assert eosc.catchup is False and eosc.start_date.tzinfo is not None
-    assert set(eosc.params.keys()) == {"full", "from", "until"}
+    assert set(eosc.params.keys()) == {"full", "from", "until", "sets"}
     assert "Zenodo" in eosc.doc_md
     index = bag.dags["gosc_consolidate_index"]
     assert index.timetable.asset_condition is not None
@@ -52,3 +52,31 @@ def test_source_dag_harvests_and_updates_its_asset(airflow_db, demo_network, mon
     run = bag.dags["gosc_consolidate_index"].test()
     assert run.state == "success"
     assert (tmp_path / "data" / "index" / "CURRENT").exists()
+
+
+def test_credentials_come_from_an_airflow_connection(airflow_db, monkeypatch, tmp_path):
+    """The source YAML names a Connection; the hook in plugins/ turns it into basic auth."""
+    import sys
+
+    from harvest.demo.partners import partner
+    from harvest.demo.provider import Provider
+    from tests.oai.scripted_server import ScriptedServer
+
+    monkeypatch.syspath_prepend(str(PROJECT / "plugins"))
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_SECURE",
+                       json.dumps({"conn_type": "oai_pmh", "login": "harvester", "password": "s3cret"}))
+    monkeypatch.setenv("HARVEST_DATA", str(tmp_path / "data"))
+    provider = Provider(partner("mosp-malaysia"), "http://127.0.0.1/oai", page_size=1000)
+    script = [(200, {}, provider.handle({"verb": ["Identify"]})[1]),
+              (200, {}, provider.handle({"verb": ["ListRecords"], "metadataPrefix": ["oai_dc"]})[1])]
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    with ScriptedServer(script) as srv:
+        (sources / "secure-repo.yaml").write_text(
+            f"id: secure-repo\nname: Secure\nregion: malaysia\nendpoint: {srv.url}\nmetadata_prefix: oai_dc\n"
+            "window: none\ndeletion_census: never\nconnection_id: partner_secure\n")
+        bag = dagbag(monkeypatch, sources)
+        run = bag.dags["harvest_secure_repo"].test()
+    assert run.state == "success"
+    assert [h.get("Authorization") for h in srv.headers] == ["Basic aGFydmVzdGVyOnMzY3JldA=="] * 2
+    assert "gosc_oai_hook" in sys.modules

@@ -17,6 +17,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.server.requests.append(self.path)
+        self.server.headers.append(dict(self.headers))
         step = self.server.script.pop(0) if self.server.script else (500, {}, b"script exhausted")
         if step == "reset":  # RST instead of an answer
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -37,7 +38,13 @@ class ScriptedServer(LoopbackServer):
         super().__init__(_Handler, "/oai")
         self.httpd.script = list(script)
         self.httpd.requests = []
+        self.httpd.headers = []
 
     @property
     def requests(self):
         return self.httpd.requests
+
+    @property
+    def headers(self) -> list[dict]:
+        """The HTTP headers of every request, in order."""
+        return self.httpd.headers

@@ -80,3 +80,32 @@ def test_one_connection_serves_many_pages(demo_network):
             pages.append(c.request("ListIdentifiers", resumptionToken=pages[-1].token))
         pool = c._sickle.session.get_adapter(c.endpoint).poolmanager
         assert len(pages) > 3 and len(pool.pools) == 1
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"PARTNER_X_USER": "harvester", "PARTNER_X_PASSWORD": "s3cret"}, "Basic aGFydmVzdGVyOnMzY3JldA=="),
+    ({"PARTNER_X_TOKEN": "tok-123"}, "Bearer tok-123"),
+])
+def test_credentials_come_from_the_environment_never_the_yaml(monkeypatch, env, expected):
+    from harvest.config import Source
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with ScriptedServer([OK]) as srv:
+        src = Source(id="x", name="x", region="europe", endpoint=srv.url, metadata_prefix="oai_dc",
+                     credentials_env="PARTNER_X")
+        creds = src.env_credentials()
+        with OAIClient(srv.url, "x", FAST, credentials=creds) as c:
+            c.request("ListIdentifiers", metadataPrefix="oai_dc")
+    assert srv.headers[0]["Authorization"] == expected
+    assert "s3cret" not in repr(creds) and "tok-123" not in repr(creds)
+
+
+def test_credentials_named_but_not_set_are_a_config_error():
+    from harvest.config import Source
+    from harvest.errors import ConfigError
+
+    src = Source(id="x", name="x", region="europe", endpoint="http://127.0.0.1:9/oai", metadata_prefix="oai_dc",
+                 path="sources/x.yaml", credentials_env="NOBODY_SET_THIS")
+    with pytest.raises(ConfigError, match="field 'credentials_env': neither NOBODY_SET_THIS_USER"):
+        src.env_credentials()
