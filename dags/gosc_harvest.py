@@ -32,6 +32,13 @@ def records_asset(source_id: str) -> Asset:
     return Asset(name=f"gosc_records_{source_id}", uri=f"file:///gosc/records/{source_id}")
 
 
+def host_pool(src: Source) -> dict:
+    """The Airflow pool of a partner's host (see `harvest airflow-pools`)."""
+    from harvest.airflow_pools import pool_for
+
+    return pool_for(src)
+
+
 def _doc(src: Source) -> str:
     contact = src.contact_info
     return (f"### {src.name}\n\nRegion **{src.region}**, format `{src.metadata_prefix}`"
@@ -43,6 +50,7 @@ def _doc(src: Source) -> str:
 
 def make_source_dag(src: Source):
     asset = records_asset(src.id)
+    pool = host_pool(src)
 
     @dag(
         dag_id=f"harvest_{src.id}".replace("-", "_"),
@@ -62,7 +70,7 @@ def make_source_dag(src: Source):
         },
     )
     def source_dag():
-        @task(outlets=[asset])
+        @task(outlets=[asset], pool=pool["name"])
         def harvest_source(params=None, outlet_events=None) -> dict:
             from dataclasses import replace
 

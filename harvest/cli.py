@@ -124,6 +124,13 @@ def cmd_retransform(args) -> int:
     return 0
 
 
+def cmd_airflow_pools(args) -> int:
+    from harvest.airflow_pools import pools
+
+    print(json.dumps(pools(load_sources(args.sources or sources_dir())), indent=2))
+    return 0
+
+
 # ---- index -----------------------------------------------------------------------------------
 def _priorities(folder) -> dict[str, int]:
     try:
@@ -273,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     rx.add_argument("--all", action="store_true")
     rx.add_argument("--crosswalk", help="crosswalk to use instead of the source's own")
     rx.set_defaults(fn=cmd_retransform)
+
+    ap = sub.add_parser("airflow-pools", help="print the Airflow pools (one per partner host) as JSON for "
+                                              "`airflow pools import`")
+    ap.set_defaults(fn=cmd_airflow_pools)
 
     idx = sub.add_parser("index", help="the consolidated index").add_subparsers(dest="sub", required=True)
     b = idx.add_parser("build", help="consolidate and publish a new snapshot")

@@ -27,6 +27,11 @@ def test_dagbag_imports_one_dag_per_source_and_the_index_dag(airflow_home, monke
     assert eosc.catchup is False and eosc.start_date.tzinfo is not None
     assert set(eosc.params.keys()) == {"full", "from", "until", "sets"}
     assert "Zenodo" in eosc.doc_md
+    from harvest.airflow_pools import pools
+    from harvest.config import load_sources
+
+    declared = pools(load_sources(PROJECT / "sources" / "demo"))
+    assert {t.pool for d in bag.dags.values() for t in d.tasks if d.dag_id.startswith("harvest_")} <= set(declared)
     index = bag.dags["gosc_consolidate_index"]
     assert index.timetable.asset_condition is not None
 
