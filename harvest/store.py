@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harvest.schema import arrow_schema, declared
+from harvest.schema import arrow_schema
 
 TABLES = ("records", "raw", "quarantine")
 
@@ -105,9 +105,6 @@ def read_committed(data_dir: Path, table: str, source_id: str | None = None) -> 
     schema = arrow_schema(table, with_partitions=False)
     return pa.concat_tables([pq.read_table(f, schema=schema) for f in files]) if files else schema.empty_table()
 
-
-def partition_columns(table: str) -> list[str]:
-    return list(declared(table).get("partition_by", []))
 
 
 class ChunkWriter:
