@@ -134,3 +134,13 @@ def test_arxiv_style_oai_dc():
     assert row["landing_url"] == "https://doi.org/10.5072/tpc.2021.0042"
     assert row["description"].startswith("We estimate carbon") and "\n" not in row["description"]
     assert (row["publication_year"], row["resource_type"]) == (2021, "Text")
+
+
+def test_datacite_kernel3_in_the_oai_10_wrapper():
+    row = get_crosswalk("oai_datacite").fn(payload("datacite_kernel3_oai10.xml"))
+    assert row["title"] == "Series temporales de temperatura del Mediterráneo"
+    assert row["creators"][0]["orcid"] == "0000-0002-1825-0097"
+    assert row["primary_pid"] == "doi:10.5072/digital.csic.99"
+    assert {"scheme": "handle", "value": "10261/99999"} in row["identifiers"]
+    assert (row["publication_year"], row["resource_type"], row["language"], row["license"]) == \
+        (2016, "Dataset", "es", "CC-BY-4.0")
