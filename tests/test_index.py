@@ -184,3 +184,21 @@ def test_holdings_are_hive_partitioned_by_region_for_every_reader(tmp_path):
     table = ds.dataset(snap / "holdings", format="parquet", partitioning="hive").to_table()
     by_pyarrow = {r: table.column("region").to_pylist().count(r) for r in set(table.column("region").to_pylist())}
     assert by_duckdb == by_polars == by_pyarrow == {"europe": 2, "china": 1}
+
+
+@pytest.mark.parametrize("priorities, title", [({"a": 90, "b": 10}, "Title A"), ({"a": 10, "b": 90}, "Title B")])
+def test_source_priority_breaks_ties_between_equally_complete_records(tmp_path, priorities, title):
+    put(tmp_path, "a", "europe", [rec("oai:a:1", "Title A", pids=[("doi", "10.1/q")])])
+    put(tmp_path, "b", "africa", [rec("oai:b:1", "Title B", pids=[("doi", "10.1/q")])])
+    build_and_publish(tmp_path, priorities=priorities)
+    (work,) = works(tmp_path)
+    assert work["title"] == title
+
+
+def test_the_most_complete_record_wins_over_priority(tmp_path):
+    richer = {**rec("oai:b:1", "Title B", pids=[("doi", "10.1/r")]), "description": "abstract", "license": "CC0-1.0"}
+    put(tmp_path, "a", "europe", [rec("oai:a:1", "Title A", pids=[("doi", "10.1/r")])])
+    put(tmp_path, "b", "africa", [richer])
+    build_and_publish(tmp_path, priorities={"a": 100, "b": 0})
+    (work,) = works(tmp_path)
+    assert (work["title"], work["license"]) == ("Title B", "CC0-1.0")
