@@ -69,6 +69,7 @@ class Provider:
         self.by_id = {r.oai_id: r for r in self.records}
         self._cache: dict[tuple[str, str], str] = {}
         self.hidden: set[str] = set()   # identifiers that have vanished (fault injection)
+        self._selections: dict[tuple, list[DemoRecord]] = {}
 
     # ---- entry point -------------------------------------------------------------------------
     def handle(self, args: dict[str, list[str]], now: datetime | None = None) -> tuple[int, bytes]:
@@ -189,10 +190,16 @@ class Provider:
             raise OAIProblem("badArgument", "from is later than until")
         if set_spec is not None and not self.partner.sets:
             raise OAIProblem("noSetHierarchy", "this repository does not support sets")
-        start = bisect.bisect_left(self.stamps, lo) if lo else 0
-        stop = bisect.bisect_right(self.stamps, hi) if hi else len(self.records)
-        chosen = [r for r in self.records[start:stop] if r.oai_id not in self.hidden
-                  and (set_spec is None or any(s == set_spec or s.startswith(set_spec + ":") for s in r.sets))]
+        key = (set_spec, lo, hi, frozenset(self.hidden))
+        chosen = self._selections.get(key)
+        if chosen is None:   # computed once per list, not once per page: large catalogues stay O(n)
+            start = bisect.bisect_left(self.stamps, lo) if lo else 0
+            stop = bisect.bisect_right(self.stamps, hi) if hi else len(self.records)
+            chosen = [r for r in self.records[start:stop] if r.oai_id not in self.hidden
+                      and (set_spec is None or any(s == set_spec or s.startswith(set_spec + ":") for s in r.sets))]
+            if len(self._selections) > 64:
+                self._selections.clear()
+            self._selections[key] = chosen
         if not chosen:
             raise OAIProblem("noRecordsMatch", "no records match the request")
         return chosen
