@@ -168,18 +168,23 @@ def _field_map(data: dict, path: str) -> str:
     return str(fm.resolve())
 
 
-def load_source(path: str | Path) -> Source:
-    """Read and validate one source file."""
-    path = Path(path)
+def read_yaml(path: Path) -> tuple[bytes, object]:
+    """A YAML file's bytes and content; errors name the file and the line."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        content = path.read_bytes()
+        return content, yaml.safe_load(content.decode("utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(str(path), None, f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), None, f"cannot be read: {exc}") from exc
-    return parse_source(data, str(path))
+
+
+def load_source(path: str | Path) -> Source:
+    """Read and validate one source file."""
+    path = Path(path)
+    return parse_source(read_yaml(path)[1], str(path))
 
 
 FIELD_MAP_DIR = "fieldmaps"   # field maps may live beside the sources, in a folder of this name

@@ -39,3 +39,10 @@ def fixture_metadata(name: str):
     """The <metadata> element of the first record in a test data file."""
     tree = etree.parse(str(DATA / "oai" / name))
     return tree.find(".//{http://www.openarchives.org/OAI/2.0/}metadata")
+
+
+def fixture_payload(name: str):
+    """A payload-only file of tests/data/crosswalk, wrapped in <metadata> as an OAI-PMH record carries it."""
+    metadata = etree.Element("{http://www.openarchives.org/OAI/2.0/}metadata")
+    metadata.append(etree.parse(str(DATA / "crosswalk" / name)).getroot())
+    return metadata

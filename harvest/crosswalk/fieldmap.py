@@ -34,7 +34,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from lxml import etree
 
 from harvest.crosswalk.base import Crosswalk, Unmappable, creator, finish, local, text
@@ -222,16 +221,10 @@ def load_field_map(path: str | Path, name: str | None = None) -> Crosswalk:
 
     Its version is `fieldmap:<file name>:<sha1 of the file, 8 hex digits>`, so any edit to the map
     changes the crosswalk_version of the rows it writes. `name` defaults to the file's stem."""
+    from harvest.config import read_yaml   # config imports this module lazily; no cycle at import
+
     path = Path(path)
-    try:
-        content = path.read_bytes()
-        data = yaml.safe_load(content.decode("utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(str(path), None, f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), None, f"cannot be read: {exc}") from exc
+    content, data = read_yaml(path)
     fmap = parse_field_map(data, str(path))
     version = f"fieldmap:{path.name}:{hashlib.sha1(content).hexdigest()[:8]}"
     return Crosswalk(name or path.stem, version, fmap)

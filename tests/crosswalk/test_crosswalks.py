@@ -8,7 +8,7 @@ from harvest.crosswalk import Unmappable, get_crosswalk
 from harvest.demo.catalog import records_for
 from harvest.demo.formats import SERIALISERS
 from harvest.demo.partners import PARTNERS
-from tests.conftest import fixture_metadata
+from tests.conftest import fixture_metadata, fixture_payload
 
 ZENODO_DOI = "doi:10.5281/zenodo.10357859"
 
@@ -102,18 +102,8 @@ def test_originals_keep_what_normalisation_changed():
     assert not [o for o in row["originals"] if o["field"] == "title"]
 
 
-def payload(name: str):
-    """A payload-only test record wrapped in <metadata>, as a crosswalk receives it."""
-    from tests.conftest import DATA
-
-    root = etree.parse(str(DATA / "crosswalk" / name)).getroot()
-    metadata = etree.Element("{http://www.openarchives.org/OAI/2.0/}metadata")
-    metadata.append(root)
-    return metadata
-
-
 def test_openaire_thesis():
-    row = get_crosswalk("oai_openaire").fn(payload("openaire_thesis.xml"))
+    row = get_crosswalk("oai_openaire").fn(fixture_payload("openaire_thesis.xml"))
     assert row["title"] == "Dinámica glaciar en los Andes centrales"     # not the translated title
     assert row["creators"] == [{"name": "Quispe Mamani, Rosa", "family_name": "Quispe Mamani",
                                 "orcid": "0000-0002-1825-0097", "affiliation": "Universidad de Chile"}]
@@ -127,7 +117,7 @@ def test_openaire_thesis():
 
 
 def test_arxiv_style_oai_dc():
-    row = get_crosswalk("oai_dc").fn(payload("arxiv_oai_dc.xml"))
+    row = get_crosswalk("oai_dc").fn(fixture_payload("arxiv_oai_dc.xml"))
     assert {(i["scheme"], i["value"]) for i in row["identifiers"]} == {("arxiv", "2101.01234"),
                                                                      ("doi", "10.5072/tpc.2021.0042")}
     assert row["primary_pid"] == "doi:10.5072/tpc.2021.0042"              # DOI preferred over arXiv id
@@ -137,7 +127,7 @@ def test_arxiv_style_oai_dc():
 
 
 def test_datacite_kernel3_in_the_oai_10_wrapper():
-    row = get_crosswalk("oai_datacite").fn(payload("datacite_kernel3_oai10.xml"))
+    row = get_crosswalk("oai_datacite").fn(fixture_payload("datacite_kernel3_oai10.xml"))
     assert row["title"] == "Series temporales de temperatura del Mediterráneo"
     assert row["creators"][0]["orcid"] == "0000-0002-1825-0097"
     assert row["primary_pid"] == "doi:10.5072/digital.csic.99"

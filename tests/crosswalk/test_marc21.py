@@ -6,20 +6,13 @@ from lxml import etree
 
 from harvest.crosswalk import Unmappable, get_crosswalk
 from harvest.crosswalk.marc21 import chop
-from tests.conftest import DATA
+from tests.conftest import fixture_payload
 
 MARC = "http://www.loc.gov/MARC21/slim"
 
 
-def payload(name: str):
-    """A payload-only file of tests/data/crosswalk, wrapped in <metadata> as an OAI-PMH record carries it."""
-    metadata = etree.Element("{http://www.openarchives.org/OAI/2.0/}metadata")
-    metadata.append(etree.parse(str(DATA / "crosswalk" / name)).getroot())
-    return metadata
-
-
 def marc(name: str) -> dict:
-    return get_crosswalk("marc21").fn(payload(name))
+    return get_crosswalk("marc21").fn(fixture_payload(name))
 
 
 def inline(leader: str = "00000nam a2200000 i 4500", f008: str = "", fields: str = "") -> dict:
@@ -82,7 +75,7 @@ def test_russian_monograph():
 
 def test_same_work_in_marc21_and_oai_dc_gives_the_same_pids():
     a = marc("marc21_thesis_handle.xml")
-    b = get_crosswalk("oai_dc").fn(payload("marc21_thesis_handle_oai_dc.xml"))
+    b = get_crosswalk("oai_dc").fn(fixture_payload("marc21_thesis_handle_oai_dc.xml"))
     assert a["identifiers"] == b["identifiers"] and a["primary_pid"] == b["primary_pid"]
     assert (a["publication_year"], a["resource_type"], a["license"]) == (2021, "Dissertation", "CC-BY-4.0")
     assert (b["publication_year"], b["resource_type"], b["license"]) == (2021, "Dissertation", "CC-BY-4.0")
@@ -156,5 +149,5 @@ def test_unmappable_records_say_why(fields, reason):
 
 def test_wrong_format():
     with pytest.raises(Unmappable) as exc:
-        get_crosswalk("marc21").fn(payload("marc21_thesis_handle_oai_dc.xml"))
+        get_crosswalk("marc21").fn(fixture_payload("marc21_thesis_handle_oai_dc.xml"))
     assert exc.value.reason == "wrong_format"

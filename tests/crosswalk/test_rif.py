@@ -2,22 +2,14 @@
 from __future__ import annotations
 
 import pytest
-from lxml import etree
 
 from harvest.crosswalk import Unmappable, get_crosswalk
 from harvest.crosswalk.rif import plain
-from tests.conftest import DATA
-
-
-def payload(name: str):
-    """A payload-only file of tests/data/crosswalk, wrapped in <metadata> as an OAI-PMH record carries it."""
-    metadata = etree.Element("{http://www.openarchives.org/OAI/2.0/}metadata")
-    metadata.append(etree.parse(str(DATA / "crosswalk" / name)).getroot())
-    return metadata
+from tests.conftest import fixture_payload
 
 
 def rif(name: str) -> dict:
-    return get_crosswalk("rif").fn(payload(name))
+    return get_crosswalk("rif").fn(fixture_payload(name))
 
 
 def test_collection_with_all_elements():
@@ -113,7 +105,7 @@ def test_written_dataset_record():
 
 def test_same_work_in_rif_and_oai_dc_gives_the_same_pids():
     a = rif("rif_dataset_doi.xml")
-    b = get_crosswalk("oai_dc").fn(payload("rif_dataset_doi_oai_dc.xml"))
+    b = get_crosswalk("oai_dc").fn(fixture_payload("rif_dataset_doi_oai_dc.xml"))
     assert a["identifiers"] == b["identifiers"] and a["primary_pid"] == b["primary_pid"]
     assert (a["title"], a["publication_year"], a["license"]) == (b["title"], b["publication_year"], b["license"])
 
