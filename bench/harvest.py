@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
-import time
 from contextlib import contextmanager
 
 FETCH = """

@@ -8,7 +8,6 @@ from pathlib import Path
 from lxml import etree
 
 from harvest.crosswalk import get_crosswalk
-from harvest.demo.catalog import records_for
 from harvest.demo.partners import PARTNERS
 from harvest.demo.provider import Provider
 from harvest.oai.page import parse_page

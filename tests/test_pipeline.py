@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow.parquet as pq
 
 from harvest.config import Politeness, Source
 from harvest.demo.catalog import records_for

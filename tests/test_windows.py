@@ -1,7 +1,7 @@
 """Date windows are pure functions: cover the range exactly, never overlap, split down to a unit."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
