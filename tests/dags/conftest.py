@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 import pytest
 
@@ -18,6 +19,7 @@ def airflow_home(tmp_path_factory):
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(48),   # 96 chars: above HMAC-SHA512's minimum
     }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
