@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # compile bytecode at install, not on every first import (PYTHONDONTWRITEBYTECODE is set here)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: all venv demo test bench bench-quick sources-check clean distclean
+.PHONY: all venv demo test bench bench-quick sources-check airflow airflow-stop clean distclean
 
 all: test
 
@@ -45,6 +45,12 @@ bench: $(SYNCED)
 
 bench-quick: $(SYNCED)
 	$(VENV)/bin/python -m bench --quick
+
+airflow: $(SYNCED)
+	scripts/airflow-stack.sh start
+
+airflow-stop:
+	scripts/airflow-stack.sh stop
 
 clean:
 	rm -rf data .pytest_cache bench/results
