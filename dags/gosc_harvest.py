@@ -60,8 +60,8 @@ def make_source_dag(src: Source):
         max_active_runs=1,
         tags=["gosc", f"region:{src.region}", f"format:{src.metadata_prefix}"],
         doc_md=_doc(src),
-        default_args={"retries": 2, "retry_delay": timedelta(minutes=5),
-                      "execution_timeout": timedelta(hours=12)},
+        default_args={"retries": src.task.retries, "retry_delay": timedelta(minutes=src.task.retry_delay_minutes),
+                      "execution_timeout": timedelta(hours=src.task.timeout_hours)},
         params={
             "full": Param(False, type="boolean", title="Full re-harvest", description="Ignore the watermark"),
             "from": Param(None, type=["null", "string"], title="From (YYYY-MM-DD[Thh:mm:ssZ])"),

@@ -32,6 +32,16 @@ class Politeness:
 
 
 @dataclass(frozen=True)
+class TaskSettings:
+    """How an orchestrator runs this source's harvest: a resumed run continues from its checkpoint,
+    so retrying is cheap."""
+
+    retries: int = 2
+    retry_delay_minutes: float = 5.0
+    timeout_hours: float = 12.0
+
+
+@dataclass(frozen=True)
 class Source:
     """One partner repository, as its config file declares it."""
 
@@ -49,6 +59,7 @@ class Source:
     window: str = "year"
     deletion_census: str = "auto"
     politeness: Politeness = field(default_factory=Politeness)
+    task: TaskSettings = field(default_factory=TaskSettings)
     contact: tuple[tuple[str, str], ...] = ()
     connection_id: str | None = None
     credentials_env: str | None = None
@@ -145,6 +156,7 @@ def parse_source(data: object, path: str) -> Source:
         sets=tuple(data.get("sets") or ()), schedule=data.get("schedule"),
         priority=int(data.get("priority", 50)), window=data.get("window", "year"),
         deletion_census=data.get("deletion_census", "auto"), politeness=pol,
+        task=TaskSettings(**data.get("task", {})),
         contact=tuple(sorted((data.get("contact") or {}).items())),
         connection_id=data.get("connection_id"), credentials_env=data.get("credentials_env"),
         tags=tuple(data.get("tags") or ()),

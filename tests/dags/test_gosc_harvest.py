@@ -27,6 +27,10 @@ def test_dagbag_imports_one_dag_per_source_and_the_index_dag(airflow_home, monke
     assert eosc.catchup is False and eosc.start_date.tzinfo is not None
     assert set(eosc.params.keys()) == {"full", "from", "until", "sets"}
     assert "Zenodo" in eosc.doc_md
+    (task,) = eosc.tasks                               # retries and timeout from its config's `task:`
+    assert (task.retries, task.retry_delay.total_seconds(), task.execution_timeout.total_seconds()) == \
+        (3, 600, 6 * 3600)
+    assert bag.dags["harvest_ardc_rda"].tasks[0].retries == 2   # the default
     from harvest.airflow_pools import pools
     from harvest.config import load_sources
 
