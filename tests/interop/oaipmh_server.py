@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
-
-from tests.servers import LoopbackServer
+from tests.servers import LoopbackServer, QuietHandler
 from urllib.parse import parse_qs, urlsplit
 
 from oaipmh import common, error
@@ -123,12 +121,7 @@ class Backend:
         return rec
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self):
         query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
         self.server.requests.append(self.path)

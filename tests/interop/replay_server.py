@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timezone
-from http.server import BaseHTTPRequestHandler
-
-from tests.servers import LoopbackServer
+from tests.servers import LoopbackServer, QuietHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -70,12 +68,7 @@ def recorded_now(interactions: list[dict]) -> datetime | None:
     return None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self):
         srv = self.server
         params = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))

@@ -3,18 +3,10 @@ from __future__ import annotations
 
 import socket
 import struct
-from http.server import BaseHTTPRequestHandler
-
-from tests.servers import LoopbackServer
+from tests.servers import LoopbackServer, QuietHandler
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
-
-    def log_message(self, *args):
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self):
         self.server.requests.append(self.path)
         self.server.headers.append(dict(self.headers))
