@@ -10,7 +10,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Asset, Param, XComArg, dag, task
 
 from harvest.config import Source, check_sources
 
@@ -48,9 +48,21 @@ def _doc(src: Source) -> str:
             "Trigger with **full** to ignore the watermark, or give **from**/**until** for a ranged re-harvest.")
 
 
+def _credentials(src: Source):
+    """The partner's credentials from the Airflow Connection its config names (plugins/ is on
+    sys.path in every Airflow process), or None to let the library read credentials_env."""
+    if not src.connection_id:
+        return None
+    from gosc_oai_hook import OAIPMHHook
+
+    return OAIPMHHook(src.connection_id).get_credentials()
+
+
 def make_source_dag(src: Source):
+    """plan_windows → harvest_window (mapped, one task per set × date window, in the host's pool)
+    → validate_run → publish_records (the source's records Asset, with the run's counts)."""
     asset = records_asset(src.id)
-    pool = host_pool(src)
+    pool = host_pool(src)["name"]
 
     @dag(
         dag_id=f"harvest_{src.id}".replace("-", "_"),
@@ -70,28 +82,53 @@ def make_source_dag(src: Source):
         },
     )
     def source_dag():
-        @task(outlets=[asset], pool=pool["name"])
-        def harvest_source(params=None, outlet_events=None) -> dict:
-            from dataclasses import replace
+        @task(pool=pool)
+        def plan_windows(params=None, ti=None) -> list[dict]:
+            """Identify, then cut the harvest into (set, window) units: the watermark, or the Params."""
+            from harvest.planned import plan_run
 
-            from harvest.pipeline import run_source
+            plan = plan_run(src, data_folder(), full=bool(params.get("full")), from_=params.get("from"),
+                            until=params.get("until"), sets=params.get("sets"), credentials=_credentials(src))
+            ti.xcom_push(key="run_id", value=plan["run_id"])
+            return [{"harvest_run": plan["run_id"], "index": w["index"], "label": w["label"]} for w in plan["windows"]]
 
-            credentials = None
-            if src.connection_id:   # plugins/ is on sys.path in every Airflow process
-                from gosc_oai_hook import OAIPMHHook
+        @task(pool=pool, map_index_template="{{ window_label }}")
+        def harvest_window(window: dict) -> dict:
+            """ListRecords pages of one window → crosswalk → Parquet chunks; a retry resumes from
+            the window's checkpoint."""
+            from airflow.sdk import get_current_context
 
-                credentials = OAIPMHHook(src.connection_id).get_credentials()
-            sets = params.get("sets")
-            source = replace(src, sets=tuple(sets)) if sets else src
-            report = run_source(source, data_folder(), full=bool(params.get("full")), from_=params.get("from"),
-                                until=params.get("until"), credentials=credentials)
-            counts = {k: getattr(report, k) for k in ("records", "deleted", "quarantined", "pages", "retries")}
-            outlet_events[asset].extra = {"run_id": report.run_id, "status": report.status, **counts}
+            from harvest.planned import harvest_window as harvest_one
+
+            get_current_context()["window_label"] = window["label"]
+            report = harvest_one(src, data_folder(), window["harvest_run"], window["index"], credentials=_credentials(src))
+            if report.status == "failed":
+                raise RuntimeError(f"window {window['label']} of {src.id} failed: " + "; ".join(report.errors))
+            return {k: getattr(report, k) for k in ("status", "pages", "records", "deleted", "quarantined")}
+
+        @task(pool=pool, trigger_rule="all_done")
+        def validate_run(harvest_run: str) -> dict:
+            """Every window's report → the run's report and validation (fill rates, quarantine
+            reasons); the watermark moves only when every window is complete."""
+            from harvest.planned import finish_run
+
+            report = finish_run(src, data_folder(), harvest_run, credentials=_credentials(src))
             if report.status != "complete":
                 raise RuntimeError(f"harvest of {src.id} ended {report.status}: " + "; ".join(report.errors))
-            return {"run_id": report.run_id, "status": report.status, **counts}
+            return {"run_id": report.run_id, "status": report.status,
+                    **{k: getattr(report, k) for k in ("records", "deleted", "quarantined", "pages", "retries")}}
 
-        harvest_source()
+        @task(outlets=[asset])
+        def publish_records(summary: dict, outlet_events=None) -> dict:
+            """Announce the source's new records: the Asset event the consolidation DAG waits for."""
+            outlet_events[asset].extra = summary
+            return summary
+
+        plan = plan_windows()
+        windows = harvest_window.expand(window=plan)
+        summary = validate_run(XComArg(plan.operator, key="run_id"))
+        windows >> summary
+        publish_records(summary)
 
     return source_dag()
 

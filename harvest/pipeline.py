@@ -97,11 +97,17 @@ class Harvest:
     """The state of one run of one source; `run()` drives it to an end."""
 
     def __init__(self, source: Source, data_dir: Path, *, progress: Progress | None = None,
-                 clock: Clock = REAL, chunk_rows: int = 10_000, credentials=None):
+                 clock: Clock = REAL, chunk_rows: int = 10_000, credentials=None,
+                 state_id: str | None = None, run_id: str | None = None, reports_dir: Path | None = None):
+        """`state_id`, `run_id` and `reports_dir` let an orchestrator run one window of a planned run
+        as its own resumable harvest (harvest.planned): its checkpoint and report then live apart
+        from the source's, and its files carry the planned run's id."""
         self.source, self.data_dir = source, Path(data_dir)
         self.progress, self.clock, self.chunk_rows = progress, clock, chunk_rows
         self.t0 = time.monotonic()
-        self.state: SourceState = load_state(self.data_dir, source.id)
+        self.state: SourceState = load_state(self.data_dir, state_id or source.id)
+        self.fixed_run_id = run_id
+        self.reports_dir = Path(reports_dir) if reports_dir else self.data_dir / "runs" / source.id
         self.crosswalk = get_crosswalk(source.crosswalk_name)
         self.client = OAIClient(source.resolved_endpoint(), source.id, source.politeness, clock=clock,
                                 credentials=credentials or source.env_credentials())
@@ -138,7 +144,7 @@ class Harvest:
             # a first or full harvest also takes records stamped before earliestDatestamp
             windows[0] = Window(None, windows[0].end)
         self.units = [Unit(s, *w.params(g).values()) for s in (self.source.sets or (None,)) for w in windows]
-        self.report = RunReport(self.source.id, self.source.region, new_run_id(),
+        self.report = RunReport(self.source.id, self.source.region, self.fixed_run_id or new_run_id(),
                                 started_at=datetime.now(timezone.utc).isoformat())
         self.report.watermark_before = self.state.watermark
         self.report.watermark_after = now
@@ -316,14 +322,14 @@ class Harvest:
         return r
 
     def unplanned(self, exc: HarvestError) -> RunReport:
-        r = RunReport(self.source.id, self.source.region, new_run_id(), status="failed",
+        r = RunReport(self.source.id, self.source.region, self.fixed_run_id or new_run_id(), status="failed",
                       started_at=datetime.now(timezone.utc).isoformat(), errors=[str(exc)],
                       watermark_before=self.state.watermark)
         t = self.client.transfer
         r.requests, r.retries, r.wait_seconds, r.warnings = t.requests, t.retries, round(t.wait_seconds, 3), t.events
         self.state.last_run_id, self.state.last_status = r.run_id, "failed"
         save_state(self.data_dir, self.state)
-        write_json_atomic(self.data_dir / "runs" / self.source.id / f"{r.run_id}.json", r.as_dict())
+        write_json_atomic(self.reports_dir / f"{r.run_id}.json", r.as_dict())
         return r
 
     def finish(self, failure: HarvestError | None) -> RunReport:
@@ -352,12 +358,8 @@ class Harvest:
         else:
             r.status = "complete" if all(u.status == "done" for u in self.units) and not r.errors else "partial"
             if r.status == "complete" and not self.ctx.get("ranged"):
-                if self.ctx.get("full"):   # a full re-harvest replaces what came before
-                    mine = set(r.files)
-                    for table in ("records", "raw"):
-                        for path in committed_files(self.data_dir, table, self.source.id):
-                            if str(path.relative_to(self.data_dir)) not in mine:
-                                path.unlink()
+                if self.ctx.get("full"):
+                    replace_earlier_files(self.data_dir, self.source.id, r.files)
                 self.state.watermark, self.state.granularity = r.watermark_after, r.granularity
             self.state.in_progress = None
         self.state.last_run_id, self.state.last_status = r.run_id, r.status
@@ -368,8 +370,18 @@ class Harvest:
             r.validation = validation_report(self.data_dir, r.files)
         r.seconds = round(time.monotonic() - self.t0, 3)
         r.finished_at = datetime.now(timezone.utc).isoformat()
-        write_json_atomic(self.data_dir / "runs" / self.source.id / f"{r.run_id}.json", r.as_dict())
+        write_json_atomic(self.reports_dir / f"{r.run_id}.json", r.as_dict())
         return r
+
+
+def replace_earlier_files(data_dir: Path, source_id: str, keep: list[str]) -> None:
+    """A complete full re-harvest replaces what came before: remove the source's records and raw
+    files that the run (files `keep`, relative to data_dir) did not write."""
+    mine = set(keep)
+    for table in ("records", "raw"):
+        for path in committed_files(data_dir, table, source_id):
+            if str(path.relative_to(data_dir)) not in mine:
+                path.unlink()
 
 
 def _utc(value: str | None, end_of_day: bool = False) -> datetime | None:
