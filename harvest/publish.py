@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -111,13 +112,19 @@ def _write_holdings(snapshot: Path, works_files: list[str]) -> list[str]:
     return sorted(str(p.relative_to(snapshot)) for p in out.rglob("*.parquet"))
 
 
+_RUN_ID = re.compile(r"part-(\d{8}T\d{6}Z-[0-9a-f]+)(?:-|$)")
+
+
 def _inputs(data_dir: Path) -> dict:
     inputs: dict[str, dict] = {}
     for f in committed_files(data_dir, "records"):
         source = f.parent.name.split("=", 1)[1]
         entry = inputs.setdefault(source, {"files": 0, "run_ids": []})
         entry["files"] += 1
-        entry["run_ids"].append(f.stem.removeprefix("part-"))
+        found = _RUN_ID.match(f.stem)   # part-<run>[-w<window>|-census]-<chunk>
+        run_id = found.group(1) if found else f.stem.removeprefix("part-")
+        if run_id not in entry["run_ids"]:
+            entry["run_ids"].append(run_id)
     return inputs
 
 

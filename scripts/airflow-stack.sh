@@ -6,7 +6,7 @@
 # with --skip-serve-logs where it has one, and the API server with -H 127.0.0.1.)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-export AIRFLOW_HOME="$ROOT/.airflow"
+export AIRFLOW_HOME="${GOSC_AIRFLOW_HOME:-$ROOT/.airflow}"
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags" AIRFLOW__CORE__PLUGINS_FOLDER="$ROOT/plugins"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__EXECUTOR=LocalExecutor
 export AIRFLOW__CORE__PARALLELISM=4 AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR=True

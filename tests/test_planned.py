@@ -72,3 +72,15 @@ def test_incremental_and_full_planned_runs(demo_sources, tmp_path):
     ranged = run_planned(src, tmp_path, from_="2020-01-01", until="2020-12-31")
     assert ranged.status == "complete"
     assert load_state(tmp_path, src.id).watermark == full.watermark_after   # a ranged run never moves it
+
+
+def test_the_index_manifest_names_the_runs_behind_it(demo_sources, tmp_path):
+    from harvest.publish import build_and_publish
+
+    by_id = {s.id: s for s in demo_sources}
+    planned = run_planned(by_id["ardc-rda"], tmp_path)
+    single = run_source(by_id["mosp-malaysia"], tmp_path)
+    inputs = build_and_publish(tmp_path)["inputs"]
+    assert inputs["ardc-rda"]["run_ids"] == [planned.run_id]        # not one entry per window or chunk
+    assert inputs["ardc-rda"]["files"] == len([f for f in planned.files if f.startswith("records/")])
+    assert inputs["mosp-malaysia"]["run_ids"] == [single.run_id]

@@ -49,6 +49,18 @@ def test_dagbag_imports_one_dag_per_source_and_the_index_dag(airflow_home, monke
     assert index.timetable.asset_condition is not None
 
 
+def test_two_hundred_sources_make_two_hundred_dags(airflow_home, monkeypatch, tmp_path):
+    regions = ["europe", "australia", "china", "africa", "latin-america", "malaysia"]
+    for i in range(200):
+        (tmp_path / f"partner-{i:03d}.yaml").write_text(
+            f"id: partner-{i:03d}\nname: Partner {i}\nregion: {regions[i % 6]}\n"
+            f"endpoint: https://partner{i}.example.org/oai\nmetadata_prefix: oai_dc\nschedule: '@daily'\n")
+    bag = dagbag(monkeypatch, tmp_path)
+    assert bag.import_errors == {}
+    assert len(bag.dags) == 201 and "harvest_partner_199" in bag.dags
+    assert len(bag.dags["gosc_consolidate_index"].timetable.asset_condition.objects) == 200
+
+
 def test_a_broken_config_does_not_hide_the_others(airflow_home, monkeypatch, tmp_path):
     for p in (PROJECT / "sources" / "demo").glob("*.yaml"):
         (tmp_path / p.name).write_text(p.read_text())
