@@ -87,8 +87,11 @@ def make_source_dag(src: Source):
             """Identify, then cut the harvest into (set, window) units: the watermark, or the Params."""
             from harvest.planned import plan_run
 
+            from airflow.configuration import conf
+
             plan = plan_run(src, data_folder(), full=bool(params.get("full")), from_=params.get("from"),
-                            until=params.get("until"), sets=params.get("sets"), credentials=_credentials(src))
+                            until=params.get("until"), sets=params.get("sets"), credentials=_credentials(src),
+                            max_windows=conf.getint("core", "max_map_length"))
             ti.xcom_push(key="run_id", value=plan["run_id"])
             return [{"harvest_run": plan["run_id"], "index": w["index"], "label": w["label"]} for w in plan["windows"]]
 

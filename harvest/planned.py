@@ -49,12 +49,15 @@ def _window_reports(data_dir: Path, source_id: str) -> Path:
 
 
 def plan_run(source: Source, data_dir: Path, *, full: bool = False, from_: str | None = None,
-             until: str | None = None, sets: list[str] | None = None, credentials=None) -> dict:
+             until: str | None = None, sets: list[str] | None = None, credentials=None,
+             max_windows: int | None = None) -> dict:
     """Ask the provider (Identify) and cut the run into (set, window) units; returns the plan
     ({'run_id', 'windows': [{'index', 'set_spec', 'from', 'until', 'label'}], ...}), also saved.
 
     `sets` other than the configured ones make a partial run, like a date range: it never moves
-    the watermark and takes no deletion census (records of the other sets are not vanished)."""
+    the watermark and takes no deletion census (records of the other sets are not vanished).
+    `max_windows` caps the number of windows (Airflow maps at most `core.max_map_length` tasks):
+    adjacent windows of a set are then joined into wider ones."""
     subset = bool(sets) and tuple(sets) != tuple(source.sets)
     if subset:
         source = replace(source, sets=tuple(sets))
@@ -62,15 +65,31 @@ def plan_run(source: Source, data_dir: Path, *, full: bool = False, from_: str |
     with h.client:
         h._plan(full=full, from_=from_, until=until)
     ctx, run_id = h.ctx, h.report.run_id
-    windows = [{"index": i, "set_spec": u.set_spec, "from": u.from_, "until": u.until or ctx["watermark_after"],
-                "label": f"{u.set_spec + ':' if u.set_spec else ''}{u.from_ or '*'}..{u.until or 'now'}"}
-               for i, u in enumerate(h.units)]
+    units = [(u.set_spec, u.from_, u.until or ctx["watermark_after"]) for u in h.units]
+    if max_windows and len(units) > max_windows:
+        units = join_windows(units, max_windows)
+    windows = [{"index": i, "set_spec": s, "from": lo, "until": hi,
+                "label": f"{s + ':' if s else ''}{lo or '*'}..{hi or 'now'}"} for i, (s, lo, hi) in enumerate(units)]
     plan = {"source_id": source.id, "run_id": run_id, "full": full and not subset,
-            "ranged": bool(from_ or until) or subset, "granularity": ctx["granularity"], "watermark_before": h.state.watermark,
-            "watermark_after": ctx["watermark_after"], "deleted_record": ctx["deleted_record"],
-            "started_at": ctx["started_at"], "windows": windows}
+            "ranged": bool(from_ or until) or subset, "granularity": ctx["granularity"],
+            "watermark_before": h.state.watermark, "watermark_after": ctx["watermark_after"],
+            "deleted_record": ctx["deleted_record"], "started_at": ctx["started_at"], "windows": windows}
     write_json_atomic(_plan_path(data_dir, source.id, run_id), plan)
     return plan
+
+
+def join_windows(units: list[tuple], limit: int) -> list[tuple]:
+    """At most about `limit` (set, from, until) units: runs of adjacent windows of one set become
+    one window from the first's `from` to the last's `until` (both inclusive, so nothing is lost)."""
+    by_set: dict = {}
+    for u in units:
+        by_set.setdefault(u[0], []).append(u)
+    per_set = max(1, limit // len(by_set))
+    joined = []
+    for set_spec, group in by_set.items():
+        size = -(-len(group) // per_set)
+        joined += [(set_spec, group[i][1], group[min(i + size, len(group)) - 1][2]) for i in range(0, len(group), size)]
+    return joined
 
 
 def load_plan(data_dir: Path, source_id: str, run_id: str) -> dict:

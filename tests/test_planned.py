@@ -84,3 +84,21 @@ def test_the_index_manifest_names_the_runs_behind_it(demo_sources, tmp_path):
     assert inputs["ardc-rda"]["run_ids"] == [planned.run_id]        # not one entry per window or chunk
     assert inputs["ardc-rda"]["files"] == len([f for f in planned.files if f.startswith("records/")])
     assert inputs["mosp-malaysia"]["run_ids"] == [single.run_id]
+
+
+def test_more_windows_than_airflow_may_map_are_joined_without_a_gap(demo_sources, tmp_path):
+    from harvest.planned import join_windows
+
+    src = replace(next(s for s in demo_sources if s.id == "lareferencia"), window="month")
+    plan = plan_run(src, tmp_path, max_windows=7)
+    assert len(plan["windows"]) <= 7
+    for s in {w["set_spec"] for w in plan["windows"]}:
+        mine = [w for w in plan["windows"] if w["set_spec"] == s]
+        assert mine[0]["from"] is None and mine[-1]["until"] == plan["watermark_after"]
+    units = [("a", f"2020-{m:02d}-01", f"2020-{m:02d}-28") for m in range(1, 11)] + [("b", None, "2021-01-01")]
+    assert join_windows(units, 4) == [("a", "2020-01-01", "2020-05-28"), ("a", "2020-06-01", "2020-10-28"),
+                                      ("b", None, "2021-01-01")]
+    for w in plan["windows"]:
+        assert harvest_window(src, tmp_path, plan["run_id"], w["index"]).status == "complete"
+    done = finish_run(src, tmp_path, plan["run_id"])
+    assert done.status == "complete" and done.records + done.quarantined == len(records_for(src.id))
