@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -63,6 +64,20 @@ class Stack:
 
     def token(self) -> str:
         return self.api("POST", "/auth/token", {"username": "admin", "password": self.password})["access_token"]
+
+    def wait_for_dag(self, dag_id: str, token: str, timeout: float = 180) -> None:
+        """The dag-processor parses the DAG files after the API server is up: wait for it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.api("GET", f"/api/v2/dags/{dag_id}", token=token)
+                return
+            except urllib.error.HTTPError as exc:
+                exc.close()
+                if exc.code != 404:
+                    raise
+            time.sleep(2)
+        raise AssertionError(f"{dag_id} was not parsed in {timeout} s (logs: {self.home / 'logs'})")
 
     def wait_for_runs(self, dag_id: str, token: str, timeout: float = 240) -> list[dict]:
         """Every run of a DAG once none is queued or running (unpausing a scheduled DAG also
@@ -122,6 +137,7 @@ def test_an_operator_runs_a_harvest_and_reads_the_dashboard(stack):
 
     token = stack.token()
     for dag_id in ("harvest_mosp_malaysia", "gosc_consolidate_index"):
+        stack.wait_for_dag(dag_id, token)
         stack.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False}, token)
     stack.api("POST", "/api/v2/dags/harvest_mosp_malaysia/dagRuns", {"logical_date": None, "conf": {"full": True}},
               token)
