@@ -1,9 +1,10 @@
 """Consolidation: every source's records → one row per work across regions, as SQL in DuckDB.
 
-DuckDB reads the records Parquet out of core (it spills to disk past its memory limit). Steps:
-latest version per (source, OAI identifier) → drop tombstones → link records that share a
-normalised PID (or, for PID-less records, a Unicode-aware fallback key) → connected components by
-label propagation, so A–B by DOI and B–C by Handle make one work → merge fields from the most
+DuckDB reads the records Parquet once into a scratch table (its buffer manager spills to disk past
+the memory limit, so the build runs out of core). Steps: latest version per (source, OAI
+identifier) → drop tombstones → link records that share a normalised PID (or, for PID-less
+records, a Unicode-aware fallback key) → connected components by label propagation over the keys
+that are shared at all, so A–B by DOI and B–C by Handle make one work → merge fields from the most
 complete record (ties: source priority) → provenance of every holding.
 """
 from __future__ import annotations
@@ -23,9 +24,43 @@ from harvest.schema import arrow_schema
 from harvest.store import committed_files
 
 _PID_LIST = ", ".join(f"'{s}'" for s in PID_SCHEMES)
-_PID_RANK = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(PID_SCHEMES))
+assert len(PID_SCHEMES) <= 10, "the PID rank is one digit"
 MAX_ITERATIONS = 100
-_KEY_SCHEMA = pa.schema([("rid", pa.int64()), ("k", pa.string()), ("is_pid", pa.bool_())])
+_KEY_SCHEMA = pa.schema([("rid", pa.int64()), ("k", pa.string())])
+_ROW_GROUP = 50_000
+
+
+def _ranked(k: str) -> str:
+    """rank digit || key: the best PID of a set is its min (rank in PID_SCHEMES first, then the key)."""
+    whens = " ".join(f"WHEN '{s}' THEN '{i}'" for i, s in enumerate(PID_SCHEMES))
+    return f"(CASE split_part({k}, ':', 1) {whens} ELSE '9' END || {k})"
+
+
+def _best_pid(keys: str) -> str:
+    return f"substr(list_min(list_transform({keys}, k -> {_ranked('k')})), 2)"
+
+
+def _ascii(text: str) -> str:
+    """True for NULL or pure-ASCII text (a byte per character)."""
+    return f"({text} IS NULL OR strlen({text}) = length({text}))"
+
+
+def _ascii_fold(text: str) -> str:
+    """matchkeys.fold for ASCII text: NFKD/NFKC change nothing there, casefold is lower(), and only
+    a-z and 0-9 are letters or digits."""
+    return f"coalesce(regexp_replace(lower({text}), '[^a-z0-9]+', '', 'g'), '')"
+
+
+def fallback_key_sql(title: str, year: str, family: str) -> str:
+    """The SQL form of matchkeys.fallback_key, exact for ASCII title and family name (NULL when the
+    key is None); `fallback_key_in_python` says which rows it does not cover."""
+    t = _ascii_fold(title)
+    return f"CASE WHEN {t} <> '' AND {year} IS NOT NULL THEN {t} || '|' || {year} || '|' || {_ascii_fold(family)} END"
+
+
+def fallback_key_in_python(title: str, year: str, family: str) -> str:
+    """True for the rows whose fallback key needs matchkeys (non-ASCII title or family name)."""
+    return f"({title} IS NOT NULL AND {year} IS NOT NULL AND NOT ({_ascii(title)} AND {_ascii(family)}))"
 
 
 @dataclass
@@ -37,10 +72,11 @@ class BuildStats:
 
 
 def _connect(work_dir: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
-    """A scratch database on disk (not in memory): staged tables live in DuckDB's buffer manager and
-    spill, so the build runs out of core within `memory_limit`."""
+    """A scratch database whose tables live in DuckDB's buffer manager and spill to work_dir past
+    `memory_limit` (an in-memory catalog: no checkpoints and compression of a database file to pay
+    for), so the build runs out of core."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(work_dir / "build.duckdb"))
+    con = duckdb.connect(":memory:")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{work_dir / 'spill'}'")
@@ -48,129 +84,141 @@ def _connect(work_dir: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnect
     return con
 
 
+_COMPLETENESS = """(title IS NOT NULL)::INT + (len(creators) > 0)::INT + (description IS NOT NULL)::INT
+    + (publisher IS NOT NULL)::INT + (publication_year IS NOT NULL)::INT + (resource_type IS NOT NULL)::INT
+    + (language IS NOT NULL)::INT + (license IS NOT NULL)::INT + (len(subjects) > 0)::INT"""
+
+_FAMILY = "creators[1].family_name"
+_REC_COLUMNS = ", ".join([
+    "source_id", "region", "oai_identifier", "datestamp", "harvested_at", "run_id", "deleted", "identifiers",
+    "title", "creators", "subjects", "description", "publisher", "publication_year", "resource_type", "language",
+    "license", "landing_url"])
+
+
 def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
     con.execute("CREATE TABLE priority(source_id VARCHAR, priority INTEGER)")
     if priorities:
         con.executemany("INSERT INTO priority VALUES (?, ?)", sorted(priorities.items()))
-    scan = (f"read_parquet({[str(f) for f in files]!r}, hive_partitioning = true, union_by_name = true, "
-            "filename = true, file_row_number = true)")
-    # the latest version of every (source, identifier), decided on a narrow projection...
-    con.execute(f"""
+    scan = f"read_parquet({[str(f) for f in files]!r}, hive_partitioning = true, union_by_name = true)"
+    # the one read of the records files: every version, the columns the index uses; rowid names a version
+    con.execute(f"CREATE TABLE rec AS SELECT {_REC_COLUMNS} FROM {scan}")
+    # the latest version of every (source, identifier), decided on a narrow projection
+    con.execute("""
         CREATE TABLE latest AS
-        SELECT filename, file_row_number, deleted FROM {scan}
+        SELECT rowid AS rid, deleted FROM rec
         QUALIFY row_number() OVER (PARTITION BY source_id, oai_identifier
                                    ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC) = 1""")
-    # ...then only the live winners' full rows are read
+    # one narrow row per live record: what clustering, choosing and provenance need
     con.execute(f"""
         CREATE TABLE live AS
-        SELECT row_number() OVER () AS rid, r.* EXCLUDE (filename, file_row_number),
-               coalesce(p.priority, 50) AS priority
-        FROM {scan} r
-        SEMI JOIN (SELECT filename, file_row_number FROM latest WHERE NOT deleted) w
-             USING (filename, file_row_number)
-        LEFT JOIN priority p USING (source_id)""")
-    con.execute(f"""
+        SELECT rid, source_id, region, oai_identifier, datestamp, landing_url, completeness, priority, pid_keys,
+               CASE WHEN len(pid_keys) = 0 THEN 'fb:' || {fallback_key_sql('title', 'publication_year', 'family')} END AS fb,
+               len(pid_keys) = 0 AND {fallback_key_in_python('title', 'publication_year', 'family')} AS fb_in_python
+        FROM (
+            SELECT l.rid, r.source_id, r.region, r.oai_identifier, r.datestamp, r.landing_url,
+                   {_COMPLETENESS} AS completeness,
+                   coalesce(p.priority, 50) AS priority,
+                   list_distinct(list_transform(
+                       list_filter(r.identifiers, i -> i.scheme IN ({_PID_LIST}) AND i.value IS NOT NULL),
+                       i -> i.scheme || ':' || i.value)) AS pid_keys,
+                   r.title, r.publication_year, r.{_FAMILY} AS family
+            FROM latest l JOIN rec r ON r.rowid = l.rid LEFT JOIN priority p ON p.source_id = r.source_id
+            WHERE NOT l.deleted)""")
+    _python_fallback_keys(con)
+    con.execute("""
         CREATE TABLE rec_key AS
-        SELECT DISTINCT rid, i.scheme || ':' || i.value AS k, true AS is_pid
-        FROM (SELECT rid, unnest(identifiers) AS i FROM live)
-        WHERE i.scheme IN ({_PID_LIST})""")
-    _add_fallback_keys(con)
+        SELECT rid, unnest(pid_keys) AS k FROM live WHERE len(pid_keys) > 0
+        UNION ALL
+        SELECT rid, fb FROM live WHERE fb IS NOT NULL""")
     iterations = _components(con)
     records_in, tombstones = con.execute("SELECT count(*), count(*) FILTER (WHERE deleted) FROM latest").fetchall()[0]
     live = con.execute("SELECT count(*) FROM live").fetchall()[0][0]
     return BuildStats(records_in, tombstones, live, iterations)
 
 
-def _add_fallback_keys(con, batch_rows: int = 100_000) -> None:
-    """Fallback keys for records without any PID, computed in Python batch by batch (a DuckDB
-    scalar UDF pays for the GIL on every row and every thread) and streamed back: memory stays flat."""
-    reader = con.sql("""SELECT rid, title, publication_year, creators[1].family_name AS family
-                        FROM live ANTI JOIN rec_key USING (rid)""").to_arrow_reader(batch_rows)
+def _python_fallback_keys(con, batch_rows: int = 100_000) -> None:
+    """Fallback keys of the PID-less records with a non-ASCII title or family name, by matchkeys
+    (Unicode normalisation, case folding, transliteration), batch by batch; every other key was
+    computed in SQL when `live` was made."""
+    reader = con.sql(f"""SELECT l.rid, r.title, r.publication_year, r.{_FAMILY} AS family
+                         FROM live l JOIN rec r ON r.rowid = l.rid WHERE l.fb_in_python""").to_arrow_reader(batch_rows)
     batches = []
     for batch in reader:
         cols = batch.to_pydict()
-        keys = [fallback_key(t, y, f) for t, y, f in zip(cols["title"], cols["publication_year"], cols["family"])]
-        rows = [(r, f"fb:{k}", False) for r, k in zip(cols["rid"], keys) if k is not None]
-        batches.append(pa.table(list(map(list, zip(*rows))) if rows else [[], [], []], schema=_KEY_SCHEMA))
-    for table in batches:   # the reader must be exhausted before the connection takes new statements
-        con.from_arrow(table).insert_into("rec_key")
+        rows = [(r, "fb:" + k) for r, t, y, f in zip(cols["rid"], cols["title"], cols["publication_year"], cols["family"])
+                if (k := fallback_key(t, y, f)) is not None]
+        if rows:
+            batches.append(pa.table(list(map(list, zip(*rows))), schema=_KEY_SCHEMA))
+    if batches:   # the reader must be exhausted before the connection takes new statements
+        con.from_arrow(pa.concat_tables(batches)).create("py_fb")
+        con.execute("UPDATE live SET fb = py_fb.k FROM py_fb WHERE live.rid = py_fb.rid")
 
 
 def _components(con) -> int:
-    """Label propagation to a fixed point: every record ends with the smallest rid of its component."""
-    con.execute("CREATE TABLE label AS SELECT rid, rid AS lbl FROM live")
+    """Connected components of records linked by shared keys: every record of a component of two or
+    more ends with the same label (its smallest rid) in `label`; records with no shared key are works
+    of their own and have no row there."""
+    con.execute("""
+        CREATE TABLE edge AS
+        WITH shared AS (SELECT k, min(rid) AS kid FROM rec_key GROUP BY k HAVING count(*) > 1)
+        SELECT rk.rid, s.kid FROM rec_key rk JOIN shared s USING (k)""")
+    # a key's id is its smallest rid, so the first labels are already one step of propagation
+    con.execute("CREATE TABLE label AS SELECT rid, min(kid) AS lbl FROM edge GROUP BY rid")
     for iteration in range(1, MAX_ITERATIONS + 1):
         con.execute("""
-            CREATE OR REPLACE TABLE key_lbl AS
-            SELECT k, min(lbl) AS lbl FROM rec_key JOIN label USING (rid) GROUP BY k""")
-        con.execute("""
             CREATE OR REPLACE TABLE next_label AS
-            SELECT l.rid, least(l.lbl, coalesce(min(kl.lbl), l.lbl)) AS lbl
-            FROM label l LEFT JOIN rec_key rk USING (rid) LEFT JOIN key_lbl kl USING (k)
-            GROUP BY l.rid, l.lbl""")
-        changed = con.execute("""SELECT count(*) FROM next_label n JOIN label l USING (rid)
-                                 WHERE n.lbl <> l.lbl""").fetchall()[0][0]
+            WITH key_lbl AS (SELECT e.kid, min(l.lbl) AS lbl FROM edge e JOIN label l USING (rid) GROUP BY e.kid),
+                 rec_lbl AS (SELECT e.rid, min(kl.lbl) AS lbl FROM edge e JOIN key_lbl kl USING (kid) GROUP BY e.rid)
+            -- pointer jumping: a label's own label is in the same component, and often smaller
+            SELECT r.rid, least(r.lbl, coalesce(j.lbl, r.lbl)) AS lbl, least(r.lbl, coalesce(j.lbl, r.lbl)) < l.lbl AS changed
+            FROM rec_lbl r JOIN label l ON l.rid = r.rid LEFT JOIN label j ON j.rid = r.lbl""")
+        changed = con.execute("SELECT count(*) FILTER (WHERE changed) FROM next_label").fetchall()[0][0]
         con.execute("DROP TABLE label")
-        con.execute("ALTER TABLE next_label RENAME TO label")
+        con.execute("CREATE TABLE label AS SELECT rid, lbl FROM next_label")
+        con.execute("DROP TABLE next_label")
         if changed == 0:
             return iteration
     raise IndexBuildError(f"PID clustering did not converge in {MAX_ITERATIONS} iterations")
 
 
-_COMPLETENESS = """(title IS NOT NULL)::INT + (len(creators) > 0)::INT + (description IS NOT NULL)::INT
-    + (publisher IS NOT NULL)::INT + (publication_year IS NOT NULL)::INT + (resource_type IS NOT NULL)::INT
-    + (language IS NOT NULL)::INT + (license IS NOT NULL)::INT + (len(subjects) > 0)::INT"""
+_PROVENANCE = """{'source_id': lv.source_id, 'region': lv.region, 'oai_identifier': lv.oai_identifier,
+                 'datestamp': lv.datestamp, 'landing_url': lv.landing_url}"""
 
-# One narrow row per work: its stable id, how it was matched, and the output file (bucket) it goes to.
-_WORK_SQL = f"""
-CREATE TABLE work AS
-WITH keys AS (
-    SELECT lb.lbl, min(rk.k) FILTER (WHERE NOT rk.is_pid) AS fb,
-           arg_min(rk.k, (CASE split_part(rk.k, ':', 1) {_PID_RANK} ELSE 99 END, rk.k))
-               FILTER (WHERE rk.is_pid) AS best_pid
-    FROM label lb JOIN rec_key rk USING (rid) GROUP BY lb.lbl
-),
-sizes AS (SELECT lbl, count(*) AS holdings, min(rid) AS some_rid FROM label GROUP BY lbl)
-SELECT s.lbl,
-       coalesce(k.best_pid, 'fb:' || substr(md5(k.fb), 1, 16),
-                'rec:' || substr(md5(lv.source_id || ' ' || lv.oai_identifier), 1, 16)) AS work_id,
-       CASE WHEN s.holdings = 1 THEN 'single' WHEN k.best_pid IS NULL THEN 'fallback' ELSE 'pid' END AS match
-FROM sizes s LEFT JOIN keys k USING (lbl) JOIN live lv ON lv.rid = s.some_rid
-"""
-
-# The wide rows of one bucket of works: narrow aggregation first, full columns for one record per work.
+# One row per work, in work_id order: works of one record straight from `live`, works of several
+# aggregated over their members; the wide fields come from the chosen record's row in `rec`.
 _WORKS_SQL = f"""
-WITH chosen AS (SELECT lbl, work_id, match FROM work WHERE hash(work_id) % $buckets = $bucket),
-member AS (
-    SELECT lv.rid, lb.lbl, {_COMPLETENESS} AS completeness, lv.priority, lv.datestamp,
-           lv.source_id, lv.region, lv.oai_identifier, lv.landing_url
-    FROM live lv JOIN label lb USING (rid) SEMI JOIN chosen USING (lbl)
+WITH multi AS (
+    SELECT lb.lbl,
+           arg_min(lv.rid, (-lv.completeness, -lv.priority, -epoch_us(lv.datestamp), lv.source_id, lv.oai_identifier))
+               AS rep,
+           list_sort(list_distinct(flatten(list(lv.pid_keys)))) AS pids,
+           min(lv.fb) AS fb,
+           -- plain list() states, sorted afterwards ((source_id, oai_identifier) is unique among live records)
+           list_transform(list_sort(list({{'s': lv.source_id, 'o': lv.oai_identifier, 'p': {_PROVENANCE}}})),
+                          x -> x.p) AS provenance,
+           list_sort(list_distinct(list(lv.region))) AS regions,
+           len(list_distinct(list(lv.source_id)))::INTEGER AS source_count
+    FROM label lb JOIN live lv USING (rid) GROUP BY lb.lbl
 ),
-rep AS (
-    SELECT lbl, rid FROM member
-    QUALIFY row_number() OVER (PARTITION BY lbl ORDER BY completeness DESC, priority DESC,
-                                datestamp DESC, source_id, oai_identifier) = 1
-),
-pids AS (
-    SELECT lb.lbl, list(DISTINCT rk.k ORDER BY rk.k) AS pids
-    FROM label lb JOIN rec_key rk USING (rid) SEMI JOIN chosen USING (lbl)
-    WHERE rk.is_pid GROUP BY lb.lbl
-),
-prov AS (
-    SELECT lbl,
-           list({{'source_id': source_id, 'region': region, 'oai_identifier': oai_identifier,
-                  'datestamp': datestamp, 'landing_url': landing_url}}
-                ORDER BY source_id, oai_identifier) AS provenance,
-           list(DISTINCT region ORDER BY region) AS regions,
-           count(DISTINCT source_id)::INTEGER AS source_count
-    FROM member GROUP BY lbl
+work AS (
+    SELECT coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
+           CASE WHEN len(pids) = 0 THEN 'fallback' ELSE 'pid' END AS match,
+           rep, pids, provenance, regions, source_count
+    FROM multi
+    UNION ALL
+    SELECT coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
+                    'rec:' || substr(md5(source_id || ' ' || oai_identifier), 1, 16)),
+           'single', rid, list_sort(pid_keys),
+           [{_PROVENANCE}],
+           [region], 1
+    FROM live lv ANTI JOIN label USING (rid)
 )
-SELECT c.work_id, c.match,
+SELECT w.work_id, w.match,
     r.title, r.creators, r.subjects, r.description, r.publisher, r.publication_year, r.resource_type,
-    r.language, r.license, coalesce(k.pids, []) AS pids, r.landing_url,
-    p.regions, len(p.regions)::INTEGER AS region_count, p.source_count, p.provenance
-FROM chosen c JOIN rep USING (lbl) JOIN live r USING (rid) JOIN prov p USING (lbl) LEFT JOIN pids k USING (lbl)
-ORDER BY c.work_id
+    r.language, r.license, w.pids, r.landing_url,
+    w.regions, len(w.regions)::INTEGER AS region_count, w.source_count, w.provenance
+FROM work w JOIN rec r ON r.rowid = w.rep
+ORDER BY w.work_id
 """
 
 
@@ -178,8 +226,8 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
                 rows_per_file: int = 250_000, memory_limit: str | None = None) -> tuple[list[str], BuildStats]:
     """Consolidate every committed records file into out_dir/works/part-NNNNN.parquet files.
 
-    Works are spread over files by a hash of their id (so each file is built with a bounded amount
-    of memory) and sorted by id within a file: the same inputs give byte-identical files.
+    Works are sorted by id and cut into files of `rows_per_file` works (row groups of a fixed size),
+    streamed from DuckDB's out-of-core sort: the same inputs give byte-identical files.
     """
     import pyarrow.parquet as pq
 
@@ -189,26 +237,49 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
     schema = arrow_schema("index")
     work_dir = out_dir.parent / f".work-{out_dir.name}"
     con = _connect(work_dir, memory_limit)
+    (out_dir / "works").mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    writer = None
     try:
         stats = _stage(con, files, priorities or {})
-        con.execute(_WORK_SQL)
-        works = con.execute("SELECT count(*) FROM work").fetchall()[0][0]
-        buckets = max(1, -(-works // rows_per_file))
-        (out_dir / "works").mkdir(parents=True, exist_ok=True)
-        written = []
-        for bucket in range(buckets):
-            name = f"works/part-{bucket:05d}.parquet"
-            with pq.ParquetWriter(out_dir / name, schema, compression="zstd") as writer:
-                reader = con.execute(_WORKS_SQL, {"buckets": buckets, "bucket": bucket}).to_arrow_reader(50_000)
-                for batch in reader:
-                    writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-            written.append(name)
+        reader = con.execute(_WORKS_SQL).to_arrow_reader(_ROW_GROUP)
+        in_file = rows_per_file
+        for chunk in _fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)):
+            if in_file + chunk.num_rows > rows_per_file or writer is None:
+                if writer is not None:
+                    writer.close()
+                written.append(f"works/part-{len(written):05d}.parquet")
+                writer = pq.ParquetWriter(out_dir / written[-1], schema, compression="zstd")
+                in_file = 0
+            writer.write_table(chunk.cast(schema))
+            in_file += chunk.num_rows
     except duckdb.Error as exc:
         raise IndexBuildError(f"consolidation failed: {exc}") from exc
     finally:
+        if writer is not None:
+            writer.close()
         con.close()
         shutil.rmtree(work_dir, ignore_errors=True)
     return written, stats
+
+
+def _fixed_chunks(reader: pa.RecordBatchReader, size: int):
+    """Tables of exactly `size` rows (the last one shorter; one empty table for no rows), whatever
+    the sizes of the reader's batches: row groups do not depend on how DuckDB cut its output."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    emitted = False
+    for batch in reader:
+        pending.append(batch)
+        rows += batch.num_rows
+        while rows >= size:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            yield table.slice(0, size)
+            emitted = True
+            rest = table.slice(size)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows or not emitted:
+        yield pa.Table.from_batches(pending, schema=reader.schema)
 
 
 def file_sha256(path: Path) -> str:
