@@ -10,7 +10,9 @@ complete record (ties: source priority) → provenance of every holding.
 from __future__ import annotations
 
 import hashlib
+import queue
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +83,7 @@ def _connect(work_dir: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnect
         con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{work_dir / 'spill'}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")   # a library: nothing on stdout
     return con
 
 
@@ -133,7 +136,14 @@ def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
     iterations = _components(con)
     records_in, tombstones = con.execute("SELECT count(*), count(*) FILTER (WHERE deleted) FROM latest").fetchall()[0]
     live = con.execute("SELECT count(*) FROM live").fetchall()[0][0]
+    _drop(con, "latest", "rec_key", "edge")
     return BuildStats(records_in, tombstones, live, iterations)
+
+
+def _drop(con, *tables: str) -> None:
+    """Free what later steps do not read: the memory goes back to the statements that follow."""
+    for table in tables:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _python_fallback_keys(con, batch_rows: int = 100_000) -> None:
@@ -184,9 +194,10 @@ def _components(con) -> int:
 _PROVENANCE = """{'source_id': lv.source_id, 'region': lv.region, 'oai_identifier': lv.oai_identifier,
                  'datestamp': lv.datestamp, 'landing_url': lv.landing_url}"""
 
-# One row per work, in work_id order: works of one record straight from `live`, works of several
-# aggregated over their members; the wide fields come from the chosen record's row in `rec`.
-_WORKS_SQL = f"""
+# One narrow row per work: works of one record straight from `live`, works of several aggregated
+# over their members. A table of its own, so each statement gets the whole memory budget.
+_WORK_SQL = f"""
+CREATE TABLE work AS
 WITH multi AS (
     SELECT lb.lbl,
            arg_min(lv.rid, (-lv.completeness, -lv.priority, -epoch_us(lv.datestamp), lv.source_id, lv.oai_identifier))
@@ -199,20 +210,20 @@ WITH multi AS (
            list_sort(list_distinct(list(lv.region))) AS regions,
            len(list_distinct(list(lv.source_id)))::INTEGER AS source_count
     FROM label lb JOIN live lv USING (rid) GROUP BY lb.lbl
-),
-work AS (
-    SELECT coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
-           CASE WHEN len(pids) = 0 THEN 'fallback' ELSE 'pid' END AS match,
-           rep, pids, provenance, regions, source_count
-    FROM multi
-    UNION ALL
-    SELECT coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
-                    'rec:' || substr(md5(source_id || ' ' || oai_identifier), 1, 16)),
-           'single', rid, list_sort(pid_keys),
-           [{_PROVENANCE}],
-           [region], 1
-    FROM live lv ANTI JOIN label USING (rid)
 )
+SELECT coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
+       CASE WHEN len(pids) = 0 THEN 'fallback' ELSE 'pid' END AS match,
+       rep, pids, provenance, regions, source_count
+FROM multi
+UNION ALL
+SELECT coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
+                'rec:' || substr(md5(source_id || ' ' || oai_identifier), 1, 16)),
+       'single', rid, list_sort(pid_keys), [{_PROVENANCE}], [region], 1
+FROM live lv ANTI JOIN label USING (rid)
+"""
+
+# The index rows in work_id order; the wide fields come from the chosen record's row in `rec`.
+_WORKS_SQL = """
 SELECT w.work_id, w.match,
     r.title, r.creators, r.subjects, r.description, r.publisher, r.publication_year, r.resource_type,
     r.language, r.license, w.pids, r.landing_url,
@@ -229,38 +240,69 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
     Works are sorted by id and cut into files of `rows_per_file` works (row groups of a fixed size),
     streamed from DuckDB's out-of-core sort: the same inputs give byte-identical files.
     """
-    import pyarrow.parquet as pq
-
     files = committed_files(records_dir, "records")
     if not files:
         raise IndexBuildError(f"no harvested records under {Path(records_dir) / 'records'}: run a harvest first")
-    schema = arrow_schema("index")
     work_dir = out_dir.parent / f".work-{out_dir.name}"
     con = _connect(work_dir, memory_limit)
-    (out_dir / "works").mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
-    writer = None
     try:
         stats = _stage(con, files, priorities or {})
+        con.execute(_WORK_SQL)
         reader = con.execute(_WORKS_SQL).to_arrow_reader(_ROW_GROUP)
-        in_file = rows_per_file
-        for chunk in _fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)):
-            if in_file + chunk.num_rows > rows_per_file or writer is None:
-                if writer is not None:
-                    writer.close()
-                written.append(f"works/part-{len(written):05d}.parquet")
-                writer = pq.ParquetWriter(out_dir / written[-1], schema, compression="zstd")
-                in_file = 0
-            writer.write_table(chunk.cast(schema))
-            in_file += chunk.num_rows
+        written = _write_works(_fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)), out_dir, rows_per_file)
     except duckdb.Error as exc:
         raise IndexBuildError(f"consolidation failed: {exc}") from exc
     finally:
-        if writer is not None:
-            writer.close()
         con.close()
         shutil.rmtree(work_dir, ignore_errors=True)
     return written, stats
+
+
+def _write_works(chunks, out_dir: Path, rows_per_file: int) -> list[str]:
+    """works/part-NNNNN.parquet, `rows_per_file` works each, written by a second thread: Parquet
+    encoding and compression overlap DuckDB producing the next chunk (both release the GIL); a
+    short queue bounds the chunks in flight."""
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema("index")
+    (out_dir / "works").mkdir(parents=True, exist_ok=True)
+    todo: queue.Queue = queue.Queue(maxsize=2)
+    written: list[str] = []
+    failed: list[BaseException] = []
+
+    def consume() -> None:
+        writer, in_file = None, rows_per_file
+        try:
+            while (chunk := todo.get()) is not None:
+                if writer is None or in_file + chunk.num_rows > rows_per_file:
+                    if writer is not None:
+                        writer.close()
+                    written.append(f"works/part-{len(written):05d}.parquet")
+                    writer = pq.ParquetWriter(out_dir / written[-1], schema, compression="zstd")
+                    in_file = 0
+                writer.write_table(chunk.cast(schema))
+                in_file += chunk.num_rows
+        except BaseException as exc:   # noqa: BLE001 - handed to the caller's thread
+            failed.append(exc)
+            while todo.get() is not None:   # let the producer finish
+                pass
+        finally:
+            if writer is not None:
+                writer.close()
+
+    thread = threading.Thread(target=consume, name="index-writer", daemon=True)
+    thread.start()
+    try:
+        for chunk in chunks:
+            if failed:
+                break
+            todo.put(chunk)
+    finally:
+        todo.put(None)
+        thread.join()
+    if failed:
+        raise failed[0]
+    return written
 
 
 def _fixed_chunks(reader: pa.RecordBatchReader, size: int):
