@@ -1,11 +1,12 @@
 """Consolidation: every source's records → one row per work across regions, as SQL in DuckDB.
 
-DuckDB reads the records Parquet once into a scratch table (its buffer manager spills to disk past
-the memory limit, so the build runs out of core). Steps: latest version per (source, OAI
-identifier) → drop tombstones → link records that share a normalised PID (or, for PID-less
-records, a Unicode-aware fallback key) → connected components by label propagation over the keys
-that are shared at all, so A–B by DOI and B–C by Handle make one work → merge fields from the most
-complete record (ties: source priority) → provenance of every holding.
+DuckDB reads the records Parquet out of core (its buffer manager spills to disk past the memory
+limit). Steps: one narrow pass over every version (PID keys, and the fallback key of PID-less
+records, computed on the way) → latest version per (source, OAI identifier) → drop tombstones →
+link records that share a normalised PID (or, for PID-less records, a Unicode-aware fallback key) →
+connected components by label propagation over the keys that are shared at all, so A–B by DOI and
+B–C by Handle make one work → the most complete record of each work (ties: source priority) →
+its wide columns read from its file row, provenance of every holding → one sorted stream of works.
 """
 from __future__ import annotations
 
@@ -75,8 +76,8 @@ class BuildStats:
 
 def _connect(work_dir: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
     """A scratch database whose tables live in DuckDB's buffer manager and spill to work_dir past
-    `memory_limit` (an in-memory catalog: no checkpoints and compression of a database file to pay
-    for), so the build runs out of core."""
+    `memory_limit` (an in-memory catalog: no database file to compress and checkpoint), so the
+    build runs out of core."""
     work_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(":memory:")
     if memory_limit:
@@ -92,41 +93,53 @@ _COMPLETENESS = """(title IS NOT NULL)::INT + (len(creators) > 0)::INT + (descri
     + (language IS NOT NULL)::INT + (license IS NOT NULL)::INT + (len(subjects) > 0)::INT"""
 
 _FAMILY = "creators[1].family_name"
-_REC_COLUMNS = ", ".join([
-    "source_id", "region", "oai_identifier", "datestamp", "harvested_at", "run_id", "deleted", "identifiers",
-    "title", "creators", "subjects", "description", "publisher", "publication_year", "resource_type", "language",
-    "license", "landing_url"])
+# a version's id: the file's place in the (sorted) list of files and the row's place in the file
+_RID = "((file_index::BIGINT << 32) | file_row_number)"
+# what the index takes from the chosen record of a work
+_WIDE_COLUMNS = ["title", "creators", "subjects", "description", "publisher", "publication_year", "resource_type",
+                 "language", "license", "landing_url"]
+
+
+def _scan(files: list[Path]) -> str:
+    return f"read_parquet({[str(f) for f in files]!r}, hive_partitioning = true, union_by_name = true)"
 
 
 def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
     con.execute("CREATE TABLE priority(source_id VARCHAR, priority INTEGER)")
     if priorities:
         con.executemany("INSERT INTO priority VALUES (?, ?)", sorted(priorities.items()))
-    scan = f"read_parquet({[str(f) for f in files]!r}, hive_partitioning = true, union_by_name = true)"
-    # the one read of the records files: every version, the columns the index uses; rowid names a version
-    con.execute(f"CREATE TABLE rec AS SELECT {_REC_COLUMNS} FROM {scan}")
-    # the latest version of every (source, identifier), decided on a narrow projection
+    # every version, narrow: what deciding the latest, clustering, choosing and provenance need (keys
+    # computed on the way; the wide columns are read again only for the chosen records, at the end)
+    no_pid = "len(pid_keys) = 0"
+    con.execute(f"""
+        CREATE TABLE ver AS
+        SELECT rid, source_id, region, oai_identifier, datestamp, harvested_at, run_id, deleted, landing_url,
+               completeness, pid_keys,
+               CASE WHEN {no_pid} THEN 'fb:' || {fallback_key_sql('title', 'publication_year', 'family')} END AS fb,
+               CASE WHEN {no_pid} AND {fallback_key_in_python('title', 'publication_year', 'family')}
+                    THEN {{'title': title, 'year': publication_year, 'family': family}} END AS fb_in_python
+        FROM (
+            SELECT {_RID} AS rid, source_id, region, oai_identifier, datestamp, harvested_at, run_id, deleted,
+                   landing_url, {_COMPLETENESS} AS completeness,
+                   list_distinct(list_transform(
+                       list_filter(identifiers, i -> i.scheme IN ({_PID_LIST}) AND i.value IS NOT NULL),
+                       i -> i.scheme || ':' || i.value)) AS pid_keys,
+                   title, publication_year, {_FAMILY} AS family
+            FROM {_scan(files)})""")
+    # the latest version of every (source, identifier)
     con.execute("""
         CREATE TABLE latest AS
-        SELECT rowid AS rid, deleted FROM rec
+        SELECT rid, deleted FROM ver
         QUALIFY row_number() OVER (PARTITION BY source_id, oai_identifier
                                    ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC) = 1""")
-    # one narrow row per live record: what clustering, choosing and provenance need
-    con.execute(f"""
+    # one narrow row per live record
+    con.execute("""
         CREATE TABLE live AS
-        SELECT rid, source_id, region, oai_identifier, datestamp, landing_url, completeness, priority, pid_keys,
-               CASE WHEN len(pid_keys) = 0 THEN 'fb:' || {fallback_key_sql('title', 'publication_year', 'family')} END AS fb,
-               len(pid_keys) = 0 AND {fallback_key_in_python('title', 'publication_year', 'family')} AS fb_in_python
-        FROM (
-            SELECT l.rid, r.source_id, r.region, r.oai_identifier, r.datestamp, r.landing_url,
-                   {_COMPLETENESS} AS completeness,
-                   coalesce(p.priority, 50) AS priority,
-                   list_distinct(list_transform(
-                       list_filter(r.identifiers, i -> i.scheme IN ({_PID_LIST}) AND i.value IS NOT NULL),
-                       i -> i.scheme || ':' || i.value)) AS pid_keys,
-                   r.title, r.publication_year, r.{_FAMILY} AS family
-            FROM latest l JOIN rec r ON r.rowid = l.rid LEFT JOIN priority p ON p.source_id = r.source_id
-            WHERE NOT l.deleted)""")
+        SELECT v.rid, v.source_id, v.region, v.oai_identifier, v.datestamp, v.landing_url, v.completeness,
+               coalesce(p.priority, 50) AS priority, v.pid_keys, v.fb, v.fb_in_python
+        FROM latest l JOIN ver v USING (rid) LEFT JOIN priority p ON p.source_id = v.source_id
+        WHERE NOT l.deleted""")
+    _drop(con, "ver")
     _python_fallback_keys(con)
     con.execute("""
         CREATE TABLE rec_key AS
@@ -150,8 +163,8 @@ def _python_fallback_keys(con, batch_rows: int = 100_000) -> None:
     """Fallback keys of the PID-less records with a non-ASCII title or family name, by matchkeys
     (Unicode normalisation, case folding, transliteration), batch by batch; every other key was
     computed in SQL when `live` was made."""
-    reader = con.sql(f"""SELECT l.rid, r.title, r.publication_year, r.{_FAMILY} AS family
-                         FROM live l JOIN rec r ON r.rowid = l.rid WHERE l.fb_in_python""").to_arrow_reader(batch_rows)
+    reader = con.sql("""SELECT rid, fb_in_python.title, fb_in_python.year AS publication_year, fb_in_python.family
+                        FROM live WHERE fb_in_python IS NOT NULL""").to_arrow_reader(batch_rows)
     batches = []
     for batch in reader:
         cols = batch.to_pydict()
@@ -222,13 +235,16 @@ SELECT coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
 FROM live lv ANTI JOIN label USING (rid)
 """
 
-# The index rows in work_id order; the wide fields come from the chosen record's row in `rec`.
-_WORKS_SQL = """
+
+
+def _works_sql(files: list[Path]) -> str:
+    """The index rows in work_id order; the wide fields are read from the chosen record's file row."""
+    return f"""
 SELECT w.work_id, w.match,
     r.title, r.creators, r.subjects, r.description, r.publisher, r.publication_year, r.resource_type,
     r.language, r.license, w.pids, r.landing_url,
     w.regions, len(w.regions)::INTEGER AS region_count, w.source_count, w.provenance
-FROM work w JOIN rec r ON r.rowid = w.rep
+FROM work w JOIN (SELECT {_RID} AS rid, {", ".join(_WIDE_COLUMNS)} FROM {_scan(files)}) r ON r.rid = w.rep
 ORDER BY w.work_id
 """
 
@@ -248,7 +264,7 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
     try:
         stats = _stage(con, files, priorities or {})
         con.execute(_WORK_SQL)
-        reader = con.execute(_WORKS_SQL).to_arrow_reader(_ROW_GROUP)
+        reader = con.execute(_works_sql(files)).to_arrow_reader(_ROW_GROUP)
         written = _write_works(_fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)), out_dir, rows_per_file)
     except duckdb.Error as exc:
         raise IndexBuildError(f"consolidation failed: {exc}") from exc
