@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from harvest.crosswalk.normalize import PID_SCHEMES
 from harvest.errors import IndexBuildError
@@ -251,7 +253,8 @@ ORDER BY w.work_id
 
 def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] | None = None,
                 rows_per_file: int = 250_000, memory_limit: str | None = None) -> tuple[list[str], BuildStats]:
-    """Consolidate every committed records file into out_dir/works/part-NNNNN.parquet files.
+    """Consolidate every committed records file into out_dir/works/part-NNNNN.parquet files, and
+    out_dir/holdings/region=…/part-0.parquet (one row per work and holding record); returns the works files.
 
     Works are sorted by id and cut into files of `rows_per_file` works (row groups of a fixed size),
     streamed from DuckDB's out-of-core sort: the same inputs give byte-identical files.
@@ -265,60 +268,131 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
         stats = _stage(con, files, priorities or {})
         con.execute(_WORK_SQL)
         reader = con.execute(_works_sql(files)).to_arrow_reader(_ROW_GROUP)
-        written = _write_works(_fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)), out_dir, rows_per_file)
+        works, holdings = _WorksFiles(out_dir, rows_per_file), _HoldingsFiles(out_dir)
+        _fan_out(_fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)), [works, holdings])
     except duckdb.Error as exc:
         raise IndexBuildError(f"consolidation failed: {exc}") from exc
     finally:
         con.close()
         shutil.rmtree(work_dir, ignore_errors=True)
-    return written, stats
+    return works.files, stats
 
 
-def _write_works(chunks, out_dir: Path, rows_per_file: int) -> list[str]:
-    """works/part-NNNNN.parquet, `rows_per_file` works each, written by a second thread: Parquet
-    encoding and compression overlap DuckDB producing the next chunk (both release the GIL); a
-    short queue bounds the chunks in flight."""
-    import pyarrow.parquet as pq
+# Parquet options: dictionaries only where values repeat (elsewhere the encoder tries one and falls
+# back, which costs time and space), statistics on the top-level scalar columns readers filter on.
+_WORKS_PARQUET = {
+    "compression": "zstd",
+    "use_dictionary": ["match", "subjects.list.element", "publisher", "resource_type", "language", "license",
+                       "regions.list.element",
+                       "provenance.list.element.source_id", "provenance.list.element.region"],
+    "write_statistics": ["work_id", "match", "title", "publisher", "publication_year", "resource_type", "language",
+                         "license", "region_count", "source_count"],
+}
+_HOLDINGS_PARQUET = {"compression": "zstd", "use_dictionary": ["source_id"],
+                     "write_statistics": ["work_id", "source_id", "oai_identifier", "datestamp"]}
 
-    schema = arrow_schema("index")
-    (out_dir / "works").mkdir(parents=True, exist_ok=True)
-    todo: queue.Queue = queue.Queue(maxsize=2)
-    written: list[str] = []
+
+class _WorksFiles:
+    """works/part-NNNNN.parquet, `rows_per_file` works each, in the declared index schema."""
+
+    def __init__(self, out_dir: Path, rows_per_file: int):
+        self.out_dir, self.rows_per_file = out_dir, rows_per_file
+        self.schema = arrow_schema("index")
+        self.files: list[str] = []
+        self.writer, self.in_file = None, 0
+        (out_dir / "works").mkdir(parents=True, exist_ok=True)
+
+    def add(self, chunk: pa.Table) -> None:
+        if self.writer is None or self.in_file + chunk.num_rows > self.rows_per_file:
+            self.close()
+            self.files.append(f"works/part-{len(self.files):05d}.parquet")
+            self.writer, self.in_file = pq.ParquetWriter(self.out_dir / self.files[-1], self.schema,
+                                                         **_WORKS_PARQUET), 0
+        self.writer.write_table(chunk.cast(self.schema))
+        self.in_file += chunk.num_rows
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class _HoldingsFiles:
+    """holdings/region=…/part-0.parquet: every (work, holding record), straight from the sorted works
+    stream. Works arrive in work_id order and each work's provenance in (source_id, oai_identifier)
+    order, so splitting the flattened provenance by region gives every region's rows already in
+    (work_id, source_id, oai_identifier) order: no sort, no second read of the works."""
+
+    def __init__(self, out_dir: Path):
+        self.root = out_dir / "holdings"
+        self.schema = arrow_schema("holdings", with_partitions=False)
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.pending: dict[str, list[pa.Table]] = {}
+
+    def add(self, chunk: pa.Table) -> None:
+        prov = chunk.column("provenance").combine_chunks()
+        flat = pc.list_flatten(prov)
+        rows = pa.table({"work_id": chunk.column("work_id").combine_chunks().take(pc.list_parent_indices(prov)),
+                         **{name: flat.field(name) for name in ("source_id", "oai_identifier", "datestamp",
+                                                                "landing_url")}})
+        regions = flat.field("region")
+        for region in sorted(regions.unique().to_pylist()):
+            self.pending.setdefault(region, []).append(rows.filter(pc.equal(regions, region)))
+            if sum(t.num_rows for t in self.pending[region]) >= _ROW_GROUP:
+                self._flush(region)
+
+    def _flush(self, region: str) -> None:
+        table = pa.concat_tables(self.pending.pop(region)).cast(self.schema)
+        if region not in self.writers:
+            (self.root / f"region={region}").mkdir(parents=True, exist_ok=True)
+            self.writers[region] = pq.ParquetWriter(self.root / f"region={region}" / "part-0.parquet", self.schema,
+                                                    **_HOLDINGS_PARQUET)
+        self.writers[region].write_table(table, row_group_size=table.num_rows)
+
+    def close(self) -> None:
+        for region in sorted(self.pending):
+            self._flush(region)
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
+
+
+def _fan_out(chunks, sinks) -> None:
+    """Every chunk to every sink, each sink in a thread of its own: Parquet encoding and compression
+    (which release the GIL) overlap DuckDB producing the next chunk; short queues bound the chunks
+    in flight. The first failure is raised here, after every thread has stopped."""
     failed: list[BaseException] = []
+    queues = [queue.Queue(maxsize=2) for _ in sinks]
 
-    def consume() -> None:
-        writer, in_file = None, rows_per_file
+    def consume(sink, todo: queue.Queue) -> None:
         try:
             while (chunk := todo.get()) is not None:
-                if writer is None or in_file + chunk.num_rows > rows_per_file:
-                    if writer is not None:
-                        writer.close()
-                    written.append(f"works/part-{len(written):05d}.parquet")
-                    writer = pq.ParquetWriter(out_dir / written[-1], schema, compression="zstd")
-                    in_file = 0
-                writer.write_table(chunk.cast(schema))
-                in_file += chunk.num_rows
+                if not failed:
+                    sink.add(chunk)
+            sink.close()
         except BaseException as exc:   # noqa: BLE001 - handed to the caller's thread
             failed.append(exc)
             while todo.get() is not None:   # let the producer finish
                 pass
-        finally:
-            if writer is not None:
-                writer.close()
+            sink.close()
 
-    thread = threading.Thread(target=consume, name="index-writer", daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=consume, args=(sink, todo), name="index-writer", daemon=True)
+               for sink, todo in zip(sinks, queues)]
+    for thread in threads:
+        thread.start()
     try:
         for chunk in chunks:
             if failed:
                 break
-            todo.put(chunk)
+            for todo in queues:
+                todo.put(chunk)
     finally:
-        todo.put(None)
-        thread.join()
+        for todo in queues:
+            todo.put(None)
+        for thread in threads:
+            thread.join()
     if failed:
         raise failed[0]
-    return written
 
 
 def _fixed_chunks(reader: pa.RecordBatchReader, size: int):

@@ -90,25 +90,11 @@ def _summarise(files: list[Path]) -> dict:
     return out
 
 
-def _write_holdings(snapshot: Path, works_files: list[str]) -> list[str]:
+def _holdings_files(snapshot: Path) -> list[str]:
     """holdings/region=…/: every (work, holding record) pair, hive-partitioned by region, for analysts
-    who filter by region (a work held in three regions appears in three partitions). Streamed by
-    DuckDB's partitioned COPY: memory does not grow with the index."""
-    paths = [str(snapshot / f) for f in works_files]
-    out = snapshot / "holdings"
-    con = duckdb.connect()
-    try:
-        con.execute(f"""
-            COPY (SELECT work_id, p.region AS region, p.source_id AS source_id,
-                         p.oai_identifier AS oai_identifier, p.datestamp AS datestamp,
-                         p.landing_url AS landing_url
-                  FROM (SELECT work_id, unnest(provenance) AS p FROM read_parquet({paths!r}))
-                  ORDER BY region, work_id, source_id, oai_identifier)
-            TO '{out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (region),
-                        FILENAME_PATTERN 'part-{{i}}')""")
-    finally:
-        con.close()
-    return sorted(str(p.relative_to(snapshot)) for p in out.rglob("*.parquet"))
+    who filter by region (a work held in three regions appears in three partitions); written by
+    build_works from the same sorted stream as the works, so memory does not grow with the index."""
+    return sorted(str(p.relative_to(snapshot)) for p in (snapshot / "holdings").rglob("*.parquet"))
 
 
 def _inputs(data_dir: Path) -> dict:
@@ -140,7 +126,7 @@ def _build_locked(data_dir: Path, *, priorities, keep: int, memory_limit) -> dic
     building.mkdir(parents=True)
     try:
         files, stats = build_works(data_dir, building, priorities=priorities, memory_limit=memory_limit)
-        holdings = _write_holdings(building, files)
+        holdings = _holdings_files(building)
         summary = _summarise([building / f for f in files])
         manifest = {
             "schema_version": schema_version("index"),

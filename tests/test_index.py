@@ -248,3 +248,22 @@ def test_long_chains_of_shared_pids_close_into_one_work_each(tmp_path):
     assert [(w["work_id"], len(w["provenance"]), w["source_count"]) for w in rows] == [
         ("ark:o/0", 7, 2), ("doi:10.9/0", 40, 3)]
     assert len(rows[1]["pids"]) == 80 and manifest["match"] == {"pid": 2}
+
+
+def test_holdings_follow_the_declared_schema_in_work_order_within_each_region(tmp_path):
+    put(tmp_path, "eu", "europe", [rec(f"oai:eu:{i}", f"W{i}", pids=[("doi", f"10.1/{i % 5}")]) for i in range(12)])
+    put(tmp_path, "eu2", "europe", [rec(f"oai:eu2:{i}", f"W{i}", pids=[("doi", f"10.1/{i}")]) for i in range(6)])
+    put(tmp_path, "cn", "china", [rec(f"oai:cn:{i}", f"W{i}", pids=[("doi", f"10.1/{i}")]) for i in range(0, 8, 3)])
+    manifest = build_and_publish(tmp_path)
+    snap = current_snapshot(tmp_path)
+    expected = {}
+    for w in works(tmp_path):
+        for p in w["provenance"]:
+            expected.setdefault(p["region"], []).append((w["work_id"], p["source_id"], p["oai_identifier"]))
+    for f in manifest["tables"]["holdings"]:
+        table = pq.read_table(snap / f)
+        assert table.schema.equals(arrow_schema("holdings", with_partitions=False), check_metadata=False)
+        region = f.split("/")[1].removeprefix("region=")
+        got = list(zip(*(table.column(c).to_pylist() for c in ("work_id", "source_id", "oai_identifier"))))
+        assert got == sorted(expected[region]) == expected[region]
+    assert sum(len(v) for v in expected.values()) == 21
