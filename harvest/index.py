@@ -206,37 +206,40 @@ def _components(con) -> int:
     raise IndexBuildError(f"PID clustering did not converge in {MAX_ITERATIONS} iterations")
 
 
-_PROVENANCE = """{'source_id': lv.source_id, 'region': lv.region, 'oai_identifier': lv.oai_identifier,
-                 'datestamp': lv.datestamp, 'landing_url': lv.landing_url}"""
+_PROVENANCE = "{{'source_id': {p}source_id, 'region': {p}region, 'oai_identifier': {p}oai_identifier, " \
+              "'datestamp': {p}datestamp, 'landing_url': {p}landing_url}}"
 
 # One narrow row per work: works of one record straight from `live`, works of several aggregated
 # over their members. A table of its own, so each statement gets the whole memory budget.
 _WORK_SQL = f"""
 CREATE TABLE work AS
 WITH multi AS (
+    -- plain list() states (no ORDER BY / DISTINCT inside the aggregate), sorted afterwards; members
+    -- sort by (source_id, oai_identifier), which is unique among live records
     SELECT lb.lbl,
            arg_min(lv.rid, (-lv.completeness, -lv.priority, -epoch_us(lv.datestamp), lv.source_id, lv.oai_identifier))
                AS rep,
            list_sort(list_distinct(flatten(list(lv.pid_keys)))) AS pids,
            min(lv.fb) AS fb,
-           -- plain list() states, sorted afterwards ((source_id, oai_identifier) is unique among live records)
-           list_transform(list_sort(list({{'s': lv.source_id, 'o': lv.oai_identifier, 'p': {_PROVENANCE}}})),
-                          x -> x.p) AS provenance,
-           list_sort(list_distinct(list(lv.region))) AS regions,
-           len(list_distinct(list(lv.source_id)))::INTEGER AS source_count
+           list_sort(list({{'source_id': lv.source_id, 'oai_identifier': lv.oai_identifier, 'region': lv.region,
+                            'datestamp': lv.datestamp, 'landing_url': lv.landing_url}})) AS members
     FROM label lb JOIN live lv USING (rid) GROUP BY lb.lbl
 )
 SELECT coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
        CASE WHEN len(pids) = 0 THEN 'fallback' ELSE 'pid' END AS match,
-       rep, pids, provenance, regions, source_count
+       rep, pids,
+       list_transform(members, m -> {_PROVENANCE.format(p='m.')}) AS provenance,
+       list_sort(list_distinct(list_transform(members, m -> m.region))) AS regions,
+       len(list_distinct(list_transform(members, m -> m.source_id)))::INTEGER AS source_count
 FROM multi
 UNION ALL
-SELECT coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
-                'rec:' || substr(md5(source_id || ' ' || oai_identifier), 1, 16)),
-       'single', rid, list_sort(pid_keys), [{_PROVENANCE}], [region], 1
-FROM live lv ANTI JOIN label USING (rid)
+SELECT CASE WHEN len(pid_keys) = 1 THEN pid_keys[1]
+            ELSE coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
+                          'rec:' || substr(md5(source_id || ' ' || oai_identifier), 1, 16)) END,
+       'single', rid, CASE WHEN len(pid_keys) < 2 THEN pid_keys ELSE list_sort(pid_keys) END,
+       [{_PROVENANCE.format(p='')}], [region], 1
+FROM live ANTI JOIN label USING (rid)
 """
-
 
 
 def _works_sql(files: list[Path]) -> str:
