@@ -270,6 +270,7 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
     try:
         stats = _stage(con, files, priorities or {})
         con.execute(_WORK_SQL)
+        _drop(con, "live", "label", "py_fb")   # the final sort gets their memory
         reader = con.execute(_works_sql(files)).to_arrow_reader(_ROW_GROUP)
         works, holdings = _WorksFiles(out_dir, rows_per_file), _HoldingsFiles(out_dir)
         _fan_out(_fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)), [works, holdings])
