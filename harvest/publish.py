@@ -65,6 +65,7 @@ def snapshots(data_dir: Path) -> list[str]:
 def _summarise(files: list[Path]) -> dict:
     paths = [str(f) for f in files]
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")   # nothing on stdout
     try:
         rows = con.execute(f"""
             SELECT 'regions' AS kind, r.region AS key, count(*) AS n
