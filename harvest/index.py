@@ -102,6 +102,20 @@ _WIDE_COLUMNS = ["title", "creators", "subjects", "description", "publisher", "p
                  "language", "license", "landing_url"]
 
 
+
+def _pid_keys(ids: str) -> str:
+    """The distinct 'scheme:value' keys of a record's PIDs; no lambdas for the usual zero or one."""
+    one = f"{ids}[1]"
+    return f"""(CASE WHEN len({ids}) = 0 THEN []::VARCHAR[]
+        WHEN len({ids}) = 1 THEN CASE WHEN {one}.scheme IN ({_PID_LIST}) AND {one}.value IS NOT NULL
+                                      THEN [{one}.scheme || ':' || {one}.value] ELSE []::VARCHAR[] END
+        ELSE list_distinct(list_transform(list_filter({ids}, i -> i.scheme IN ({_PID_LIST}) AND i.value IS NOT NULL),
+                                          i -> i.scheme || ':' || i.value)) END)"""
+
+
+_PID_KEYS = _pid_keys("coalesce(identifiers, [])")
+
+
 def _scan(files: list[Path]) -> str:
     return f"read_parquet({[str(f) for f in files]!r}, hive_partitioning = true, union_by_name = true)"
 
@@ -123,9 +137,7 @@ def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
         FROM (
             SELECT {_RID} AS rid, source_id, region, oai_identifier, datestamp, harvested_at, run_id, deleted,
                    landing_url, {_COMPLETENESS} AS completeness,
-                   list_distinct(list_transform(
-                       list_filter(identifiers, i -> i.scheme IN ({_PID_LIST}) AND i.value IS NOT NULL),
-                       i -> i.scheme || ':' || i.value)) AS pid_keys,
+                   {_PID_KEYS} AS pid_keys,
                    title, publication_year, {_FAMILY} AS family
             FROM {_scan(files)})""")
     # the latest version of every (source, identifier)

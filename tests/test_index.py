@@ -267,3 +267,14 @@ def test_holdings_follow_the_declared_schema_in_work_order_within_each_region(tm
         got = list(zip(*(table.column(c).to_pylist() for c in ("work_id", "source_id", "oai_identifier"))))
         assert got == sorted(expected[region]) == expected[region]
     assert sum(len(v) for v in expected.values()) == 21
+
+
+def test_records_without_identifiers_list_still_merge_by_fallback_key(tmp_path):
+    put(tmp_path, "a", "europe", [{**rec("oai:a:1", "Glacier mass balance", year=2016, family="Rossi"),
+                                   "identifiers": None}])
+    put(tmp_path, "b", "africa", [rec("oai:b:1", "Glacier mass-balance", year=2016, family="rossi"),
+                                  rec("oai:b:2", "Other", pids=[("doi", "10.1/o"), ("doi", "10.1/o"), ("urn", "x")])])
+    build_and_publish(tmp_path)
+    rows = works(tmp_path)
+    assert sorted((w["match"], w["source_count"]) for w in rows) == [("fallback", 2), ("single", 1)]
+    assert [list(w["pids"]) for w in rows if w["match"] == "single"] == [["doi:10.1/o", "urn:x"]]
