@@ -102,7 +102,6 @@ _WIDE_COLUMNS = ["title", "creators", "subjects", "description", "publisher", "p
                  "language", "license", "landing_url"]
 
 
-
 def _pid_keys(ids: str) -> str:
     """The distinct 'scheme:value' keys of a record's PIDs; no lambdas for the usual zero or one."""
     one = f"{ids}[1]"
@@ -133,7 +132,7 @@ def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
                completeness, pid_keys,
                CASE WHEN {no_pid} THEN 'fb:' || {fallback_key_sql('title', 'publication_year', 'family')} END AS fb,
                CASE WHEN {no_pid} AND {fallback_key_in_python('title', 'publication_year', 'family')}
-                    THEN {{'title': title, 'year': publication_year, 'family': family}} END AS fb_in_python
+                    THEN {{'title': title, 'year': publication_year, 'family': family}} END AS py_fb_input
         FROM (
             SELECT {_RID} AS rid, source_id, region, oai_identifier, datestamp, harvested_at, run_id, deleted,
                    landing_url, {_COMPLETENESS} AS completeness,
@@ -150,7 +149,7 @@ def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
     con.execute("""
         CREATE TABLE live AS
         SELECT v.rid, v.source_id, v.region, v.oai_identifier, v.datestamp, v.landing_url, v.completeness,
-               coalesce(p.priority, 50) AS priority, v.pid_keys, v.fb, v.fb_in_python
+               coalesce(p.priority, 50) AS priority, v.pid_keys, v.fb, v.py_fb_input
         FROM latest l JOIN ver v USING (rid) LEFT JOIN priority p ON p.source_id = v.source_id
         WHERE NOT l.deleted""")
     _drop(con, "ver")
@@ -177,8 +176,8 @@ def _python_fallback_keys(con, batch_rows: int = 100_000) -> None:
     """Fallback keys of the PID-less records with a non-ASCII title or family name, by matchkeys
     (Unicode normalisation, case folding, transliteration), batch by batch; every other key was
     computed in SQL when `live` was made."""
-    reader = con.sql("""SELECT rid, fb_in_python.title, fb_in_python.year AS publication_year, fb_in_python.family
-                        FROM live WHERE fb_in_python IS NOT NULL""").to_arrow_reader(batch_rows)
+    reader = con.sql("""SELECT rid, py_fb_input.title, py_fb_input.year AS publication_year, py_fb_input.family
+                        FROM live WHERE py_fb_input IS NOT NULL""").to_arrow_reader(batch_rows)
     batches = []
     for batch in reader:
         cols = batch.to_pydict()
