@@ -14,7 +14,8 @@ import hashlib
 import queue
 import shutil
 import threading
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -74,6 +75,8 @@ class BuildStats:
     tombstones: int
     live_records: int
     iterations: int
+    # the manifest's counts of what was written: regions, sources, match, totals
+    summary: dict = field(default_factory=dict)
 
 
 def _connect(work_dir: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
@@ -283,8 +286,9 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
         con.execute(_WORK_SQL)
         _drop(con, "live", "label", "py_fb")   # the final sort gets their memory
         reader = con.execute(_works_sql(files)).to_arrow_reader(_ROW_GROUP)
-        works, holdings = _WorksFiles(out_dir, rows_per_file), _HoldingsFiles(out_dir)
-        _fan_out(_fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)), [works, holdings])
+        works, holdings, summary = _WorksFiles(out_dir, rows_per_file), _HoldingsFiles(out_dir), _Summary()
+        _fan_out(_fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)), [works, holdings, summary])
+        stats.summary = summary.result()
     except duckdb.Error as exc:
         raise IndexBuildError(f"consolidation failed: {exc}") from exc
     finally:
@@ -377,6 +381,38 @@ class _HoldingsFiles:
         for writer in self.writers.values():
             writer.close()
         self.writers = {}
+
+
+class _Summary:
+    """The manifest's counts, from the very chunks written to the works files: works per region,
+    holdings per source, works per match kind, totals (no second read of the works)."""
+
+    def __init__(self):
+        self.regions, self.sources, self.match = Counter(), Counter(), Counter()
+        self.region_counts, self.source_counts = Counter(), Counter()
+        self.works = 0
+
+    @staticmethod
+    def _count(counter: Counter, values) -> None:
+        counts = pc.value_counts(values)
+        counter.update(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
+
+    def add(self, chunk: pa.Table) -> None:
+        self.works += chunk.num_rows
+        self._count(self.regions, pc.list_flatten(chunk.column("regions").combine_chunks()))
+        self._count(self.sources, pc.list_flatten(chunk.column("provenance").combine_chunks()).field("source_id"))
+        self._count(self.match, chunk.column("match").combine_chunks())
+        self._count(self.region_counts, chunk.column("region_count").combine_chunks())
+        self._count(self.source_counts, chunk.column("source_count").combine_chunks())
+
+    def close(self) -> None:
+        pass
+
+    def result(self) -> dict:
+        return {"regions": dict(self.regions), "sources": dict(self.sources), "match": dict(self.match),
+                "totals": {"works": self.works,
+                           "cross_region_works": sum(n for k, n in self.region_counts.items() if k >= 2),
+                           "multi_source_works": sum(n for k, n in self.source_counts.items() if k >= 2)}}
 
 
 def _fan_out(chunks, sinks) -> None:

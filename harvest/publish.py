@@ -62,35 +62,6 @@ def snapshots(data_dir: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "manifest.json").exists()) if root.is_dir() else []
 
 
-def _summarise(files: list[Path]) -> dict:
-    paths = [str(f) for f in files]
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")   # nothing on stdout
-    try:
-        rows = con.execute(f"""
-            SELECT 'regions' AS kind, r.region AS key, count(*) AS n
-            FROM read_parquet({paths!r}) w, unnest(w.regions) AS r(region) GROUP BY ALL
-            UNION ALL
-            SELECT 'sources', p.source_id, count(*)
-            FROM (SELECT unnest(provenance) AS p FROM read_parquet({paths!r})) GROUP BY ALL
-            UNION ALL
-            SELECT 'match', match, count(*) FROM read_parquet({paths!r}) GROUP BY ALL
-            UNION ALL
-            SELECT 'totals', 'works', count(*) FROM read_parquet({paths!r})
-            UNION ALL
-            SELECT 'totals', 'cross_region_works', count(*) FILTER (WHERE region_count >= 2)
-            FROM read_parquet({paths!r})
-            UNION ALL
-            SELECT 'totals', 'multi_source_works', count(*) FILTER (WHERE source_count >= 2)
-            FROM read_parquet({paths!r})""").fetchall()
-    finally:
-        con.close()
-    out: dict = {"regions": {}, "sources": {}, "match": {}, "totals": {}}
-    for kind, key, n in rows:
-        out[kind][key] = n
-    return out
-
-
 def _holdings_files(snapshot: Path) -> list[str]:
     """holdings/region=…/: every (work, holding record) pair, hive-partitioned by region, for analysts
     who filter by region (a work held in three regions appears in three partitions); written by
@@ -128,7 +99,7 @@ def _build_locked(data_dir: Path, *, priorities, keep: int, memory_limit) -> dic
     try:
         files, stats = build_works(data_dir, building, priorities=priorities, memory_limit=memory_limit)
         holdings = _holdings_files(building)
-        summary = _summarise([building / f for f in files])
+        summary = stats.summary   # counted by build_works from the rows it wrote
         manifest = {
             "schema_version": schema_version("index"),
             "snapshot_id": snapshot_id,
