@@ -338,9 +338,9 @@ class _WorksFiles:
 
 class _HoldingsFiles:
     """holdings/region=…/part-0.parquet: every (work, holding record), straight from the sorted works
-    stream. Works arrive in work_id order and each work's provenance in (source_id, oai_identifier)
-    order, so splitting the flattened provenance by region gives every region's rows already in
-    (work_id, source_id, oai_identifier) order: no sort, no second read of the works."""
+    stream. Works arrive in work_id order, so splitting each chunk's flattened provenance by region
+    (sorted within the chunk) gives every region's rows in (work_id, source_id, oai_identifier)
+    order: no global sort, no second read of the works."""
 
     def __init__(self, out_dir: Path):
         self.root = out_dir / "holdings"
