@@ -39,18 +39,22 @@ COPY (
 
 PLAIN = """
 import duckdb, resource, sys, time
+cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 t0 = time.perf_counter()
 duckdb.sql(f"COPY (SELECT * FROM read_parquet('{sys.argv[1]}/records/*/*/*.parquet', hive_partitioning = true)) "
            f"TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
-print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(time.perf_counter() - t0, r.ru_maxrss, r.ru_utime + r.ru_stime - cpu0)
 """
 
 OURS = """
 import resource, sys, time
 from harvest.publish import build_and_publish
+cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 t0 = time.perf_counter()
 m = build_and_publish(sys.argv[1], memory_limit=sys.argv[2])
-print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, m["works"])
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(time.perf_counter() - t0, r.ru_maxrss, m["works"], r.ru_utime + r.ru_stime - cpu0)
 """
 
 
@@ -75,12 +79,16 @@ def run(sizes=(100_000, 1_000_000), memory_limit: str = "1GB") -> list[dict]:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp)
             generate(data, n)
-            plain_s, plain_kb = map(float, _run(PLAIN, str(data), str(data / "plain.parquet")))
-            ours_s, ours_kb, works = _run(OURS, str(data), memory_limit)
+            plain_s, plain_kb, plain_cpu = map(float, _run(PLAIN, str(data), str(data / "plain.parquet")))
+            ours_s, ours_kb, works, ours_cpu = _run(OURS, str(data), memory_limit)
+            # CPU seconds (user + system, every thread) besides wall time: on a shared machine the
+            # wall-time ratio moves with other people's load, the CPU ratio much less
             results.append({"records": n, "works": int(works),
                             "plain_duckdb_seconds": round(plain_s, 2), "plain_peak_rss_mb": round(plain_kb / 1024),
                             "ours_seconds": round(float(ours_s), 2), "ours_peak_rss_mb": round(float(ours_kb) / 1024),
-                            "time_ratio": round(float(ours_s) / plain_s, 2)})
+                            "time_ratio": round(float(ours_s) / plain_s, 2),
+                            "plain_cpu_seconds": round(plain_cpu, 2), "ours_cpu_seconds": round(float(ours_cpu), 2),
+                            "cpu_ratio": round(float(ours_cpu) / plain_cpu, 2)})
     return results
 
 

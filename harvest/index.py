@@ -1,20 +1,27 @@
 """Consolidation: every source's records → one row per work across regions, as SQL in DuckDB.
 
-DuckDB reads the records Parquet out of core (it spills to disk past its memory limit). Steps:
-latest version per (source, OAI identifier) → drop tombstones → link records that share a
-normalised PID (or, for PID-less records, a Unicode-aware fallback key) → connected components by
-label propagation, so A–B by DOI and B–C by Handle make one work → merge fields from the most
-complete record (ties: source priority) → provenance of every holding.
+DuckDB reads the records Parquet out of core (its buffer manager spills to disk past the memory
+limit). Steps: one narrow pass over every version (PID keys, and the fallback key of PID-less
+records, computed on the way) → latest version per (source, OAI identifier) → drop tombstones →
+link records that share a normalised PID (or, for PID-less records, a Unicode-aware fallback key) →
+connected components by label propagation over the keys that are shared at all, so A–B by DOI and
+B–C by Handle make one work → the most complete record of each work (ties: source priority) →
+its wide columns read from its file row, provenance of every holding → one sorted stream of works.
 """
 from __future__ import annotations
 
 import hashlib
+import queue
 import shutil
-from dataclasses import dataclass
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from harvest.crosswalk.normalize import PID_SCHEMES
 from harvest.errors import IndexBuildError
@@ -23,9 +30,43 @@ from harvest.schema import arrow_schema
 from harvest.store import committed_files
 
 _PID_LIST = ", ".join(f"'{s}'" for s in PID_SCHEMES)
-_PID_RANK = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(PID_SCHEMES))
+assert len(PID_SCHEMES) <= 10, "the PID rank is one digit"
 MAX_ITERATIONS = 100
-_KEY_SCHEMA = pa.schema([("rid", pa.int64()), ("k", pa.string()), ("is_pid", pa.bool_())])
+_KEY_SCHEMA = pa.schema([("rid", pa.int64()), ("k", pa.string())])
+_ROW_GROUP = 50_000
+
+
+def _ranked(k: str) -> str:
+    """rank digit || key: the best PID of a set is its min (rank in PID_SCHEMES first, then the key)."""
+    whens = " ".join(f"WHEN '{s}' THEN '{i}'" for i, s in enumerate(PID_SCHEMES))
+    return f"(CASE split_part({k}, ':', 1) {whens} ELSE '9' END || {k})"
+
+
+def _best_pid(keys: str) -> str:
+    return f"substr(list_min(list_transform({keys}, k -> {_ranked('k')})), 2)"
+
+
+def _ascii(text: str) -> str:
+    """True for NULL or pure-ASCII text (a byte per character)."""
+    return f"({text} IS NULL OR strlen({text}) = length({text}))"
+
+
+def _ascii_fold(text: str) -> str:
+    """matchkeys.fold for ASCII text: NFKD/NFKC change nothing there, casefold is lower(), and only
+    a-z and 0-9 are letters or digits."""
+    return f"coalesce(regexp_replace(lower({text}), '[^a-z0-9]+', '', 'g'), '')"
+
+
+def fallback_key_sql(title: str, year: str, family: str) -> str:
+    """The SQL form of matchkeys.fallback_key, exact for ASCII title and family name (NULL when the
+    key is None); `fallback_key_in_python` says which rows it does not cover."""
+    t = _ascii_fold(title)
+    return f"CASE WHEN {t} <> '' AND {year} IS NOT NULL THEN {t} || '|' || {year} || '|' || {_ascii_fold(family)} END"
+
+
+def fallback_key_in_python(title: str, year: str, family: str) -> str:
+    """True for the rows whose fallback key needs matchkeys (non-ASCII title or family name)."""
+    return f"({title} IS NOT NULL AND {year} IS NOT NULL AND NOT ({_ascii(title)} AND {_ascii(family)}))"
 
 
 @dataclass
@@ -34,181 +75,401 @@ class BuildStats:
     tombstones: int
     live_records: int
     iterations: int
+    # the manifest's counts of what was written: regions, sources, match, totals
+    summary: dict = field(default_factory=dict)
 
 
 def _connect(work_dir: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
-    """A scratch database on disk (not in memory): staged tables live in DuckDB's buffer manager and
-    spill, so the build runs out of core within `memory_limit`."""
+    """A scratch database whose tables live in DuckDB's buffer manager and spill to work_dir past
+    `memory_limit` (an in-memory catalog: no database file to compress and checkpoint), so the
+    build runs out of core."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(work_dir / "build.duckdb"))
+    con = duckdb.connect(":memory:")
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET temp_directory = '{work_dir / 'spill'}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")   # a library: nothing on stdout
     return con
-
-
-def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
-    con.execute("CREATE TABLE priority(source_id VARCHAR, priority INTEGER)")
-    if priorities:
-        con.executemany("INSERT INTO priority VALUES (?, ?)", sorted(priorities.items()))
-    scan = (f"read_parquet({[str(f) for f in files]!r}, hive_partitioning = true, union_by_name = true, "
-            "filename = true, file_row_number = true)")
-    # the latest version of every (source, identifier), decided on a narrow projection...
-    con.execute(f"""
-        CREATE TABLE latest AS
-        SELECT filename, file_row_number, deleted FROM {scan}
-        QUALIFY row_number() OVER (PARTITION BY source_id, oai_identifier
-                                   ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC) = 1""")
-    # ...then only the live winners' full rows are read
-    con.execute(f"""
-        CREATE TABLE live AS
-        SELECT row_number() OVER () AS rid, r.* EXCLUDE (filename, file_row_number),
-               coalesce(p.priority, 50) AS priority
-        FROM {scan} r
-        SEMI JOIN (SELECT filename, file_row_number FROM latest WHERE NOT deleted) w
-             USING (filename, file_row_number)
-        LEFT JOIN priority p USING (source_id)""")
-    con.execute(f"""
-        CREATE TABLE rec_key AS
-        SELECT DISTINCT rid, i.scheme || ':' || i.value AS k, true AS is_pid
-        FROM (SELECT rid, unnest(identifiers) AS i FROM live)
-        WHERE i.scheme IN ({_PID_LIST})""")
-    _add_fallback_keys(con)
-    iterations = _components(con)
-    records_in, tombstones = con.execute("SELECT count(*), count(*) FILTER (WHERE deleted) FROM latest").fetchall()[0]
-    live = con.execute("SELECT count(*) FROM live").fetchall()[0][0]
-    return BuildStats(records_in, tombstones, live, iterations)
-
-
-def _add_fallback_keys(con, batch_rows: int = 100_000) -> None:
-    """Fallback keys for records without any PID, computed in Python batch by batch (a DuckDB
-    scalar UDF pays for the GIL on every row and every thread) and streamed back: memory stays flat."""
-    reader = con.sql("""SELECT rid, title, publication_year, creators[1].family_name AS family
-                        FROM live ANTI JOIN rec_key USING (rid)""").to_arrow_reader(batch_rows)
-    batches = []
-    for batch in reader:
-        cols = batch.to_pydict()
-        keys = [fallback_key(t, y, f) for t, y, f in zip(cols["title"], cols["publication_year"], cols["family"])]
-        rows = [(r, f"fb:{k}", False) for r, k in zip(cols["rid"], keys) if k is not None]
-        batches.append(pa.table(list(map(list, zip(*rows))) if rows else [[], [], []], schema=_KEY_SCHEMA))
-    for table in batches:   # the reader must be exhausted before the connection takes new statements
-        con.from_arrow(table).insert_into("rec_key")
-
-
-def _components(con) -> int:
-    """Label propagation to a fixed point: every record ends with the smallest rid of its component."""
-    con.execute("CREATE TABLE label AS SELECT rid, rid AS lbl FROM live")
-    for iteration in range(1, MAX_ITERATIONS + 1):
-        con.execute("""
-            CREATE OR REPLACE TABLE key_lbl AS
-            SELECT k, min(lbl) AS lbl FROM rec_key JOIN label USING (rid) GROUP BY k""")
-        con.execute("""
-            CREATE OR REPLACE TABLE next_label AS
-            SELECT l.rid, least(l.lbl, coalesce(min(kl.lbl), l.lbl)) AS lbl
-            FROM label l LEFT JOIN rec_key rk USING (rid) LEFT JOIN key_lbl kl USING (k)
-            GROUP BY l.rid, l.lbl""")
-        changed = con.execute("""SELECT count(*) FROM next_label n JOIN label l USING (rid)
-                                 WHERE n.lbl <> l.lbl""").fetchall()[0][0]
-        con.execute("DROP TABLE label")
-        con.execute("ALTER TABLE next_label RENAME TO label")
-        if changed == 0:
-            return iteration
-    raise IndexBuildError(f"PID clustering did not converge in {MAX_ITERATIONS} iterations")
 
 
 _COMPLETENESS = """(title IS NOT NULL)::INT + (len(creators) > 0)::INT + (description IS NOT NULL)::INT
     + (publisher IS NOT NULL)::INT + (publication_year IS NOT NULL)::INT + (resource_type IS NOT NULL)::INT
     + (language IS NOT NULL)::INT + (license IS NOT NULL)::INT + (len(subjects) > 0)::INT"""
 
-# One narrow row per work: its stable id, how it was matched, and the output file (bucket) it goes to.
+_FAMILY = "creators[1].family_name"
+# a version's id: the file's place in the (sorted) list of files and the row's place in the file
+_RID = "((file_index::BIGINT << 32) | file_row_number)"
+# what the index takes from the chosen record of a work
+_WIDE_COLUMNS = ["title", "creators", "subjects", "description", "publisher", "publication_year", "resource_type",
+                 "language", "license", "landing_url"]
+
+
+def _pid_keys(ids: str) -> str:
+    """The distinct 'scheme:value' keys of a record's PIDs; no lambdas for the usual zero or one."""
+    one = f"{ids}[1]"
+    return f"""(CASE WHEN len({ids}) = 0 THEN []::VARCHAR[]
+        WHEN len({ids}) = 1 THEN CASE WHEN {one}.scheme IN ({_PID_LIST}) AND {one}.value IS NOT NULL
+                                      THEN [{one}.scheme || ':' || {one}.value] ELSE []::VARCHAR[] END
+        ELSE list_distinct(list_transform(list_filter({ids}, i -> i.scheme IN ({_PID_LIST}) AND i.value IS NOT NULL),
+                                          i -> i.scheme || ':' || i.value)) END)"""
+
+
+_PID_KEYS = _pid_keys("coalesce(identifiers, [])")
+
+
+def _scan(files: list[Path]) -> str:
+    return f"read_parquet({[str(f) for f in files]!r}, hive_partitioning = true, union_by_name = true)"
+
+
+def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
+    con.execute("CREATE TABLE priority(source_id VARCHAR, priority INTEGER)")
+    if priorities:
+        con.executemany("INSERT INTO priority VALUES (?, ?)", sorted(priorities.items()))
+    # every version, narrow: what deciding the latest, clustering, choosing and provenance need (keys
+    # computed on the way; the wide columns are read again only for the chosen records, at the end)
+    no_pid = "len(pid_keys) = 0"
+    con.execute(f"""
+        CREATE TABLE ver AS
+        SELECT rid, source_id, region, oai_identifier, datestamp, harvested_at, run_id, deleted, landing_url,
+               completeness, pid_keys,
+               CASE WHEN {no_pid} THEN 'fb:' || {fallback_key_sql('title', 'publication_year', 'family')} END AS fb,
+               CASE WHEN {no_pid} AND {fallback_key_in_python('title', 'publication_year', 'family')}
+                    THEN {{'title': title, 'year': publication_year, 'family': family}} END AS py_fb_input
+        FROM (
+            SELECT {_RID} AS rid, source_id, region, oai_identifier, datestamp, harvested_at, run_id, deleted,
+                   landing_url, {_COMPLETENESS} AS completeness,
+                   {_PID_KEYS} AS pid_keys,
+                   title, publication_year, {_FAMILY} AS family
+            FROM {_scan(files)})""")
+    # the latest version of every (source, identifier)
+    con.execute("""
+        CREATE TABLE latest AS
+        SELECT rid, deleted FROM ver
+        QUALIFY row_number() OVER (PARTITION BY source_id, oai_identifier
+                                   ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC) = 1""")
+    # one narrow row per live record
+    con.execute("""
+        CREATE TABLE live AS
+        SELECT v.rid, v.source_id, v.region, v.oai_identifier, v.datestamp, v.landing_url, v.completeness,
+               coalesce(p.priority, 50) AS priority, v.pid_keys, v.fb, v.py_fb_input
+        FROM latest l JOIN ver v USING (rid) LEFT JOIN priority p ON p.source_id = v.source_id
+        WHERE NOT l.deleted""")
+    _drop(con, "ver")
+    _python_fallback_keys(con)
+    con.execute("""
+        CREATE TABLE rec_key AS
+        SELECT rid, unnest(pid_keys) AS k FROM live WHERE len(pid_keys) > 0
+        UNION ALL
+        SELECT rid, fb FROM live WHERE fb IS NOT NULL""")
+    iterations = _components(con)
+    records_in, tombstones = con.execute("SELECT count(*), count(*) FILTER (WHERE deleted) FROM latest").fetchall()[0]
+    live = con.execute("SELECT count(*) FROM live").fetchall()[0][0]
+    _drop(con, "latest", "rec_key", "edge")
+    return BuildStats(records_in, tombstones, live, iterations)
+
+
+def _drop(con, *tables: str) -> None:
+    """Free what later steps do not read: the memory goes back to the statements that follow."""
+    for table in tables:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _python_fallback_keys(con, batch_rows: int = 100_000) -> None:
+    """Fallback keys of the PID-less records with a non-ASCII title or family name, by matchkeys
+    (Unicode normalisation, case folding, transliteration), batch by batch; every other key was
+    computed in SQL when `live` was made."""
+    reader = con.sql("""SELECT rid, py_fb_input.title, py_fb_input.year AS publication_year, py_fb_input.family
+                        FROM live WHERE py_fb_input IS NOT NULL""").to_arrow_reader(batch_rows)
+    batches = []
+    for batch in reader:
+        cols = batch.to_pydict()
+        rows = [(r, "fb:" + k) for r, t, y, f in zip(cols["rid"], cols["title"], cols["publication_year"], cols["family"])
+                if (k := fallback_key(t, y, f)) is not None]
+        if rows:
+            batches.append(pa.table(list(map(list, zip(*rows))), schema=_KEY_SCHEMA))
+    if batches:   # the reader must be exhausted before the connection takes new statements
+        con.from_arrow(pa.concat_tables(batches)).create("py_fb")
+        con.execute("UPDATE live SET fb = py_fb.k FROM py_fb WHERE live.rid = py_fb.rid")
+
+
+def _components(con) -> int:
+    """Connected components of records linked by shared keys: every record of a component of two or
+    more ends with the same label (its smallest rid) in `label`; records with no shared key are works
+    of their own and have no row there."""
+    con.execute("""
+        CREATE TABLE edge AS
+        WITH shared AS (SELECT k, min(rid) AS kid FROM rec_key GROUP BY k HAVING count(*) > 1)
+        SELECT rk.rid, s.kid FROM rec_key rk JOIN shared s USING (k)""")
+    # a key's id is its smallest rid, so the first labels are already one step of propagation
+    con.execute("CREATE TABLE label AS SELECT rid, min(kid) AS lbl FROM edge GROUP BY rid")
+    for iteration in range(1, MAX_ITERATIONS + 1):
+        con.execute("""
+            CREATE OR REPLACE TABLE next_label AS
+            WITH key_lbl AS (SELECT e.kid, min(l.lbl) AS lbl FROM edge e JOIN label l USING (rid) GROUP BY e.kid),
+                 rec_lbl AS (SELECT e.rid, min(kl.lbl) AS lbl FROM edge e JOIN key_lbl kl USING (kid) GROUP BY e.rid)
+            -- pointer jumping: a label's own label is in the same component, and often smaller
+            SELECT r.rid, least(r.lbl, coalesce(j.lbl, r.lbl)) AS lbl, least(r.lbl, coalesce(j.lbl, r.lbl)) < l.lbl AS changed
+            FROM rec_lbl r JOIN label l ON l.rid = r.rid LEFT JOIN label j ON j.rid = r.lbl""")
+        changed = con.execute("SELECT count(*) FILTER (WHERE changed) FROM next_label").fetchall()[0][0]
+        con.execute("DROP TABLE label")
+        con.execute("CREATE TABLE label AS SELECT rid, lbl FROM next_label")
+        con.execute("DROP TABLE next_label")
+        if changed == 0:
+            return iteration
+    raise IndexBuildError(f"PID clustering did not converge in {MAX_ITERATIONS} iterations")
+
+
+_PROVENANCE = "{{'source_id': {p}source_id, 'region': {p}region, 'oai_identifier': {p}oai_identifier, " \
+              "'datestamp': {p}datestamp, 'landing_url': {p}landing_url}}"
+
+# One narrow row per work: works of one record straight from `live`, works of several aggregated
+# over their members. A table of its own, so each statement gets the whole memory budget.
 _WORK_SQL = f"""
 CREATE TABLE work AS
-WITH keys AS (
-    SELECT lb.lbl, min(rk.k) FILTER (WHERE NOT rk.is_pid) AS fb,
-           arg_min(rk.k, (CASE split_part(rk.k, ':', 1) {_PID_RANK} ELSE 99 END, rk.k))
-               FILTER (WHERE rk.is_pid) AS best_pid
-    FROM label lb JOIN rec_key rk USING (rid) GROUP BY lb.lbl
-),
-sizes AS (SELECT lbl, count(*) AS holdings, min(rid) AS some_rid FROM label GROUP BY lbl)
-SELECT s.lbl,
-       coalesce(k.best_pid, 'fb:' || substr(md5(k.fb), 1, 16),
-                'rec:' || substr(md5(lv.source_id || ' ' || lv.oai_identifier), 1, 16)) AS work_id,
-       CASE WHEN s.holdings = 1 THEN 'single' WHEN k.best_pid IS NULL THEN 'fallback' ELSE 'pid' END AS match
-FROM sizes s LEFT JOIN keys k USING (lbl) JOIN live lv ON lv.rid = s.some_rid
+WITH multi AS (
+    -- plain list() states (no ORDER BY / DISTINCT inside the aggregate), sorted afterwards; members
+    -- sort by (source_id, oai_identifier), which is unique among live records
+    SELECT lb.lbl,
+           arg_min(lv.rid, (-lv.completeness, -lv.priority, -epoch_us(lv.datestamp), lv.source_id, lv.oai_identifier))
+               AS rep,
+           list_sort(list_distinct(flatten(list(lv.pid_keys)))) AS pids,
+           min(lv.fb) AS fb,
+           list_sort(list({{'source_id': lv.source_id, 'oai_identifier': lv.oai_identifier, 'region': lv.region,
+                            'datestamp': lv.datestamp, 'landing_url': lv.landing_url}})) AS members
+    FROM label lb JOIN live lv USING (rid) GROUP BY lb.lbl
+)
+SELECT coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
+       CASE WHEN len(pids) = 0 THEN 'fallback' ELSE 'pid' END AS match,
+       rep, pids,
+       list_transform(members, m -> {_PROVENANCE.format(p='m.')}) AS provenance,
+       list_sort(list_distinct(list_transform(members, m -> m.region))) AS regions,
+       len(list_distinct(list_transform(members, m -> m.source_id)))::INTEGER AS source_count
+FROM multi
+UNION ALL
+SELECT CASE WHEN len(pid_keys) = 1 THEN pid_keys[1]
+            ELSE coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
+                          'rec:' || substr(md5(source_id || ' ' || oai_identifier), 1, 16)) END,
+       'single', rid, CASE WHEN len(pid_keys) < 2 THEN pid_keys ELSE list_sort(pid_keys) END,
+       [{_PROVENANCE.format(p='')}], [region], 1
+FROM live ANTI JOIN label USING (rid)
 """
 
-# The wide rows of one bucket of works: narrow aggregation first, full columns for one record per work.
-_WORKS_SQL = f"""
-WITH chosen AS (SELECT lbl, work_id, match FROM work WHERE hash(work_id) % $buckets = $bucket),
-member AS (
-    SELECT lv.rid, lb.lbl, {_COMPLETENESS} AS completeness, lv.priority, lv.datestamp,
-           lv.source_id, lv.region, lv.oai_identifier, lv.landing_url
-    FROM live lv JOIN label lb USING (rid) SEMI JOIN chosen USING (lbl)
-),
-rep AS (
-    SELECT lbl, rid FROM member
-    QUALIFY row_number() OVER (PARTITION BY lbl ORDER BY completeness DESC, priority DESC,
-                                datestamp DESC, source_id, oai_identifier) = 1
-),
-pids AS (
-    SELECT lb.lbl, list(DISTINCT rk.k ORDER BY rk.k) AS pids
-    FROM label lb JOIN rec_key rk USING (rid) SEMI JOIN chosen USING (lbl)
-    WHERE rk.is_pid GROUP BY lb.lbl
-),
-prov AS (
-    SELECT lbl,
-           list({{'source_id': source_id, 'region': region, 'oai_identifier': oai_identifier,
-                  'datestamp': datestamp, 'landing_url': landing_url}}
-                ORDER BY source_id, oai_identifier) AS provenance,
-           list(DISTINCT region ORDER BY region) AS regions,
-           count(DISTINCT source_id)::INTEGER AS source_count
-    FROM member GROUP BY lbl
-)
-SELECT c.work_id, c.match,
+
+def _works_sql(files: list[Path]) -> str:
+    """The index rows in work_id order; the wide fields are read from the chosen record's file row."""
+    return f"""
+SELECT w.work_id, w.match,
     r.title, r.creators, r.subjects, r.description, r.publisher, r.publication_year, r.resource_type,
-    r.language, r.license, coalesce(k.pids, []) AS pids, r.landing_url,
-    p.regions, len(p.regions)::INTEGER AS region_count, p.source_count, p.provenance
-FROM chosen c JOIN rep USING (lbl) JOIN live r USING (rid) JOIN prov p USING (lbl) LEFT JOIN pids k USING (lbl)
-ORDER BY c.work_id
+    r.language, r.license, w.pids, r.landing_url,
+    w.regions, len(w.regions)::INTEGER AS region_count, w.source_count, w.provenance
+FROM work w JOIN (SELECT {_RID} AS rid, {", ".join(_WIDE_COLUMNS)} FROM {_scan(files)}) r ON r.rid = w.rep
+ORDER BY w.work_id
 """
 
 
 def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] | None = None,
                 rows_per_file: int = 250_000, memory_limit: str | None = None) -> tuple[list[str], BuildStats]:
-    """Consolidate every committed records file into out_dir/works/part-NNNNN.parquet files.
+    """Consolidate every committed records file into out_dir/works/part-NNNNN.parquet files, and
+    out_dir/holdings/region=…/part-0.parquet (one row per work and holding record); returns the works files.
 
-    Works are spread over files by a hash of their id (so each file is built with a bounded amount
-    of memory) and sorted by id within a file: the same inputs give byte-identical files.
+    Works are sorted by id and cut into files of `rows_per_file` works (row groups of a fixed size),
+    streamed from DuckDB's out-of-core sort: the same inputs give byte-identical files.
     """
-    import pyarrow.parquet as pq
-
     files = committed_files(records_dir, "records")
     if not files:
         raise IndexBuildError(f"no harvested records under {Path(records_dir) / 'records'}: run a harvest first")
-    schema = arrow_schema("index")
     work_dir = out_dir.parent / f".work-{out_dir.name}"
     con = _connect(work_dir, memory_limit)
     try:
         stats = _stage(con, files, priorities or {})
         con.execute(_WORK_SQL)
-        works = con.execute("SELECT count(*) FROM work").fetchall()[0][0]
-        buckets = max(1, -(-works // rows_per_file))
-        (out_dir / "works").mkdir(parents=True, exist_ok=True)
-        written = []
-        for bucket in range(buckets):
-            name = f"works/part-{bucket:05d}.parquet"
-            with pq.ParquetWriter(out_dir / name, schema, compression="zstd") as writer:
-                reader = con.execute(_WORKS_SQL, {"buckets": buckets, "bucket": bucket}).to_arrow_reader(50_000)
-                for batch in reader:
-                    writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-            written.append(name)
+        _drop(con, "live", "label", "py_fb")   # the final sort gets their memory
+        reader = con.execute(_works_sql(files)).to_arrow_reader(_ROW_GROUP)
+        works, holdings, summary = _WorksFiles(out_dir, rows_per_file), _HoldingsFiles(out_dir), _Summary()
+        _fan_out(_fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)), [works, holdings, summary])
+        stats.summary = summary.result()
     except duckdb.Error as exc:
         raise IndexBuildError(f"consolidation failed: {exc}") from exc
     finally:
         con.close()
         shutil.rmtree(work_dir, ignore_errors=True)
-    return written, stats
+    return works.files, stats
+
+
+# Parquet options: dictionaries only where values repeat (elsewhere the encoder tries one and falls
+# back, which costs time and space), statistics on the top-level scalar columns readers filter on.
+_WORKS_PARQUET = {
+    "compression": "zstd",
+    "use_dictionary": ["match", "subjects.list.element", "publisher", "resource_type", "language", "license",
+                       "regions.list.element",
+                       "provenance.list.element.source_id", "provenance.list.element.region"],
+    "write_statistics": ["work_id", "match", "title", "publisher", "publication_year", "resource_type", "language",
+                         "license", "region_count", "source_count"],
+}
+_HOLDINGS_PARQUET = {"compression": "zstd", "use_dictionary": ["source_id"],
+                     "write_statistics": ["work_id", "source_id", "oai_identifier", "datestamp"]}
+
+
+class _WorksFiles:
+    """works/part-NNNNN.parquet, `rows_per_file` works each, in the declared index schema."""
+
+    def __init__(self, out_dir: Path, rows_per_file: int):
+        self.out_dir, self.rows_per_file = out_dir, rows_per_file
+        self.schema = arrow_schema("index")
+        self.files: list[str] = []
+        self.writer, self.in_file = None, 0
+        (out_dir / "works").mkdir(parents=True, exist_ok=True)
+
+    def add(self, chunk: pa.Table) -> None:
+        if self.writer is None or self.in_file + chunk.num_rows > self.rows_per_file:
+            self.close()
+            self.files.append(f"works/part-{len(self.files):05d}.parquet")
+            self.writer, self.in_file = pq.ParquetWriter(self.out_dir / self.files[-1], self.schema,
+                                                         **_WORKS_PARQUET), 0
+        self.writer.write_table(chunk.cast(self.schema))
+        self.in_file += chunk.num_rows
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class _HoldingsFiles:
+    """holdings/region=…/part-0.parquet: every (work, holding record), straight from the sorted works
+    stream. Works arrive in work_id order, so splitting each chunk's flattened provenance by region
+    (sorted within the chunk) gives every region's rows in (work_id, source_id, oai_identifier)
+    order: no global sort, no second read of the works."""
+
+    def __init__(self, out_dir: Path):
+        self.root = out_dir / "holdings"
+        self.schema = arrow_schema("holdings", with_partitions=False)
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.pending: dict[str, list[pa.Table]] = {}
+
+    def add(self, chunk: pa.Table) -> None:
+        prov = chunk.column("provenance").combine_chunks()
+        flat, parent = pc.list_flatten(prov), pc.list_parent_indices(prov)
+        # (region, work, source_id, oai_identifier): a total order, no reliance on a stable sort;
+        # no Python scalars either (the first one imports pandas: a third of a second)
+        keys = pa.table({"r": flat.field("region"), "w": parent, "s": flat.field("source_id"),
+                         "o": flat.field("oai_identifier")})
+        order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in ("r", "w", "s", "o")])
+        rows = pa.table({"work_id": chunk.column("work_id").combine_chunks().take(parent),
+                         **{name: flat.field(name) for name in ("source_id", "oai_identifier", "datestamp",
+                                                                "landing_url")}}).take(order)
+        counts = pc.value_counts(keys.column("r").take(order).combine_chunks())   # in order of appearance
+        start = 0
+        for region, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+            self.pending.setdefault(region, []).append(rows.slice(start, n))
+            start += n
+            if sum(t.num_rows for t in self.pending[region]) >= _ROW_GROUP:
+                self._flush(region)
+
+    def _flush(self, region: str) -> None:
+        table = pa.concat_tables(self.pending.pop(region)).cast(self.schema)
+        if region not in self.writers:
+            (self.root / f"region={region}").mkdir(parents=True, exist_ok=True)
+            self.writers[region] = pq.ParquetWriter(self.root / f"region={region}" / "part-0.parquet", self.schema,
+                                                    **_HOLDINGS_PARQUET)
+        self.writers[region].write_table(table, row_group_size=table.num_rows)
+
+    def close(self) -> None:
+        for region in sorted(self.pending):
+            self._flush(region)
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
+
+
+class _Summary:
+    """The manifest's counts, from the very chunks written to the works files: works per region,
+    holdings per source, works per match kind, totals (no second read of the works)."""
+
+    def __init__(self):
+        self.regions, self.sources, self.match = Counter(), Counter(), Counter()
+        self.region_counts, self.source_counts = Counter(), Counter()
+        self.works = 0
+
+    @staticmethod
+    def _count(counter: Counter, values) -> None:
+        counts = pc.value_counts(values)
+        counter.update(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
+
+    def add(self, chunk: pa.Table) -> None:
+        self.works += chunk.num_rows
+        self._count(self.regions, pc.list_flatten(chunk.column("regions").combine_chunks()))
+        self._count(self.sources, pc.list_flatten(chunk.column("provenance").combine_chunks()).field("source_id"))
+        self._count(self.match, chunk.column("match").combine_chunks())
+        self._count(self.region_counts, chunk.column("region_count").combine_chunks())
+        self._count(self.source_counts, chunk.column("source_count").combine_chunks())
+
+    def close(self) -> None:
+        pass
+
+    def result(self) -> dict:
+        return {"regions": dict(self.regions), "sources": dict(self.sources), "match": dict(self.match),
+                "totals": {"works": self.works,
+                           "cross_region_works": sum(n for k, n in self.region_counts.items() if k >= 2),
+                           "multi_source_works": sum(n for k, n in self.source_counts.items() if k >= 2)}}
+
+
+def _fan_out(chunks, sinks) -> None:
+    """Every chunk to every sink, each sink in a thread of its own: Parquet encoding and compression
+    (which release the GIL) overlap DuckDB producing the next chunk; short queues bound the chunks
+    in flight. The first failure is raised here, after every thread has stopped."""
+    failed: list[BaseException] = []
+    queues = [queue.Queue(maxsize=2) for _ in sinks]
+
+    def consume(sink, todo: queue.Queue) -> None:
+        try:
+            while (chunk := todo.get()) is not None:
+                if not failed:
+                    sink.add(chunk)
+            sink.close()
+        except BaseException as exc:   # noqa: BLE001 - handed to the caller's thread
+            failed.append(exc)
+            while todo.get() is not None:   # let the producer finish
+                pass
+            sink.close()
+
+    threads = [threading.Thread(target=consume, args=(sink, todo), name="index-writer", daemon=True)
+               for sink, todo in zip(sinks, queues)]
+    for thread in threads:
+        thread.start()
+    try:
+        for chunk in chunks:
+            if failed:
+                break
+            for todo in queues:
+                todo.put(chunk)
+    finally:
+        for todo in queues:
+            todo.put(None)
+        for thread in threads:
+            thread.join()
+    if failed:
+        raise failed[0]
+
+
+def _fixed_chunks(reader: pa.RecordBatchReader, size: int):
+    """Tables of exactly `size` rows (the last one shorter; one empty table for no rows), whatever
+    the sizes of the reader's batches: row groups do not depend on how DuckDB cut its output."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    emitted = False
+    for batch in reader:
+        pending.append(batch)
+        rows += batch.num_rows
+        while rows >= size:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            yield table.slice(0, size)
+            emitted = True
+            rest = table.slice(size)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows or not emitted:
+        yield pa.Table.from_batches(pending, schema=reader.schema)
 
 
 def file_sha256(path: Path) -> str:

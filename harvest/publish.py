@@ -63,53 +63,11 @@ def snapshots(data_dir: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "manifest.json").exists()) if root.is_dir() else []
 
 
-def _summarise(files: list[Path]) -> dict:
-    paths = [str(f) for f in files]
-    con = duckdb.connect()
-    try:
-        rows = con.execute(f"""
-            SELECT 'regions' AS kind, r.region AS key, count(*) AS n
-            FROM read_parquet({paths!r}) w, unnest(w.regions) AS r(region) GROUP BY ALL
-            UNION ALL
-            SELECT 'sources', p.source_id, count(*)
-            FROM (SELECT unnest(provenance) AS p FROM read_parquet({paths!r})) GROUP BY ALL
-            UNION ALL
-            SELECT 'match', match, count(*) FROM read_parquet({paths!r}) GROUP BY ALL
-            UNION ALL
-            SELECT 'totals', 'works', count(*) FROM read_parquet({paths!r})
-            UNION ALL
-            SELECT 'totals', 'cross_region_works', count(*) FILTER (WHERE region_count >= 2)
-            FROM read_parquet({paths!r})
-            UNION ALL
-            SELECT 'totals', 'multi_source_works', count(*) FILTER (WHERE source_count >= 2)
-            FROM read_parquet({paths!r})""").fetchall()
-    finally:
-        con.close()
-    out: dict = {"regions": {}, "sources": {}, "match": {}, "totals": {}}
-    for kind, key, n in rows:
-        out[kind][key] = n
-    return out
-
-
-def _write_holdings(snapshot: Path, works_files: list[str]) -> list[str]:
+def _holdings_files(snapshot: Path) -> list[str]:
     """holdings/region=…/: every (work, holding record) pair, hive-partitioned by region, for analysts
-    who filter by region (a work held in three regions appears in three partitions). Streamed by
-    DuckDB's partitioned COPY: memory does not grow with the index."""
-    paths = [str(snapshot / f) for f in works_files]
-    out = snapshot / "holdings"
-    con = duckdb.connect()
-    try:
-        con.execute(f"""
-            COPY (SELECT work_id, p.region AS region, p.source_id AS source_id,
-                         p.oai_identifier AS oai_identifier, p.datestamp AS datestamp,
-                         p.landing_url AS landing_url
-                  FROM (SELECT work_id, unnest(provenance) AS p FROM read_parquet({paths!r}))
-                  ORDER BY region, work_id, source_id, oai_identifier)
-            TO '{out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (region),
-                        FILENAME_PATTERN 'part-{{i}}')""")
-    finally:
-        con.close()
-    return sorted(str(p.relative_to(snapshot)) for p in out.rglob("*.parquet"))
+    who filter by region (a work held in three regions appears in three partitions); written by
+    build_works from the same sorted stream as the works, so memory does not grow with the index."""
+    return sorted(str(p.relative_to(snapshot)) for p in (snapshot / "holdings").rglob("*.parquet"))
 
 
 _RUN_ID = re.compile(r"part-(\d{8}T\d{6}Z-[0-9a-f]+)(?:-|$)")
@@ -147,8 +105,8 @@ def _build_locked(data_dir: Path, *, priorities, keep: int, memory_limit) -> dic
     building.mkdir(parents=True)
     try:
         files, stats = build_works(data_dir, building, priorities=priorities, memory_limit=memory_limit)
-        holdings = _write_holdings(building, files)
-        summary = _summarise([building / f for f in files])
+        holdings = _holdings_files(building)
+        summary = stats.summary   # counted by build_works from the rows it wrote
         manifest = {
             "schema_version": schema_version("index"),
             "snapshot_id": snapshot_id,

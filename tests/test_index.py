@@ -202,3 +202,79 @@ def test_the_most_complete_record_wins_over_priority(tmp_path):
     build_and_publish(tmp_path, priorities={"a": 100, "b": 0})
     (work,) = works(tmp_path)
     assert (work["title"], work["license"]) == ("Title B", "CC0-1.0")
+
+
+def test_ascii_and_non_ascii_spellings_merge_by_fallback_key(tmp_path):
+    # the ASCII spelling's key is computed in SQL, the other's by matchkeys: they must meet
+    put(tmp_path, "ru", "europe", [rec("oai:ru:1", "Почвенный углерод", year=2012, family="Иванов"),
+                                   rec("oai:ru:2", "Ｓｏｉｌ　ｗａｔｅｒ（２）", year=2013, family="Smith")])
+    put(tmp_path, "en", "africa", [rec("oai:en:1", "Pochvennyi uglerod.", year=2012, family="IVANOV"),
+                                   rec("oai:en:2", "Soil water (2)", year=2013, family="smith")])
+    manifest = build_and_publish(tmp_path)
+    rows = works(tmp_path)
+    assert len(rows) == 2 and all(w["match"] == "fallback" and w["source_count"] == 2 for w in rows)
+    assert manifest["match"] == {"fallback": 2}
+
+
+def test_works_are_sorted_by_id_across_files_and_stable(tmp_path):
+    from harvest.index import build_works
+
+    put(tmp_path, "a", "europe", [rec(f"oai:a:{i}", f"T{i}", pids=[("doi", f"10.1/{i}")]) for i in range(23)]
+        + [rec(f"oai:a:x{i}", f"Untitled {i}", year=None) for i in range(4)])
+    put(tmp_path, "b", "africa", [rec(f"oai:b:{i}", f"T{i}", pids=[("doi", f"10.1/{i}"), ("handle", f"1/{i}")])
+                                  for i in range(0, 23, 2)])
+    files, stats = build_works(tmp_path, tmp_path / "out", rows_per_file=10)
+    assert files == [f"works/part-{i:05d}.parquet" for i in range(3)]
+    ids = [i for f in files for i in pq.read_table(tmp_path / "out" / f).column("work_id").to_pylist()]
+    assert len(ids) == 27 and ids == sorted(ids) and stats.live_records == 39
+    assert [pq.read_metadata(tmp_path / "out" / f).num_rows for f in files] == [10, 10, 7]
+    again, _ = build_works(tmp_path, tmp_path / "out2", rows_per_file=10)
+    from harvest.index import file_sha256
+    assert [file_sha256(tmp_path / "out" / f) for f in files] == [file_sha256(tmp_path / "out2" / f) for f in again]
+
+
+def test_long_chains_of_shared_pids_close_into_one_work_each(tmp_path):
+    # record i shares a DOI with record i + 1: 40 links end to end, spread over three sources, plus a
+    # second chain that must stay apart
+    chain = [rec(f"oai:c:{i}", f"C{i}", pids=[("doi", f"10.9/{i}"), ("handle", f"9/{i + 1}")]) for i in range(40)]
+    chain = [{**r, "identifiers": r["identifiers"] + ([{"scheme": "handle", "value": f"9/{i}"}] if i else [])}
+             for i, r in enumerate(chain)]
+    other = [rec(f"oai:o:{i}", f"O{i}", pids=[("ark", f"o/{i}"), ("ark", f"o/{i + 1}")]) for i in range(7)]
+    put(tmp_path, "a", "europe", chain[0::3] + other[::2])
+    put(tmp_path, "b", "africa", chain[1::3] + other[1::2])
+    put(tmp_path, "c", "china", chain[2::3])
+    manifest = build_and_publish(tmp_path)
+    rows = works(tmp_path)
+    assert [(w["work_id"], len(w["provenance"]), w["source_count"]) for w in rows] == [
+        ("ark:o/0", 7, 2), ("doi:10.9/0", 40, 3)]
+    assert len(rows[1]["pids"]) == 80 and manifest["match"] == {"pid": 2}
+
+
+def test_holdings_follow_the_declared_schema_in_work_order_within_each_region(tmp_path):
+    put(tmp_path, "eu", "europe", [rec(f"oai:eu:{i}", f"W{i}", pids=[("doi", f"10.1/{i % 5}")]) for i in range(12)])
+    put(tmp_path, "eu2", "europe", [rec(f"oai:eu2:{i}", f"W{i}", pids=[("doi", f"10.1/{i}")]) for i in range(6)])
+    put(tmp_path, "cn", "china", [rec(f"oai:cn:{i}", f"W{i}", pids=[("doi", f"10.1/{i}")]) for i in range(0, 8, 3)])
+    manifest = build_and_publish(tmp_path)
+    snap = current_snapshot(tmp_path)
+    expected = {}
+    for w in works(tmp_path):
+        for p in w["provenance"]:
+            expected.setdefault(p["region"], []).append((w["work_id"], p["source_id"], p["oai_identifier"]))
+    for f in manifest["tables"]["holdings"]:
+        table = pq.read_table(snap / f)
+        assert table.schema.equals(arrow_schema("holdings", with_partitions=False), check_metadata=False)
+        region = f.split("/")[1].removeprefix("region=")
+        got = list(zip(*(table.column(c).to_pylist() for c in ("work_id", "source_id", "oai_identifier"))))
+        assert got == sorted(expected[region]) == expected[region]
+    assert sum(len(v) for v in expected.values()) == 21
+
+
+def test_records_without_identifiers_list_still_merge_by_fallback_key(tmp_path):
+    put(tmp_path, "a", "europe", [{**rec("oai:a:1", "Glacier mass balance", year=2016, family="Rossi"),
+                                   "identifiers": None}])
+    put(tmp_path, "b", "africa", [rec("oai:b:1", "Glacier mass-balance", year=2016, family="rossi"),
+                                  rec("oai:b:2", "Other", pids=[("doi", "10.1/o"), ("doi", "10.1/o"), ("urn", "x")])])
+    build_and_publish(tmp_path)
+    rows = works(tmp_path)
+    assert sorted((w["match"], w["source_count"]) for w in rows) == [("fallback", 2), ("single", 1)]
+    assert [list(w["pids"]) for w in rows if w["match"] == "single"] == [["doi:10.1/o", "urn:x"]]
