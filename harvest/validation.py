@@ -21,7 +21,9 @@ def validation_report(data_dir: Path, files: list[str]) -> dict:
     records = [str(data_dir / f) for f in files if f.startswith("records/")]
     quarantine = [str(data_dir / f) for f in files if f.startswith("quarantine/")]
     report: dict = {"live_records": 0, "fill_rates": {}, "quarantine": {}}
-    con = duckdb.connect()
+    # one thread and a small budget: the report scans every file of the run, and its memory must
+    # not grow with the partner's size (the harvest itself is flat)
+    con = duckdb.connect(config={"threads": 1, "memory_limit": "128MB", "preserve_insertion_order": False})
     try:
         if records:
             filled = ", ".join(
