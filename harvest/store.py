@@ -71,8 +71,9 @@ class PartitionWriter:
             self._writer = pq.ParquetWriter(self.tmp, self.buffer.schema, compression="zstd")
         self._writer.write_table(self.buffer.take())
 
-    def commit(self) -> Path | None:
-        """Make the file visible under its final name (None when nothing was written)."""
+    def seal(self) -> Path | None:
+        """Finish the temporary file and make it durable, still under its temporary name (None
+        when nothing was written); `commit` or the caller then renames it into place."""
         self.flush()
         if self._writer is None:
             return None
@@ -80,6 +81,12 @@ class PartitionWriter:
         self._writer = None
         with open(self.tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        return self.tmp
+
+    def commit(self) -> Path | None:
+        """Make the file visible under its final name (None when nothing was written)."""
+        if self.seal() is None:
+            return None
         os.replace(self.tmp, self.final)
         return self.final
 
@@ -141,6 +148,35 @@ class ChunkWriter:
         for w in self.writers.values():
             w.abort()
         self.writers = self._open()
+
+    def reserve(self) -> int:
+        """A chunk number for files written elsewhere (a parse worker's ChunkPart); this writer's
+        own rows, none pending, go to a later number."""
+        assert not self.pending_rows, "reserve() with rows pending"
+        seq = self.seq
+        self.seq += 1
+        self.writers = self._open()
+        return seq
+
+
+class ChunkPart:
+    """A parse worker's share of one chunk: its records, raw and quarantine rows in files named
+    `part-<run>-<chunk>-<worker>.parquet`, sealed under their temporary names for the harvesting
+    process to rename into place, in chunk order, before the checkpoint that names them."""
+
+    def __init__(self, data_dir: Path, region: str, source_id: str, name: str):
+        self.writers = {t: PartitionWriter(data_dir, t, region, source_id, name) for t in TABLES}
+
+    def add(self, table: str, row: dict) -> None:
+        self.writers[table].add(row)
+
+    def seal(self) -> list[tuple[str, str]]:
+        """(temporary, final) paths of the files written, durable on disk."""
+        return [(str(w.tmp), str(w.final)) for w in self.writers.values() if w.seal() is not None]
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            w.abort()
 
 
 def run_files(data_dir: Path, source_id: str, run_id: str, include_temporary: bool = False) -> list[Path]:
