@@ -64,11 +64,19 @@ from harvest.pipeline import run_source
 url, prefix = sys.argv[1], sys.argv[2]
 src = Source(id="bench", name="bench", region="europe", endpoint=url, metadata_prefix=prefix, window="none",
              deletion_census="never")
+import harvest.pipeline as P
 t0 = time.perf_counter()
 r = run_source(src, tempfile.mkdtemp())
 assert r.status == "complete", r.errors
-print(json.dumps({"records": r.records + r.quarantined, "seconds": time.perf_counter() - t0, "bytes": r.bytes,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+seconds = time.perf_counter() - t0
+workers = len(P._POOL.workers) if P._POOL else 0
+if P._POOL:
+    P._POOL.close()   # reap the parse workers, so that RUSAGE_CHILDREN holds their peak
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers else 0.0
+print(json.dumps({"records": r.records + r.quarantined, "seconds": seconds, "bytes": r.bytes,
+                  "rss_mb": own + workers * child, "harvester_rss_mb": own, "worker_rss_mb": child,
+                  "parse_workers": workers}))
 """
 
 CONCURRENT = """

@@ -7,6 +7,7 @@ built directly from per-column lists and cast to the declared schema (schemas/):
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +20,25 @@ TABLES = ("records", "raw", "quarantine")
 
 def partition_dir(data_dir: Path, table: str, region: str, source_id: str) -> Path:
     return Path(data_dir) / table / f"region={region}" / f"source_id={source_id}"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_US = timedelta(microseconds=1)
+
+
+def _micros(values: list) -> list:
+    """Datetimes as microseconds since the epoch (naive ones taken as UTC): pyarrow converts
+    timezone-aware datetimes through pandas, which would cost every harvest ~45 MB to import."""
+    out, last, last_us = [], None, None
+    for v in values:
+        if v is None or isinstance(v, int):
+            out.append(v)
+            continue
+        if v is not last:   # a run's rows share one harvested_at object
+            last, last_us = v, (v - (_NAIVE_EPOCH if v.tzinfo is None else _EPOCH)) // _US
+        out.append(last_us)
+    return out
 
 
 class ColumnBuffer:
@@ -37,7 +57,8 @@ class ColumnBuffer:
 
     def take(self) -> pa.Table:
         """The buffered rows as an Arrow table of the declared schema; the buffer is emptied."""
-        arrays = [pa.array(self.columns[f.name], type=f.type) for f in self.schema]
+        arrays = [pa.array(_micros(self.columns[f.name]) if pa.types.is_timestamp(f.type) else self.columns[f.name],
+                           type=f.type) for f in self.schema]
         for col in self.columns.values():
             col.clear()
         return pa.Table.from_arrays(arrays, schema=self.schema)
@@ -165,7 +186,7 @@ class ChunkPart:
     process to rename into place, in chunk order, before the checkpoint that names them."""
 
     def __init__(self, data_dir: Path, region: str, source_id: str, name: str):
-        self.writers = {t: PartitionWriter(data_dir, t, region, source_id, name) for t in TABLES}
+        self.writers = {t: PartitionWriter(data_dir, t, region, source_id, name, flush_rows=1000) for t in TABLES}
 
     def add(self, table: str, row: dict) -> None:
         self.writers[table].add(row)
