@@ -17,6 +17,7 @@ from harvest.oai.page import OAI_NS, parse_page
 from harvest.state import parse_utc
 
 _Q = "{%s}" % OAI_NS
+_ID, _STAMP, _SET = _Q + "identifier", _Q + "datestamp", _Q + "setSpec"
 _EMPTY_DESCRIPTIVE = {"creators": [], "subjects": [], "identifiers": [], "related_identifiers": []}
 
 
@@ -45,15 +46,26 @@ def read_header(record) -> tuple[str, datetime, bool, list[str]]:
     header = record.find(_Q + "header") if record.tag == _Q + "record" else record
     if header is None:
         raise Unmappable("bad_header", "record without <header>")
-    ident = header.findtext(_Q + "identifier")
-    stamp = header.findtext(_Q + "datestamp")
+    ident = stamp = None
+    sets = []
+    for child in header:   # one pass; the first identifier and datestamp count, as with findtext
+        tag = child.tag
+        if tag == _ID:
+            if ident is None:
+                ident = child.text or ""
+        elif tag == _STAMP:
+            if stamp is None:
+                stamp = child.text or ""
+        elif tag == _SET:
+            s = child.text
+            if s and s.strip():
+                sets.append(s.strip())
     if not ident or not ident.strip():
         raise Unmappable("bad_header", "header without identifier")
     try:
         datestamp = parse_utc(stamp or "")
     except (ValueError, OverflowError):   # 0001-01-01T00:30:00+01:00 overflows when made UTC
         raise Unmappable("bad_header", f"datestamp {stamp!r} of {ident.strip()} is not a UTC datestamp") from None
-    sets = [s.text.strip() for s in header.iterfind(_Q + "setSpec") if s.text and s.text.strip()]
     return ident.strip(), datestamp, header.get("status") == "deleted", sets
 
 

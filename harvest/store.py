@@ -42,25 +42,27 @@ def _micros(values: list) -> list:
 
 
 class ColumnBuffer:
-    """Rows accumulated as one Python list per declared column."""
+    """Rows accumulated until they become one Arrow table of the declared schema; each column is
+    built in one pass over the rows (cheaper than spreading every row over per-column lists)."""
 
     def __init__(self, table: str):
         self.schema = arrow_schema(table, with_partitions=False)
-        self.columns: dict[str, list] = {name: [] for name in self.schema.names}
+        self.rows: list[dict] = []
 
     def __len__(self) -> int:
-        return len(next(iter(self.columns.values())))
+        return len(self.rows)
 
     def add(self, row: dict) -> None:
-        for name, col in self.columns.items():
-            col.append(row.get(name))
+        self.rows.append(row)
 
     def take(self) -> pa.Table:
         """The buffered rows as an Arrow table of the declared schema; the buffer is emptied."""
-        arrays = [pa.array(_micros(self.columns[f.name]) if pa.types.is_timestamp(f.type) else self.columns[f.name],
-                           type=f.type) for f in self.schema]
-        for col in self.columns.values():
-            col.clear()
+        rows, self.rows = self.rows, []
+        arrays = []
+        for f in self.schema:
+            name = f.name
+            values = [r.get(name) for r in rows]
+            arrays.append(pa.array(_micros(values) if pa.types.is_timestamp(f.type) else values, type=f.type))
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
 
