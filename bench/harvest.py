@@ -64,11 +64,27 @@ from harvest.pipeline import run_source
 url, prefix = sys.argv[1], sys.argv[2]
 src = Source(id="bench", name="bench", region="europe", endpoint=url, metadata_prefix=prefix, window="none",
              deletion_census="never")
+import os, threading
 import harvest.pipeline as P
+peak = {"pss": 0.0}
+def pss(pid):   # proportional set size: pages shared between the processes are counted once in all
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            return next(int(l.split()[1]) for l in fh if l.startswith("Pss:")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+def sample():
+    while not done.is_set():
+        pids = [os.getpid()] + ([w.proc.pid for w in P._POOL.workers] if P._POOL else [])
+        peak["pss"] = max(peak["pss"], sum(pss(p) for p in pids))
+        done.wait(0.05)
+done = threading.Event()
+threading.Thread(target=sample, daemon=True).start()
 t0 = time.perf_counter()
 r = run_source(src, tempfile.mkdtemp())
 assert r.status == "complete", r.errors
 seconds = time.perf_counter() - t0
+done.set()
 workers = len(P._POOL.workers) if P._POOL else 0
 if P._POOL:
     P._POOL.close()   # reap the parse workers, so that RUSAGE_CHILDREN holds their peak
@@ -76,7 +92,7 @@ own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers else 0.0
 print(json.dumps({"records": r.records + r.quarantined, "seconds": seconds, "bytes": r.bytes,
                   "rss_mb": own + workers * child, "harvester_rss_mb": own, "worker_rss_mb": child,
-                  "parse_workers": workers}))
+                  "pss_mb": peak["pss"], "parse_workers": workers}))
 """
 
 CONCURRENT = """

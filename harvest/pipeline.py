@@ -39,7 +39,7 @@ from harvest.windows import Window, plan, split
 MAX_WINDOW_ATTEMPTS = 3
 COUNTERS = ("pages", "records", "deleted", "quarantined", "listed")
 MAX_PAGES = 10_000_000
-IN_FLIGHT = 4          # pages of one harvest fetched but not yet mapped: memory stays flat
+IN_FLIGHT = 8          # pages of one harvest fetched but not yet mapped: memory stays flat
 
 
 # ---- parse workers: processes that parse, crosswalk and write Parquet --------------------------
