@@ -1,6 +1,11 @@
 """Harvest throughput side by side, same pages from the same server process, one run:
 (a) HTTP fetch only, (b) fetch + lean lxml, (c) the naive sickle loop → pandas → Parquet, (d) ours;
-(e) four partners with 50 ms page latency, one after another versus concurrently."""
+(e) four partners with 50 ms page latency, one after another versus concurrently.
+
+Memory of (d) covers the harvesting process and its parse workers: `rss_mb` adds the harvester's
+peak RSS to each worker's (an upper bound: the libraries they share are counted in every process),
+`pss_mb` is the peak of their summed proportional set size (shared pages counted once), sampled
+every 50 ms."""
 from __future__ import annotations
 
 import json
@@ -149,6 +154,7 @@ def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True) -> di
             row["ratios"]["ours_vs_naive"] = round(d / row["c_naive_sickle_pandas"]["rec_per_s"], 2)
         if big:
             row["ratios"]["rss_big_vs_small"] = round(row["d_ours_big"]["rss_mb"] / row["d_ours"]["rss_mb"], 2)
+            row["ratios"]["pss_big_vs_small"] = round(row["d_ours_big"]["pss_mb"] / row["d_ours"]["pss_mb"], 2)
         results[fmt] = row
     results["e_four_partners_50ms"] = four_partners()
     return results

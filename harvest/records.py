@@ -18,6 +18,7 @@ from harvest.state import parse_utc
 
 _Q = "{%s}" % OAI_NS
 _ID, _STAMP, _SET = _Q + "identifier", _Q + "datestamp", _Q + "setSpec"
+_RECORD, _HEADER, _METADATA = _Q + "record", _Q + "header", _Q + "metadata"
 _EMPTY_DESCRIPTIVE = {"creators": [], "subjects": [], "identifiers": [], "related_identifiers": []}
 
 
@@ -43,7 +44,7 @@ class Outcome:
 
 def read_header(record) -> tuple[str, datetime, bool, list[str]]:
     """identifier, datestamp, deleted, setSpecs of a <record>'s <header>; raises Unmappable if unusable."""
-    header = record.find(_Q + "header") if record.tag == _Q + "record" else record
+    header = record.find(_HEADER) if record.tag == _RECORD else record
     if header is None:
         raise Unmappable("bad_header", "record without <header>")
     ident = stamp = None
@@ -86,7 +87,7 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None)
         if deleted:
             return Outcome({**base, **_EMPTY_DESCRIPTIVE, "set_specs": sets,
                             "crosswalk_version": lin.crosswalk_version}, raw, None, deleted=True)
-        metadata = record.find(_Q + "metadata")
+        metadata = record.find(_METADATA)
         if metadata is None or len(metadata) == 0:
             raise Unmappable("missing_metadata", "a live record without <metadata>")
         fields = crosswalk.fn(metadata)

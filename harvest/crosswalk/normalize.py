@@ -123,17 +123,17 @@ def best_pid(identifiers: list[tuple[str, str]]) -> tuple[str, str] | None:
     return scheme, value
 
 
+_RESOLVERS = {"doi": "https://doi.org/", "handle": "https://hdl.handle.net/", "arxiv": "https://arxiv.org/abs/",
+              "ark": "https://n2t.net/ark:/", "cstr": "https://cstr.cn/"}
+
+
 def pid_url(scheme: str, value: str) -> str | None:
     """A resolver URL for a PID (used as landing URL when a record gives none)."""
-    return {
-        "doi": f"https://doi.org/{value}",
-        "handle": f"https://hdl.handle.net/{value}",
-        "arxiv": f"https://arxiv.org/abs/{value}",
-        "ark": f"https://n2t.net/ark:/{value}",
-        "cstr": f"https://cstr.cn/{value}",
-    }.get(scheme)
+    base = _RESOLVERS.get(scheme)
+    return base + value if base is not None else None
 
 
+@lru_cache(maxsize=8192)   # the same people recur across records: a pure function, cached
 def normalise_orcid(value: str | None) -> str | None:
     """'https://orcid.org/0000-0002-1825-0097' → '0000-0002-1825-0097' if its ISO 7064 check digit holds."""
     if not value:
