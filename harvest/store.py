@@ -188,7 +188,7 @@ class ChunkPart:
     process to rename into place, in chunk order, before the checkpoint that names them."""
 
     def __init__(self, data_dir: Path, region: str, source_id: str, name: str):
-        self.writers = {t: PartitionWriter(data_dir, t, region, source_id, name, flush_rows=1000) for t in TABLES}
+        self.writers = {t: PartitionWriter(data_dir, t, region, source_id, name) for t in TABLES}
 
     def add(self, table: str, row: dict) -> None:
         self.writers[table].add(row)
