@@ -727,6 +727,8 @@ def run_source(source: Source, data_dir: Path, *, full: bool = False, from_: str
     the process's shared parse workers (see default_parse_workers), 0 to parse in this process."""
     h = Harvest(source, data_dir, progress=progress, clock=clock, chunk_rows=chunk_rows, credentials=credentials,
                 parse_workers=parse_workers)
+    if h.parse_workers:
+        h.pool = parse_pool()   # the workers load their libraries while Identify is asked
     with h.client:
         try:
             h.start(full=full, from_=from_, until=until, restart=restart)
