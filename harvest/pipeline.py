@@ -140,6 +140,7 @@ class ParsePool:
     worker writes its own part of a chunk and answers with counts and file paths only."""
 
     def __init__(self, n: int):
+        self.pid = os.getpid()
         self.workers = [_Worker(i) for i in range(n)]
         self._ids = iter(range(1, 1 << 62))
         self._lock = threading.Lock()
@@ -168,7 +169,8 @@ def parse_pool() -> ParsePool:
     """The process's parse workers, started on first use and stopped at exit."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None or all(w.dead for w in _POOL.workers):
+        # a forked child inherits the pool object but not its threads: it starts its own
+        if _POOL is None or _POOL.pid != os.getpid() or all(w.dead for w in _POOL.workers):
             _POOL = ParsePool(max(1, default_parse_workers()))
             atexit.register(_POOL.close)
         return _POOL
