@@ -1,6 +1,11 @@
 """Harvest throughput side by side, same pages from the same server process, one run:
 (a) HTTP fetch only, (b) fetch + lean lxml, (c) the naive sickle loop → pandas → Parquet, (d) ours;
-(e) four partners with 50 ms page latency, one after another versus concurrently."""
+(e) four partners with 50 ms page latency, one after another versus concurrently.
+
+Memory of (d) covers the harvesting process and its parse workers: `rss_mb` adds the harvester's
+peak RSS to each worker's (an upper bound: the libraries they share are counted in every process),
+`pss_mb` is the peak of their summed proportional set size (shared pages counted once), sampled
+every 50 ms."""
 from __future__ import annotations
 
 import json
@@ -64,11 +69,35 @@ from harvest.pipeline import run_source
 url, prefix = sys.argv[1], sys.argv[2]
 src = Source(id="bench", name="bench", region="europe", endpoint=url, metadata_prefix=prefix, window="none",
              deletion_census="never")
+import os, threading
+import harvest.pipeline as P
+peak = {"pss": 0.0}
+def pss(pid):   # proportional set size: pages shared between the processes are counted once in all
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            return next(int(l.split()[1]) for l in fh if l.startswith("Pss:")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+def sample():
+    while not done.is_set():
+        pids = [os.getpid()] + ([w.proc.pid for w in P._POOL.workers] if P._POOL else [])
+        peak["pss"] = max(peak["pss"], sum(pss(p) for p in pids))
+        done.wait(0.05)
+done = threading.Event()
+threading.Thread(target=sample, daemon=True).start()
 t0 = time.perf_counter()
 r = run_source(src, tempfile.mkdtemp())
 assert r.status == "complete", r.errors
-print(json.dumps({"records": r.records + r.quarantined, "seconds": time.perf_counter() - t0, "bytes": r.bytes,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+seconds = time.perf_counter() - t0
+done.set()
+workers = len(P._POOL.workers) if P._POOL else 0
+if P._POOL:
+    P._POOL.close()   # reap the parse workers, so that RUSAGE_CHILDREN holds their peak
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers else 0.0
+print(json.dumps({"records": r.records + r.quarantined, "seconds": seconds, "bytes": r.bytes,
+                  "rss_mb": own + workers * child, "harvester_rss_mb": own, "worker_rss_mb": child,
+                  "pss_mb": peak["pss"], "parse_workers": workers}))
 """
 
 CONCURRENT = """
@@ -125,6 +154,7 @@ def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True) -> di
             row["ratios"]["ours_vs_naive"] = round(d / row["c_naive_sickle_pandas"]["rec_per_s"], 2)
         if big:
             row["ratios"]["rss_big_vs_small"] = round(row["d_ours_big"]["rss_mb"] / row["d_ours"]["rss_mb"], 2)
+            row["ratios"]["pss_big_vs_small"] = round(row["d_ours_big"]["pss_mb"] / row["d_ours"]["pss_mb"], 2)
         results[fmt] = row
     results["e_four_partners_50ms"] = four_partners()
     return results

@@ -57,7 +57,9 @@ def cmd_sources_check(args) -> int:
 # ---- run -------------------------------------------------------------------------------------
 def run_sources(sources: list[Source], data: Path, *, full=False, from_=None, until=None, restart=False,
                 chunk_rows: int = 10_000, workers: int = 4, progress=None) -> list:
-    """Harvest several sources concurrently (one thread each, up to `workers`)."""
+    """Harvest several sources concurrently (one thread each, up to `workers`). The threads fetch;
+    parsing and crosswalks run in the process's shared parse workers (harvest.pipeline.ParsePool),
+    so the CPU-bound part spreads over the cores instead of sharing one."""
     from harvest.pipeline import run_source
 
     def one(src):

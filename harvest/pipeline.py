@@ -10,8 +10,16 @@ committed resumptionToken). A run never stops silently half-way, and a run kille
 """
 from __future__ import annotations
 
+import atexit
+import os
+import queue
 import secrets
+import subprocess
+import sys
+import threading
 import time
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,13 +30,178 @@ from harvest.config import Source
 from harvest.crosswalk import get_crosswalk
 from harvest.errors import HarvestError, OAIError, PageError, ProtocolError
 from harvest.oai import OAIClient, list_pages
-from harvest.records import Lineage, map_record, quarantine_row
+from harvest.oai.page import salvage_token, tail_token
+from harvest.records import Lineage, PageResult, map_items, quarantine_row, read_frame, write_frame
 from harvest.state import SourceState, load_state, parse_utc, save_state, write_json_atomic
 from harvest.store import ChunkWriter, committed_files, run_files
 from harvest.windows import Window, plan, split
 
 MAX_WINDOW_ATTEMPTS = 3
 COUNTERS = ("pages", "records", "deleted", "quarantined", "listed")
+MAX_PAGES = 10_000_000
+IN_FLIGHT = 8          # pages of one harvest fetched but not yet mapped: memory stays flat
+
+
+# ---- parse workers: processes that parse, crosswalk and write Parquet --------------------------
+def default_parse_workers() -> int:
+    """HARVEST_PARSE_WORKERS, else one per core up to 2 (the harvesting process only fetches);
+    0 parses in the harvesting process itself."""
+    value = os.environ.get("HARVEST_PARSE_WORKERS")
+    if value not in (None, ""):
+        return max(0, int(value))
+    return min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
+
+
+class _Worker:
+    """One parse worker process (harvest.records.worker_main) and the two threads that talk to it."""
+
+    def __init__(self, index: int):
+        self.index = index
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {"ARROW_DEFAULT_MEMORY_POOL": "system",   # gives freed buffers back: ~25 MB less per worker
+               **os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        self.proc = subprocess.Popen([sys.executable, "-c", "from harvest.records import worker_main; worker_main()"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.pending: dict[int, Future] = {}
+        self.lock = threading.Lock()
+        self.outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.dead: str | None = None
+        threading.Thread(target=self._feed, name=f"parse-worker-{index}-feed", daemon=True).start()
+        threading.Thread(target=self._read, name=f"parse-worker-{index}-read", daemon=True).start()
+
+    @property
+    def load(self) -> int:
+        return len(self.pending)
+
+    def submit(self, fid: int, msg: tuple) -> Future:
+        fut: Future = Future()
+        with self.lock:
+            if self.dead:
+                fut.set_exception(HarvestError(self.dead))
+                return fut
+            self.pending[fid] = fut
+        self.outbox.put(msg)
+        return fut
+
+    def _feed(self) -> None:
+        try:
+            while True:
+                msg = self.outbox.get()
+                if msg is None:
+                    break
+                write_frame(self.proc.stdin, msg)
+        except (OSError, ValueError) as exc:
+            self._die(f"parse worker {self.index} stopped reading: {exc}")
+        finally:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
+    def _read(self) -> None:
+        try:
+            while True:
+                answer = read_frame(self.proc.stdout)
+                if answer is None:
+                    break
+                fid, ok, payload = answer
+                with self.lock:
+                    fut = self.pending.pop(fid, None)
+                if fut is not None:
+                    if ok:
+                        fut.set_result(payload)
+                    else:
+                        fut.set_exception(HarvestError(f"parse worker {self.index}: {payload}"))
+        except Exception as exc:   # noqa: BLE001 - any failure here ends the worker
+            self._die(f"parse worker {self.index} failed: {exc}")
+        self._die(f"parse worker {self.index} exited (status {self.proc.poll()})")
+
+    def _die(self, reason: str) -> None:
+        with self.lock:
+            self.dead = self.dead or reason
+            pending, self.pending = self.pending, {}
+        for fut in pending.values():
+            if not fut.done():
+                fut.set_exception(HarvestError(reason))
+
+    def close(self) -> None:
+        self.outbox.put(None)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+
+class ParsePool:
+    """Parse workers shared by every harvest of this process (several sources harvested in
+    threads spread their CPU work over all of them). A page goes to the least busy worker; each
+    worker writes its own part of a chunk and answers with counts and file paths only."""
+
+    def __init__(self, n: int):
+        self.pid = os.getpid()
+        self.workers = [_Worker(i) for i in range(n)]
+        self._ids = iter(range(1, 1 << 62))
+        self._lock = threading.Lock()
+
+    def pick(self) -> "_Worker":
+        """The least busy live worker."""
+        alive = [w for w in self.workers if not w.dead] or self.workers
+        return min(alive, key=lambda w: w.load)
+
+    def submit(self, msg: tuple, worker: "_Worker | None" = None) -> tuple["_Worker", Future]:
+        with self._lock:
+            fid = next(self._ids)
+        worker = worker or self.pick()
+        return worker, worker.submit(fid, (msg[0], fid, *msg[1:]))
+
+    def close(self) -> None:
+        for w in self.workers:
+            w.close()
+
+
+_POOL: ParsePool | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def parse_pool() -> ParsePool:
+    """The process's parse workers, started on first use and stopped at exit."""
+    global _POOL
+    with _POOL_LOCK:
+        # a forked child inherits the pool object but not its threads: it starts its own
+        if _POOL is None or _POOL.pid != os.getpid() or all(w.dead for w in _POOL.workers):
+            _POOL = ParsePool(max(1, default_parse_workers()))
+            atexit.register(_POOL.close)
+        return _POOL
+
+
+@dataclass
+class _Chunk:
+    """A chunk being written by parse workers: which workers hold a part of it, and their seals."""
+
+    seq: int
+    parts: dict = field(default_factory=dict)      # worker index → worker
+    est_rows: int = 0
+    closed: bool = False
+    sealed: list = field(default_factory=list)     # futures of the workers' (tmp, final) lists
+
+
+@dataclass
+class _InFlight:
+    """A fetched page on its way through a parse worker."""
+
+    url: str
+    sent: str | None            # the token it was requested with
+    guess: str | None           # its token as guessed from its last bytes (the next request used it)
+    chunk: _Chunk
+    future: Future
+    content: bytes | None       # kept for salvage_token when the page turns out unreadable
+    closes: bool = False        # the chunk ends with this page
+
+
+class _Rewind(Exception):
+    """A guessed token proved wrong: every page after the last checkpoint is fetched again."""
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -98,11 +271,17 @@ class Harvest:
 
     def __init__(self, source: Source, data_dir: Path, *, progress: Progress | None = None,
                  clock: Clock = REAL, chunk_rows: int = 10_000, credentials=None,
-                 state_id: str | None = None, run_id: str | None = None, reports_dir: Path | None = None):
+                 state_id: str | None = None, run_id: str | None = None, reports_dir: Path | None = None,
+                 parse_workers: int | None = None):
         """`state_id`, `run_id` and `reports_dir` let an orchestrator run one window of a planned run
         as its own resumable harvest (harvest.planned): its checkpoint and report then live apart
-        from the source's, and its files carry the planned run's id."""
+        from the source's, and its files carry the planned run's id. `parse_workers`: processes
+        that parse, map and write (0: all in this process; default: HARVEST_PARSE_WORKERS or 2)."""
         self.source, self.data_dir = source, Path(data_dir)
+        self.parse_workers = default_parse_workers() if parse_workers is None else parse_workers
+        self.pool: ParsePool | None = None
+        self._chunks: deque[_Chunk] = deque()       # chunks in parse workers, not yet committed
+        self._inflight: deque[_InFlight] = deque()
         self.progress, self.clock, self.chunk_rows = progress, clock, chunk_rows
         self.t0 = time.monotonic()
         self.state: SourceState = load_state(self.data_dir, state_id or source.id)
@@ -117,6 +296,22 @@ class Harvest:
         self.report: RunReport
         self.writer: ChunkWriter
         self.lineage: Lineage
+
+    def execute(self, *, full: bool = False, from_: str | None = None, until: str | None = None,
+                restart: bool = False) -> RunReport:
+        """start → run → finish, and the report; the client's connections are closed at the end."""
+        if self.parse_workers and self.pool is None:
+            self.pool = parse_pool()   # the workers load their libraries while Identify is asked
+        with self.client:
+            try:
+                self.start(full=full, from_=from_, until=until, restart=restart)
+            except HarvestError as exc:   # not even a plan (e.g. Identify failed): nothing to resume
+                return self.unplanned(exc)
+            try:
+                self.run()
+            except HarvestError as exc:
+                return self.finish(exc)
+            return self.finish(None)
 
     # ---- set-up: a new plan, or the checkpoint of an interrupted run ----------------------------
     def start(self, *, full: bool, from_: str | None, until: str | None, restart: bool) -> None:
@@ -197,33 +392,50 @@ class Harvest:
             self._census()
 
     def _harvest_unit(self, unit: Unit) -> None:
-        params = ({"resumptionToken": unit.token} if unit.token else
-                  {"metadataPrefix": self.source.metadata_prefix, "set": unit.set_spec,
-                   "from": unit.from_, "until": unit.until})
         unit.status = "active"
-        try:
-            for page in list_pages(self.client, "ListRecords", params):
-                self._consume(unit, page)
-                if page.token and self.writer.pending_rows >= self.chunk_rows:
-                    self._commit(unit, token=page.token)
-        except OAIError as exc:
-            if exc.code != "badResumptionToken":
-                raise
-            self._reslice(unit, exc)
-            return
-        except ProtocolError as exc:
-            self._fail_unit(unit, str(exc))
-            return
-        except PageError as exc:   # unreadable and no token to step over it: the window ends here
-            self.writer.add("quarantine", quarantine_row(self.lineage, exc.url, None, exc.reason, exc.detail,
-                                                         exc.content))
-            self.pending["quarantined"] += 1
-            self._fail_unit(unit, str(exc))
-            return
+        guess = True
+        while True:
+            params = ({"resumptionToken": unit.token} if unit.token else
+                      {"metadataPrefix": self.source.metadata_prefix, "set": unit.set_spec,
+                       "from": unit.from_, "until": unit.until})
+            try:
+                if self.parse_workers:
+                    self._list_in_workers(unit, params, guess)
+                else:
+                    self._list_inline(unit, params)
+            except _Rewind:   # a guessed token was wrong: redo from the checkpoint, without guessing
+                self._abort_inflight()
+                self.writer.abort()
+                self.pending = dict.fromkeys(COUNTERS, 0)
+                guess = False
+                continue
+            except OAIError as exc:
+                if exc.code != "badResumptionToken":
+                    raise
+                self._reslice(unit, exc)
+                return
+            except ProtocolError as exc:
+                self._fail_unit(unit, str(exc))
+                return
+            except PageError as exc:   # unreadable and no token to step over it: the window ends here
+                if not getattr(exc, "quarantined", False):
+                    self.writer.add("quarantine", quarantine_row(self.lineage, exc.url, None, exc.reason, exc.detail,
+                                                                 exc.content))
+                self.pending["quarantined"] += 1
+                self._fail_unit(unit, str(exc))
+                return
+            break
         self._commit(unit, token=None, status="done")   # chunks and "done" in one checkpoint
         if unit.complete_list_size and unit.listed < unit.complete_list_size:
             self.report.warnings.append(
                 f"window {_label(unit)}: completeListSize {unit.complete_list_size} but {unit.listed} listed")
+
+    # -- single process: pages parsed here, the next one fetched meanwhile by a thread --
+    def _list_inline(self, unit: Unit, params: dict) -> None:
+        for page in list_pages(self.client, "ListRecords", params, max_pages=MAX_PAGES):
+            self._consume(unit, page)
+            if page.token and self.writer.pending_rows >= self.chunk_rows:
+                self._commit(unit, token=page.token)
 
     def _consume(self, unit: Unit, page) -> None:
         p = self.pending
@@ -235,24 +447,158 @@ class Harvest:
             p["quarantined"] += 1
             self.report.errors.append(f"{exc} (page quarantined; list continued with its token)")
         unit.complete_list_size = page.complete_list_size or unit.complete_list_size
-        for record in page.items:
-            out = map_record(record, self.crosswalk, self.lineage, page.url)
-            p["listed"] += 1
-            if out.raw is not None:
-                self.writer.add("raw", out.raw)
-            if out.row is not None:
-                self.writer.add("records", out.row)
-                p["records"] += 1
-                p["deleted"] += out.deleted
-            if out.quarantine is not None:
-                self.writer.add("quarantine", out.quarantine)
-                p["quarantined"] += 1
+        result = PageResult(page.url)
+        map_items(page.items, self.crosswalk, self.lineage, page.url, self.writer.add, result)
+        for k in ("listed", "records", "deleted", "quarantined"):
+            p[k] += getattr(result, k)
         if self.progress:
             self.progress(self._totals(), time.monotonic() - self.t0)
 
-    def _commit(self, unit: Unit, token: str | None, status: str | None = None) -> None:
+    # -- parse workers: this process fetches; workers parse, map and write their chunk parts --
+    def _list_in_workers(self, unit: Unit, params: dict, guess_tokens: bool) -> None:
+        """Fetch pages and hand them to the parse workers; the next request goes out as soon as the
+        page's token is guessed from its last bytes (tail_token), up to IN_FLIGHT pages ahead. Pages
+        are settled in order with their parsed token: a wrong guess rewinds to the checkpoint
+        (_Rewind). Without a guess (the last page, an unreadable one) the parse is awaited."""
+        if self.pool is None:
+            self.pool = parse_pool()
+        q, nxt, count = self._inflight, params, 0
+        while True:
+            while nxt is not None and len(q) < IN_FLIGHT:
+                count += 1
+                sent = nxt.get("resumptionToken")
+                try:
+                    url, content, status = self.client.fetch("ListRecords", **nxt)
+                    if status >= 400:   # read here like OAIClient.request: an OAI error, or an empty final page
+                        self.client.read(url, content, status)
+                        status = None
+                except HarvestError as exc:   # raised in list order, once the pages before it are settled
+                    url, status = "", exc
+                nxt = None
+                if status is None or isinstance(status, HarvestError):
+                    done: Future = Future()
+                    done.set_exception(status) if status else done.set_result(PageResult(url))
+                    q.append(_InFlight(url, sent, None, self._open_chunk(), done, None))
+                    continue
+                chunk = self._open_chunk()
+                entry = _InFlight(url, sent, None, chunk, self._send_page(chunk, url, content), content)
+                chunk.est_rows += content.count(b"header>")   # about one per record and table
+                guess = tail_token(content) if guess_tokens else None
+                if guess is not None and guess != sent and count < MAX_PAGES:
+                    entry.guess, nxt = guess, {"resumptionToken": guess}
+                    if chunk.est_rows >= self.chunk_rows:
+                        self._close_chunk(chunk)
+                        entry.closes = True
+                q.append(entry)
+            e = q.popleft()
+            token = self._settle(unit, e)
+            if e.guess is not None:
+                if token != e.guess:
+                    raise _Rewind()
+                if e.closes:
+                    self._commit(unit, token=token, upto=e.chunk)
+                continue
+            if token is None:
+                return
+            if token == e.sent:
+                raise ProtocolError(f"[{self.source.id}] the provider repeated resumptionToken {token!r} back to "
+                                    f"back at {e.url}; stopping instead of looping")
+            if count >= MAX_PAGES:
+                raise ProtocolError(f"[{self.source.id}] more than {MAX_PAGES} pages; stopping at {e.url}")
+            if e.chunk.est_rows >= self.chunk_rows:
+                self._commit(unit, token=token)
+            nxt = {"resumptionToken": token}
+
+    def _settle(self, unit: Unit, e: _InFlight) -> str | None:
+        """Count a mapped page (in list order); its true resumptionToken, or raise as the
+        single-process path would for this page (OAIError, PageError)."""
+        res: PageResult = e.future.result()
+        self.client.transfer.illegal_chars_removed += res.illegal_chars_removed
+        if res.errors:
+            code, message = res.errors[0]
+            raise OAIError(code, message, e.url, self.source.id)
+        p = self.pending
+        if res.error is not None:
+            exc = PageError(res.error[0], e.url, self.source.id, res.error[1])
+            exc.content, exc.quarantined = e.content, True   # the worker wrote its quarantine row
+            token = salvage_token(e.content)
+            if token is None or token == e.sent:
+                if e.guess is not None:
+                    raise _Rewind()
+                raise exc
+            p["pages"] += 1
+            p["quarantined"] += 1
+            self.report.errors.append(f"{exc} (page quarantined; list continued with its token)")
+        else:
+            token = res.token
+            p["pages"] += 1
+            for k in ("listed", "records", "deleted", "quarantined"):
+                p[k] += getattr(res, k)
+            unit.complete_list_size = res.complete_list_size or unit.complete_list_size
+        e.content = None
+        if self.progress:
+            self.progress(self._totals(), time.monotonic() - self.t0)
+        return token
+
+    def _open_chunk(self) -> _Chunk:
+        if not self._chunks or self._chunks[-1].closed:
+            self._chunks.append(_Chunk(self.writer.reserve()))
+        return self._chunks[-1]
+
+    def _key(self, chunk: _Chunk) -> str:
+        return f"{self.source.id}/{self.report.run_id}/{chunk.seq}"
+
+    def _send_page(self, chunk: _Chunk, url: str, content: bytes) -> Future:
+        worker = self.pool.pick()
+        chunk.parts[worker.index] = worker
+        spec = {"data_dir": str(self.data_dir), "region": self.source.region, "source_id": self.source.id,
+                "lineage": self.lineage, "crosswalk": self.source.crosswalk_name,
+                "name": f"{self.report.run_id}-{chunk.seq:05d}-{worker.index}"}
+        return self.pool.submit(("page", self._key(chunk), spec, content, url), worker)[1]
+
+    def _close_chunk(self, chunk: _Chunk) -> None:
+        chunk.closed = True
+        chunk.sealed = [self.pool.submit(("close", self._key(chunk)), w)[1] for w in chunk.parts.values()]
+
+    def _seal_chunks(self, upto: _Chunk | None) -> list[str]:
+        """Rename the parse workers' sealed files of every chunk up to `upto` (all when None) into
+        place, in order; their relative paths."""
+        files = []
+        while self._chunks:
+            chunk = self._chunks[0]
+            if not chunk.closed:
+                self._close_chunk(chunk)
+            for fut in chunk.sealed:
+                for tmp, final in fut.result():
+                    os.replace(tmp, final)
+                    files.append(str(Path(final).relative_to(self.data_dir)))
+            self._chunks.popleft()
+            if chunk is upto:
+                break
+        return files
+
+    def _abort_inflight(self) -> None:
+        """Drop every page and chunk part not committed yet, and wait until the workers have."""
+        self._inflight.clear()
+        waits = []
+        for chunk in self._chunks:
+            if chunk.closed:
+                waits += [(fut, True) for fut in chunk.sealed]
+            else:
+                waits += [(self.pool.submit(("abort", self._key(chunk)), w)[1], False) for w in chunk.parts.values()]
+        self._chunks.clear()
+        for fut, sealed in waits:
+            try:
+                pairs = fut.result()
+            except HarvestError:
+                continue
+            for tmp, _ in pairs if sealed else ():
+                Path(tmp).unlink(missing_ok=True)
+
+    def _commit(self, unit: Unit, token: str | None, status: str | None = None, upto: _Chunk | None = None) -> None:
         """Make the pending rows durable, then record them, the next token and the unit's status
         in one checkpoint: a kill between the two leaves files the resumed run deletes."""
+        unit.chunks += self._seal_chunks(upto) if self._chunks else []
         unit.chunks += self.writer.commit()
         for k in COUNTERS:
             setattr(unit, k, getattr(unit, k) + self.pending[k])
@@ -262,6 +608,7 @@ class Harvest:
         self._checkpoint()
 
     def _reset_unit(self, unit: Unit) -> None:
+        self._abort_inflight()
         self.writer.abort()
         self.pending = dict.fromkeys(COUNTERS, 0)
         for rel in unit.chunks:
@@ -334,6 +681,7 @@ class Harvest:
 
     def finish(self, failure: HarvestError | None) -> RunReport:
         if failure is not None:   # uncommitted pages are fetched again when the run resumes
+            self._abort_inflight()
             self.writer.abort()
             self.pending = dict.fromkeys(COUNTERS, 0)
         r = self._totals()
@@ -402,18 +750,12 @@ def _label(unit: Unit) -> str:
 
 def run_source(source: Source, data_dir: Path, *, full: bool = False, from_: str | None = None,
                until: str | None = None, restart: bool = False, progress: Progress | None = None,
-               clock: Clock = REAL, chunk_rows: int = 10_000, credentials=None) -> RunReport:
+               clock: Clock = REAL, chunk_rows: int = 10_000, credentials=None,
+               parse_workers: int | None = None) -> RunReport:
     """Harvest one source into data_dir (resuming an interrupted run unless told otherwise);
     returns the run report, which is also written to runs/<source>/<run_id>.json. `credentials`
-    (harvest.oai.client.Credentials) override the source's credentials_env."""
-    h = Harvest(source, data_dir, progress=progress, clock=clock, chunk_rows=chunk_rows, credentials=credentials)
-    with h.client:
-        try:
-            h.start(full=full, from_=from_, until=until, restart=restart)
-        except HarvestError as exc:   # not even a plan (e.g. Identify failed): nothing to resume
-            return h.unplanned(exc)
-        try:
-            h.run()
-        except HarvestError as exc:
-            return h.finish(exc)
-        return h.finish(None)
+    (harvest.oai.client.Credentials) override the source's credentials_env. `parse_workers`: None for
+    the process's shared parse workers (see default_parse_workers), 0 to parse in this process."""
+    h = Harvest(source, data_dir, progress=progress, clock=clock, chunk_rows=chunk_rows, credentials=credentials,
+                parse_workers=parse_workers)
+    return h.execute(full=full, from_=from_, until=until, restart=restart)

@@ -61,7 +61,7 @@ def plan_run(source: Source, data_dir: Path, *, full: bool = False, from_: str |
     subset = bool(sets) and tuple(sets) != tuple(source.sets)
     if subset:
         source = replace(source, sets=tuple(sets))
-    h = Harvest(source, data_dir, credentials=credentials)
+    h = Harvest(source, data_dir, credentials=credentials, parse_workers=0)   # only Identify here
     with h.client:
         h._plan(full=full, from_=from_, until=until)
     ctx, run_id = h.ctx, h.report.run_id
@@ -110,18 +110,8 @@ def harvest_window(source: Source, data_dir: Path, run_id: str, index: int, *, c
     state_id = _window_state_id(source.id, run_id, index)
     h = Harvest(one, data_dir, credentials=credentials, chunk_rows=chunk_rows, state_id=state_id,
                 run_id=window_run_id(run_id, index), reports_dir=_window_reports(data_dir, source.id))
-    resume = h.state.in_progress is not None
-    with h.client:
-        try:
-            h.start(full=False, from_=None if resume else (w["from"] or None),
-                    until=None if resume else w["until"], restart=False)
-        except HarvestError as exc:
-            return h.unplanned(exc)
-        try:
-            h.run()
-        except HarvestError as exc:
-            return h.finish(exc)
-        return h.finish(None)
+    resume = h.state.in_progress is not None   # a retry continues from the window's own checkpoint
+    return h.execute(from_=None if resume else (w["from"] or None), until=None if resume else w["until"])
 
 
 def finish_run(source: Source, data_dir: Path, run_id: str, *, credentials=None) -> RunReport:

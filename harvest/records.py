@@ -1,16 +1,24 @@
 """One OAI-PMH <record> → a canonical row (or a tombstone, or a quarantine entry), plus its raw XML."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import pickle
+import struct
+import sys
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from lxml import etree
 
 from harvest.crosswalk import Crosswalk, Unmappable
-from harvest.oai.page import OAI_NS
+from harvest.errors import PageError
+from harvest.oai.page import OAI_NS, parse_page
 from harvest.state import parse_utc
 
 _Q = "{%s}" % OAI_NS
+_ID, _STAMP, _SET = _Q + "identifier", _Q + "datestamp", _Q + "setSpec"
+_RECORD, _HEADER, _METADATA = _Q + "record", _Q + "header", _Q + "metadata"
 _EMPTY_DESCRIPTIVE = {"creators": [], "subjects": [], "identifiers": [], "related_identifiers": []}
 
 
@@ -36,18 +44,29 @@ class Outcome:
 
 def read_header(record) -> tuple[str, datetime, bool, list[str]]:
     """identifier, datestamp, deleted, setSpecs of a <record>'s <header>; raises Unmappable if unusable."""
-    header = record.find(_Q + "header") if record.tag == _Q + "record" else record
+    header = record.find(_HEADER) if record.tag == _RECORD else record
     if header is None:
         raise Unmappable("bad_header", "record without <header>")
-    ident = header.findtext(_Q + "identifier")
-    stamp = header.findtext(_Q + "datestamp")
+    ident = stamp = None
+    sets = []
+    for child in header:   # one pass; the first identifier and datestamp count, as with findtext
+        tag = child.tag
+        if tag == _ID:
+            if ident is None:
+                ident = child.text or ""
+        elif tag == _STAMP:
+            if stamp is None:
+                stamp = child.text or ""
+        elif tag == _SET:
+            s = child.text
+            if s and s.strip():
+                sets.append(s.strip())
     if not ident or not ident.strip():
         raise Unmappable("bad_header", "header without identifier")
     try:
         datestamp = parse_utc(stamp or "")
     except (ValueError, OverflowError):   # 0001-01-01T00:30:00+01:00 overflows when made UTC
         raise Unmappable("bad_header", f"datestamp {stamp!r} of {ident.strip()} is not a UTC datestamp") from None
-    sets = [s.text.strip() for s in header.iterfind(_Q + "setSpec") if s.text and s.text.strip()]
     return ident.strip(), datestamp, header.get("status") == "deleted", sets
 
 
@@ -68,7 +87,7 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None)
         if deleted:
             return Outcome({**base, **_EMPTY_DESCRIPTIVE, "set_specs": sets,
                             "crosswalk_version": lin.crosswalk_version}, raw, None, deleted=True)
-        metadata = record.find(_Q + "metadata")
+        metadata = record.find(_METADATA)
         if metadata is None or len(metadata) == 0:
             raise Unmappable("missing_metadata", "a live record without <metadata>")
         fields = crosswalk.fn(metadata)
@@ -84,3 +103,146 @@ def quarantine_row(lin: Lineage, page_url: str | None, oai_id: str | None, reaso
                    raw_xml: bytes | None) -> dict:
     return {"run_id": lin.run_id, "page_url": page_url, "oai_identifier": oai_id, "reason": reason,
             "detail": detail, "raw_xml": raw_xml, "quarantined_at": lin.harvested_at}
+
+
+# ---- one page, mapped into a sink: the same code in the harvesting process and in parse workers --
+AddRow = Callable[[str, dict], None]   # (table, row)
+
+
+@dataclass
+class PageResult:
+    """What became of one fetched page: its list bookkeeping and the rows it added to the sink."""
+
+    url: str
+    token: str | None = None
+    complete_list_size: int | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)   # OAI-PMH <error>s, noRecordsMatch aside
+    error: tuple[str, str] | None = None     # (reason, detail) of an unreadable page (quarantined)
+    illegal_chars_removed: int = 0
+    listed: int = 0
+    records: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+
+
+def map_items(items, crosswalk: Crosswalk, lin: Lineage, page_url: str | None, add: AddRow,
+              result: PageResult) -> None:
+    """Map a page's <record>s into `add`, counting into `result`."""
+    for record in items:
+        out = map_record(record, crosswalk, lin, page_url)
+        result.listed += 1
+        if out.raw is not None:
+            add("raw", out.raw)
+        if out.row is not None:
+            add("records", out.row)
+            result.records += 1
+            result.deleted += out.deleted
+        if out.quarantine is not None:
+            add("quarantine", out.quarantine)
+            result.quarantined += 1
+
+
+def map_page(content: bytes, url: str, source_id: str, crosswalk: Crosswalk, lin: Lineage,
+             add: AddRow) -> PageResult:
+    """Parse one ListRecords body and map its records. An unreadable page becomes one quarantine
+    row (URL, reason, the bytes as received) and `error`; a page with an OAI-PMH <error> adds
+    nothing and reports `errors` (noRecordsMatch is an empty, final page), as OAIClient.read does."""
+    try:
+        page = parse_page(content, url, source_id)
+    except PageError as exc:
+        add("quarantine", quarantine_row(lin, url, None, exc.reason, exc.detail, content))
+        return PageResult(url, error=(exc.reason, exc.detail), quarantined=1)
+    result = PageResult(url, token=page.token, complete_list_size=page.complete_list_size,
+                        illegal_chars_removed=page.illegal_chars_removed)
+    if page.errors:
+        result.token = None
+        if page.errors[0][0] != "noRecordsMatch":
+            result.errors = list(page.errors)
+        return result
+    map_items(page.items, crosswalk, lin, url, add, result)
+    return result
+
+
+# ---- the parse worker process ----------------------------------------------------------------
+_LEN = struct.Struct("<Q")
+
+
+def write_frame(fh, obj) -> None:
+    data = pickle.dumps(obj, protocol=5)
+    fh.write(_LEN.pack(len(data)) + data if len(data) < 65536 else _LEN.pack(len(data)))
+    if len(data) >= 65536:
+        fh.write(data)
+    fh.flush()
+
+
+def read_frame(fh):
+    """The next message, or None at the end of the stream (or a message cut short by a dead peer)."""
+    head = fh.read(_LEN.size)
+    if len(head) < _LEN.size:
+        return None
+    (n,) = _LEN.unpack(head)
+    data = fh.read(n)
+    return pickle.loads(data) if len(data) == n else None
+
+
+class _NoPandas:
+    """An import hook that makes pandas unavailable: pyarrow then builds arrays without it."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("pandas is not loaded in parse workers")
+        return None
+
+
+def worker_main() -> None:
+    """A parse worker (started by harvest.pipeline.ParsePool): reads ("page", id, chunk key, spec,
+    body, url), ("close", id, key) and ("abort", id, key) messages on stdin, in order; parses and
+    maps each page into that chunk's ChunkPart and answers (id, ok, PageResult | sealed paths) on
+    stdout. Only counts and paths go back: rows never cross the process boundary. At the end of
+    stdin (the harvester exited, even by SIGKILL) open parts are deleted."""
+    import gc
+
+    # pyarrow imports pandas on its first pa.array() when it can (~45 MB per process, unused here)
+    sys.meta_path.insert(0, _NoPandas())
+    from harvest.crosswalk import get_crosswalk
+    from harvest.store import ChunkPart
+
+    gc.freeze()                       # the imported modules are never garbage: skip them
+    gc.set_threshold(50_000, 20, 50)  # many short-lived row dicts: collect less often
+    inp = sys.stdin.buffer
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)                     # a stray print must not corrupt the answers
+    parts: dict[str, ChunkPart] = {}
+    crosswalks: dict[str, Crosswalk] = {}
+    try:
+        while True:
+            msg = read_frame(inp)
+            if msg is None:
+                break
+            kind, fid, key = msg[:3]
+            try:
+                if kind == "page":
+                    spec, content, url = msg[3:]
+                    part = parts.get(key)
+                    if part is None:
+                        part = parts[key] = ChunkPart(spec["data_dir"], spec["region"], spec["source_id"],
+                                                      spec["name"])
+                    cw = crosswalks.get(spec["crosswalk"])
+                    if cw is None:
+                        cw = crosswalks[spec["crosswalk"]] = get_crosswalk(spec["crosswalk"])
+                    reply = map_page(content, url, spec["source_id"], cw, spec["lineage"], part.add)
+                elif kind == "close":
+                    part = parts.pop(key, None)
+                    reply = part.seal() if part is not None else []
+                else:   # abort
+                    part = parts.pop(key, None)
+                    if part is not None:
+                        part.abort()
+                    reply = None
+                answer = (fid, True, reply)
+            except Exception as exc:   # the harvester fails the run with this; it resumes later
+                answer = (fid, False, f"{type(exc).__name__}: {exc}")
+            write_frame(out, answer)
+    finally:
+        for part in parts.values():
+            part.abort()

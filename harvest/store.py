@@ -7,6 +7,7 @@ built directly from per-column lists and cast to the declared schema (schemas/):
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,25 +22,47 @@ def partition_dir(data_dir: Path, table: str, region: str, source_id: str) -> Pa
     return Path(data_dir) / table / f"region={region}" / f"source_id={source_id}"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_US = timedelta(microseconds=1)
+
+
+def _micros(values: list) -> list:
+    """Datetimes as microseconds since the epoch (naive ones taken as UTC): pyarrow converts
+    timezone-aware datetimes through pandas, which would cost every harvest ~45 MB to import."""
+    out, last, last_us = [], None, None
+    for v in values:
+        if v is None or isinstance(v, int):
+            out.append(v)
+            continue
+        if v is not last:   # a run's rows share one harvested_at object
+            last, last_us = v, (v - (_NAIVE_EPOCH if v.tzinfo is None else _EPOCH)) // _US
+        out.append(last_us)
+    return out
+
+
 class ColumnBuffer:
-    """Rows accumulated as one Python list per declared column."""
+    """Rows accumulated until they become one Arrow table of the declared schema; each column is
+    built in one pass over the rows (cheaper than spreading every row over per-column lists)."""
 
     def __init__(self, table: str):
         self.schema = arrow_schema(table, with_partitions=False)
-        self.columns: dict[str, list] = {name: [] for name in self.schema.names}
+        self.rows: list[dict] = []
 
     def __len__(self) -> int:
-        return len(next(iter(self.columns.values())))
+        return len(self.rows)
 
     def add(self, row: dict) -> None:
-        for name, col in self.columns.items():
-            col.append(row.get(name))
+        self.rows.append(row)
 
     def take(self) -> pa.Table:
         """The buffered rows as an Arrow table of the declared schema; the buffer is emptied."""
-        arrays = [pa.array(self.columns[f.name], type=f.type) for f in self.schema]
-        for col in self.columns.values():
-            col.clear()
+        rows, self.rows = self.rows, []
+        arrays = []
+        for f in self.schema:
+            name = f.name
+            values = [r.get(name) for r in rows]
+            arrays.append(pa.array(_micros(values) if pa.types.is_timestamp(f.type) else values, type=f.type))
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
 
@@ -71,8 +94,9 @@ class PartitionWriter:
             self._writer = pq.ParquetWriter(self.tmp, self.buffer.schema, compression="zstd")
         self._writer.write_table(self.buffer.take())
 
-    def commit(self) -> Path | None:
-        """Make the file visible under its final name (None when nothing was written)."""
+    def seal(self) -> Path | None:
+        """Finish the temporary file and make it durable, still under its temporary name (None
+        when nothing was written); `commit` or the caller then renames it into place."""
         self.flush()
         if self._writer is None:
             return None
@@ -80,6 +104,12 @@ class PartitionWriter:
         self._writer = None
         with open(self.tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        return self.tmp
+
+    def commit(self) -> Path | None:
+        """Make the file visible under its final name (None when nothing was written)."""
+        if self.seal() is None:
+            return None
         os.replace(self.tmp, self.final)
         return self.final
 
@@ -141,6 +171,35 @@ class ChunkWriter:
         for w in self.writers.values():
             w.abort()
         self.writers = self._open()
+
+    def reserve(self) -> int:
+        """A chunk number for files written elsewhere (a parse worker's ChunkPart); this writer's
+        own rows, none pending, go to a later number."""
+        assert not self.pending_rows, "reserve() with rows pending"
+        seq = self.seq
+        self.seq += 1
+        self.writers = self._open()
+        return seq
+
+
+class ChunkPart:
+    """A parse worker's share of one chunk: its records, raw and quarantine rows in files named
+    `part-<run>-<chunk>-<worker>.parquet`, sealed under their temporary names for the harvesting
+    process to rename into place, in chunk order, before the checkpoint that names them."""
+
+    def __init__(self, data_dir: Path, region: str, source_id: str, name: str):
+        self.writers = {t: PartitionWriter(data_dir, t, region, source_id, name) for t in TABLES}
+
+    def add(self, table: str, row: dict) -> None:
+        self.writers[table].add(row)
+
+    def seal(self) -> list[tuple[str, str]]:
+        """(temporary, final) paths of the files written, durable on disk."""
+        return [(str(w.tmp), str(w.final)) for w in self.writers.values() if w.seal() is not None]
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            w.abort()
 
 
 def run_files(data_dir: Path, source_id: str, run_id: str, include_temporary: bool = False) -> list[Path]:

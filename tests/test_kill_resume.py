@@ -31,8 +31,8 @@ def write_source(folder, url):
         "window: year\n")
 
 
-def harvest_cmd(sources, data):
-    env = {**os.environ, "HARVEST_SOURCES": str(sources), "HARVEST_DATA": str(data)}
+def harvest_cmd(sources, data, workers: str = ""):
+    env = {**os.environ, "HARVEST_SOURCES": str(sources), "HARVEST_DATA": str(data), "HARVEST_PARSE_WORKERS": workers}
     cmd = [sys.executable, "-m", "harvest.cli", "run", PID, "--checkpoint-rows", "20"]
     return cmd, env
 
@@ -59,10 +59,11 @@ def uninterrupted(slow_net, tmp_path_factory):
     return record_set(base / "data")
 
 
+@pytest.mark.parametrize("workers", ["2", "0"], ids=["parse-workers", "single-process"])
 @pytest.mark.parametrize("kill_after_pages", [1, 4, 9])
-def test_sigkill_then_rerun_gives_the_same_records(slow_net, uninterrupted, tmp_path, kill_after_pages):
+def test_sigkill_then_rerun_gives_the_same_records(slow_net, uninterrupted, tmp_path, kill_after_pages, workers):
     write_source(tmp_path / "sources", slow_net.url_for(PID))
-    cmd, env = harvest_cmd(tmp_path / "sources", tmp_path / "data")
+    cmd, env = harvest_cmd(tmp_path / "sources", tmp_path / "data", workers)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while committed_pages(tmp_path / "data") < kill_after_pages and proc.poll() is None:

@@ -60,11 +60,18 @@ def get_crosswalk(name: str) -> Crosswalk:
         raise HarvestError(f"no crosswalk for metadata format {name!r} (known: {known})") from None
 
 
+_LOCAL: dict = {}
+
+
 def local(tag: object) -> str:
     """The local name of an lxml tag ('{ns}title' → 'title'); '' for comments and PIs."""
-    if not isinstance(tag, str):
-        return ""
-    return tag.rsplit("}", 1)[-1]
+    try:
+        return _LOCAL[tag]
+    except KeyError:
+        name = tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+        if len(_LOCAL) < 8192:   # a page's vocabulary of tags is small; never grow without bound
+            _LOCAL[tag] = name
+        return name
 
 
 def text(el) -> str | None:

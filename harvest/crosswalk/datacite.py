@@ -44,7 +44,7 @@ def _walk(resource) -> dict:
     for child in resource.iterchildren():
         tag = local(child.tag)
         if tag == "titles":
-            out["titles"] += [(t.get("titleType"), text(t)) for t in child.iterchildren() if text(t)]
+            out["titles"] += [(t.get("titleType"), v) for t in child.iterchildren() if (v := text(t))]
         elif tag == "creators":
             out["creators"] += [_creator(c) for c in child.iterchildren() if local(c.tag) == "creator"]
         elif tag == "subjects":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from harvest.crosswalk.base import Unmappable, creator, finish, local, register, text
+from harvest.crosswalk.base import _LOCAL, Unmappable, creator, finish, local, register
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_resource_type, pick_license_from, year_of,
 )
@@ -27,10 +27,18 @@ def map_oai_dc(metadata) -> dict:
     if dc is None:
         raise Unmappable("wrong_format", "no oai_dc:dc element in <metadata>")
     f: dict[str, list[str]] = {}
-    for child in dc.iterchildren():
-        value = text(child)
+    for child in dc:   # text() and local() inlined: this loop runs for every element of every record
+        name = _LOCAL.get(child.tag) or local(child.tag)
+        if not name:   # a comment or processing instruction
+            continue
+        value = child.text if len(child) == 0 else "".join(child.itertext())
+        if not value:
+            continue
+        value = value.strip()
+        if "  " in value or "\n" in value or "\t" in value or "\r" in value:
+            value = " ".join(value.split())
         if value:
-            f.setdefault(local(child.tag), []).append(value)
+            f.setdefault(name, []).append(value)
     ids = [(v, None) for v in f.get("identifier", [])]
     types = [(t, raw) for raw in f.get("type", []) for t in [normalise_resource_type(raw)] if t]
     langs = [(lang, raw) for raw in f.get("language", []) for lang in [normalise_language(raw)] if lang]

@@ -170,16 +170,25 @@ class OAIClient:
 
         noRecordsMatch is an empty page (spec 3.6: not a failure); any other <error> raises OAIError.
         """
+        return self.read(*self.fetch(verb, **params))
+
+    def fetch(self, verb: str, **params) -> tuple[str, bytes, int]:
+        """Send one OAI-PMH request (with retries and politeness); the URL, body and HTTP status,
+        not parsed yet (a parse worker may read the body: see harvest.pipeline)."""
         params = {"verb": verb, **{k: v for k, v in params.items() if v is not None}}
         url = self._url(params)
         response = self._send(params, url)
         content = response.content
         self.transfer.bytes += len(content)
+        return url, content, response.status_code
+
+    def read(self, url: str, content: bytes, status: int = 200) -> Page:
+        """Parse a fetched body as `request` does: OAI errors raised, noRecordsMatch an empty page."""
         try:
             page = parse_page(content, url, self.source_id)
         except PageError as exc:
-            if response.status_code >= 400:
-                raise TransportError(f"[{self.source_id}] {url} answered HTTP {response.status_code} "
+            if status >= 400:
+                raise TransportError(f"[{self.source_id}] {url} answered HTTP {status} "
                                      f"without an OAI-PMH body") from None
             exc.content = content
             raise
@@ -189,8 +198,8 @@ class OAIClient:
                 page.items, page.token = [], None
                 return page
             raise OAIError(code, message, url, self.source_id)
-        if response.status_code >= 400:
-            raise TransportError(f"[{self.source_id}] {url} answered HTTP {response.status_code}")
+        if status >= 400:
+            raise TransportError(f"[{self.source_id}] {url} answered HTTP {status}")
         return page
 
     def identify(self) -> dict:

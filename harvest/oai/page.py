@@ -78,6 +78,18 @@ def salvage_token(content: bytes | None) -> str | None:
     return html.unescape(token) or None
 
 
+def tail_token(content: bytes, window: int = 4096) -> str | None:
+    """A guess at a page's resumptionToken from its last `window` bytes, without parsing it: the
+    token element closes the list, so it sits at the very end of a well-formed page. The guess only
+    lets the next request go out early; the page's real parse confirms it (harvest.pipeline)."""
+    if not content:
+        return None
+    matches = _TOKEN.findall(content, max(0, len(content) - window))
+    if not matches or not matches[-1]:
+        return None
+    return html.unescape(matches[-1].decode("utf-8", "replace").strip()) or None
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value not in (None, "") else None

@@ -1,0 +1,167 @@
+"""Parse workers (harvest.pipeline.ParsePool): the same rows, counts and errors as parsing in the
+harvesting process, on the same pages, broken ones included; a wrong token guess is rewound."""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from harvest.config import Politeness, Source
+from harvest.demo import DemoNetwork
+from harvest.demo.faults import Fault
+from harvest.demo.partners import partner
+from harvest.demo.provider import Provider
+from harvest.oai.page import parse_page, tail_token
+from harvest.pipeline import run_source
+from harvest.store import committed_files, read_committed
+from tests.oai.scripted_server import ScriptedServer
+
+VOLATILE = {"run_id", "harvested_at", "quarantined_at", "page_url"}   # differ from run to run
+
+
+@pytest.fixture(scope="module")
+def net():
+    with DemoNetwork() as network:
+        yield network
+
+
+def source(net, pid, **kw) -> Source:
+    p = partner(pid)
+    return Source(id=pid, name=p.name, region=p.region, endpoint=net.url_for(pid), metadata_prefix=p.formats[0],
+                  window=kw.pop("window", "none"), politeness=Politeness(max_retries=2, max_retry_after_seconds=0),
+                  **kw)
+
+
+def rows(data, pid, table) -> list[tuple]:
+    out = []
+    for row in read_committed(data, table, pid).to_pylist():
+        if table == "quarantine":
+            assert row["page_url"] and "verb=ListRecords" in row["page_url"]
+            if row["oai_identifier"] is None:   # a whole page: its bytes hold a responseDate and tokens
+                assert row["raw_xml"].lstrip().startswith(b"<")
+                row["raw_xml"] = len(row["raw_xml"]) // 100
+        out.append(tuple(sorted((k, repr(v)) for k, v in row.items() if k not in VOLATILE)))
+    return sorted(out)
+
+
+def summary(report) -> dict:
+    return {"status": report.status, "pages": report.pages, "records": report.records, "deleted": report.deleted,
+            "quarantined": report.quarantined, "illegal": report.illegal_chars_removed,
+            "errors": [_stable(e) for e in report.errors],
+            "windows": [(w["status"], w["records"], w["quarantined"], w["listed"]) for w in report.windows]}
+
+
+def _stable(message: str) -> str:
+    """An error message without what differs between two runs: URLs, window ends, tokens (which
+    carry the time of the list's first request)."""
+    message = re.sub(r"\d{4}-\d\d-\d\dT[\d:]+Z", "<time>", message)
+    return re.sub(r"'[^']*'", "'<token>'", message.split(" at ")[0].split("unreadable page")[0])
+
+
+SCENARIOS = [
+    ("aosp-africa", ()),                                               # two unmappable records
+    ("aosp-africa", (Fault("malformed", page=2),)),                    # unreadable page, list goes on
+    ("aosp-africa", (Fault("xxe", page=1),)),
+    ("ardc-rda", (Fault("illegal_chars", page=1),)),
+    ("eosc-zenodo", (Fault("expire_token", page=2),)),                 # badResumptionToken: window redone
+    ("lareferencia", (Fault("repeat_token", page=2),)),                # the list stops with an error
+    ("mosp-malaysia", (Fault("status", status=503, page=3, times=None),)),   # fails; resumes later
+]
+
+
+@pytest.mark.parametrize("pid, faults", SCENARIOS, ids=[f"{p}-{'+'.join(f.kind for f in fs) or 'clean'}"
+                                                         for p, fs in SCENARIOS])
+def test_workers_write_what_the_single_process_path_writes(net, tmp_path, pid, faults):
+    reports = {}
+    for workers in (0, 2):
+        net.reset()
+        net.inject(pid, *(replace(f, fired=0) for f in faults))   # each fault fires afresh
+        reports[workers] = run_source(source(net, pid), tmp_path / str(workers), chunk_rows=40,
+                                      parse_workers=workers)
+    net.reset()
+    assert summary(reports[0]) == summary(reports[2])
+    for table in ("records", "raw", "quarantine"):
+        assert rows(tmp_path / "0", pid, table) == rows(tmp_path / "2", pid, table), table
+    assert reports[2].records + reports[2].quarantined > 0
+    assert all("-0.parquet" in f or "-1.parquet" in f for f in reports[2].files)   # the workers' parts
+    assert not list((tmp_path / "2").rglob(".part-*.tmp"))
+
+
+def test_a_resumed_run_gives_the_same_rows_with_workers(net, tmp_path):
+    net.inject("mosp-malaysia", Fault("status", status=503, page=3, times=None))
+    first = run_source(source(net, "mosp-malaysia"), tmp_path, chunk_rows=1, parse_workers=2)
+    assert first.status == "failed" and first.records > 0
+    net.reset()
+    second = run_source(source(net, "mosp-malaysia"), tmp_path, chunk_rows=1, parse_workers=2)
+    assert second.resumed and second.status == "complete"
+    whole = run_source(source(net, "mosp-malaysia"), tmp_path / "whole", parse_workers=0)
+    assert rows(tmp_path, "mosp-malaysia", "records") == rows(tmp_path / "whole", "mosp-malaysia", "records")
+
+
+def _pages(partner_id: str) -> list[bytes]:
+    provider = Provider(partner(partner_id), "http://127.0.0.1/oai", page_size=20)
+    pages, args = [], {"verb": ["ListRecords"], "metadataPrefix": ["oai_dc"]}
+    while True:
+        body = provider.handle(args)[1]
+        pages.append(body)
+        token = parse_page(body, "scripted").token
+        if not token:
+            return [provider.handle({"verb": ["Identify"]})[1], *pages]
+        args = {"verb": ["ListRecords"], "resumptionToken": [token]}
+
+
+def test_a_wrong_token_guess_is_rewound_and_every_record_kept_once(tmp_path):
+    identify, *pages = _pages("mosp-malaysia")
+    assert len(pages) >= 3
+    # the last page has no token element at all (allowed), but a record's payload near its end
+    # carries a decoy one
+    pages[-1] = re.sub(rb"<resumptionToken[^>]*>\s*</resumptionToken>|<resumptionToken[^>]*/>", b"", pages[-1])
+    decoy = b'<x:resumptionToken xmlns:x="urn:decoy">decoy</x:resumptionToken></metadata>'
+    cut = pages[-1].rindex(b"</metadata>")
+    pages[-1] = pages[-1][:cut] + decoy + pages[-1][cut + len(b"</metadata>"):]
+    assert tail_token(pages[-1]) == "decoy" and parse_page(pages[-1], "x").token is None
+    bad = Provider(partner("mosp-malaysia"), "http://127.0.0.1/oai").error_page("badResumptionToken", "no such token")
+    script = [(200, {}, identify), *[(200, {}, p) for p in pages], (200, {}, bad), *[(200, {}, p) for p in pages]]
+    with ScriptedServer(script) as srv:
+        src = Source(id="decoy", name="Decoy", region="malaysia", endpoint=srv.url, metadata_prefix="oai_dc",
+                     window="none", deletion_census="never", politeness=Politeness(max_retries=0))
+        report = run_source(src, tmp_path, parse_workers=2)
+        requests = list(srv.requests)
+    assert report.status == "complete", report.errors
+    assert any("resumptionToken=decoy" in r for r in requests)            # it was guessed, then undone
+    ids = read_committed(tmp_path, "records", "decoy").column("oai_identifier").to_pylist()
+    listed = sum(len(parse_page(p, "x").items) for p in pages)
+    assert len(ids) == len(set(ids)) and report.records + report.quarantined == listed
+    assert report.pages == len(pages)
+    assert committed_files(tmp_path, "raw", "decoy")
+
+
+def test_a_parse_worker_killed_mid_run_loses_nothing(net, tmp_path):
+    """SIGKILL one parse worker while pages are in flight: the run either finishes on the other
+    worker or fails and is resumed; either way every record is written exactly once."""
+    import os
+    import signal
+
+    from harvest.pipeline import parse_pool
+
+    whole = run_source(source(net, "eosc-zenodo"), tmp_path / "whole", parse_workers=0)
+    killed = []
+
+    def kill_one(report, seconds):
+        if not killed:
+            victim = parse_pool().workers[0]
+            os.kill(victim.proc.pid, signal.SIGKILL)
+            killed.append(victim.proc.pid)
+
+    first = run_source(source(net, "eosc-zenodo"), tmp_path / "run", chunk_rows=20, progress=kill_one,
+                       parse_workers=2)
+    assert killed and first.status in ("complete", "failed")
+    if first.status == "failed":
+        assert "parse worker" in " ".join(first.errors)
+        again = run_source(source(net, "eosc-zenodo"), tmp_path / "run", chunk_rows=20, parse_workers=2)
+        assert again.resumed and again.status == "complete", again.errors
+    assert rows(tmp_path / "run", "eosc-zenodo", "records") == rows(tmp_path / "whole", "eosc-zenodo", "records")
+    assert rows(tmp_path / "run", "eosc-zenodo", "raw") == rows(tmp_path / "whole", "eosc-zenodo", "raw")
+    assert not list((tmp_path / "run").rglob(".part-*.tmp"))
+    assert whole.records > 100
