@@ -249,7 +249,7 @@ WITH multi AS (
            min(lv.fb) AS fb,
            list_sort(list({{'source_id': lv.source_id, 'oai_identifier': lv.oai_identifier, 'region': lv.region,
                             'datestamp': lv.datestamp, 'landing_url': lv.landing_url}})) AS members
-    FROM (SELECT rid, lbl FROM label WHERE hash(lbl) % $parts = $part) lb JOIN live lv USING (rid)
+    FROM __LABELS__ lb JOIN live lv USING (rid)
     GROUP BY lb.lbl
 )
 SELECT coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
@@ -262,7 +262,6 @@ FROM multi
 """
 
 _SINGLE_SQL = f"""
-INSERT INTO work
 SELECT CASE WHEN len(pid_keys) = 1 THEN pid_keys[1]
             ELSE coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
                           'rec:' || substr(md5(source_id || ' ' || oai_identifier), 1, 16)) END,
@@ -276,10 +275,14 @@ def _works(con) -> int:
     """The `work` table; returns the number of passes over the works of several records."""
     members = con.execute("SELECT count(*) FROM label").fetchall()[0][0]
     parts = max(1, -(-members // _MEMBERS_PER_PASS))
+    if parts == 1:   # one statement over the whole label table, as before: the planner likes it best
+        con.execute(f"CREATE TABLE work AS {_MULTI_SQL.replace('__LABELS__', 'label')} UNION ALL {_SINGLE_SQL}")
+        return 1
+    sliced = _MULTI_SQL.replace("__LABELS__", "(SELECT rid, lbl FROM label WHERE hash(lbl) % $parts = $part)")
     for part in range(parts):
         head = "CREATE TABLE work AS" if part == 0 else "INSERT INTO work"
-        con.execute(f"{head} {_MULTI_SQL}", {"parts": parts, "part": part})
-    con.execute(_SINGLE_SQL)
+        con.execute(f"{head} {sliced}", {"parts": parts, "part": part})
+    con.execute(f"INSERT INTO work {_SINGLE_SQL}")
     return parts
 
 
