@@ -235,7 +235,7 @@ _PROVENANCE = "{{'source_id': {p}source_id, 'region': {p}region, 'oai_identifier
 # over their members, into a table of its own so each statement gets the whole memory budget. The
 # aggregate's list states do not spill, so works of several records are aggregated in passes over
 # slices of the components (by a hash of the label) of at most ~_MEMBERS_PER_PASS member records each:
-# memory stays bounded however large the input (one pass up to ~1 M records in the bench).
+# memory stays bounded however large the input (one pass up to ~1.5 M records of the bench data).
 _MEMBERS_PER_PASS = 600_000
 
 _MULTI_SQL = f"""
