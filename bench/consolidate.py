@@ -52,7 +52,7 @@ import resource, sys, time
 from harvest.publish import build_and_publish
 cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 t0 = time.perf_counter()
-m = build_and_publish(sys.argv[1], memory_limit=sys.argv[2])
+m = build_and_publish(sys.argv[1], memory_limit=sys.argv[2] or None)
 r = resource.getrusage(resource.RUSAGE_SELF)
 print(time.perf_counter() - t0, r.ru_maxrss, m["works"], r.ru_utime + r.ru_stime - cpu0)
 """
@@ -73,14 +73,15 @@ def _run(code: str, *args: str) -> list[str]:
     return out.stdout.strip().splitlines()[-1].split()
 
 
-def run(sizes=(100_000, 1_000_000), memory_limit: str = "1GB") -> list[dict]:
+def run(sizes=(100_000, 1_000_000), memory_limit: str | None = None) -> list[dict]:
+    """memory_limit None: the build's own fixed default (harvest.index.DEFAULT_MEMORY_LIMIT)."""
     results = []
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp)
             generate(data, n)
             plain_s, plain_kb, plain_cpu = map(float, _run(PLAIN, str(data), str(data / "plain.parquet")))
-            ours_s, ours_kb, works, ours_cpu = _run(OURS, str(data), memory_limit)
+            ours_s, ours_kb, works, ours_cpu = _run(OURS, str(data), memory_limit or "")
             # CPU seconds (user + system, every thread) besides wall time: on a shared machine the
             # wall-time ratio moves with other people's load, the CPU ratio much less
             results.append({"records": n, "works": int(works),
@@ -89,6 +90,13 @@ def run(sizes=(100_000, 1_000_000), memory_limit: str = "1GB") -> list[dict]:
                             "time_ratio": round(float(ours_s) / plain_s, 2),
                             "plain_cpu_seconds": round(plain_cpu, 2), "ours_cpu_seconds": round(float(ours_cpu), 2),
                             "cpu_ratio": round(float(ours_cpu) / plain_cpu, 2)})
+    # memory flat: the build's peak RSS at each size against the smallest size's (same run)
+    for r in results:
+        r["ours_rss_vs_smallest"] = round(r["ours_peak_rss_mb"] / results[0]["ours_peak_rss_mb"], 2)
+    sized = {r["records"]: r for r in results}
+    if 100_000 in sized and 1_000_000 in sized:
+        sized[1_000_000]["rss_1m_vs_100k"] = round(sized[1_000_000]["ours_peak_rss_mb"]
+                                                   / sized[100_000]["ours_peak_rss_mb"], 2)
     return results
 
 

@@ -11,6 +11,7 @@ its wide columns read from its file row, provenance of every holding → one sor
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import shutil
 import threading
@@ -79,14 +80,21 @@ class BuildStats:
     summary: dict = field(default_factory=dict)
 
 
+# DuckDB's memory budget when the caller names none: fixed, not a share of the machine, so the
+# build's peak memory does not grow with the input (past it, DuckDB spills to the work directory),
+# and a few threads at most (each thread's buffers count against the same budget).
+DEFAULT_MEMORY_LIMIT = "512MB"
+MAX_THREADS = 4
+
+
 def _connect(work_dir: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
     """A scratch database whose tables live in DuckDB's buffer manager and spill to work_dir past
     `memory_limit` (an in-memory catalog: no database file to compress and checkpoint), so the
     build runs out of core."""
     work_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(":memory:")
-    if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET memory_limit = '{memory_limit or DEFAULT_MEMORY_LIMIT}'")
+    con.execute(f"SET threads = {max(1, min(os.cpu_count() or 1, MAX_THREADS))}")
     con.execute(f"SET temp_directory = '{work_dir / 'spill'}'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET enable_progress_bar = false")   # a library: nothing on stdout
@@ -224,9 +232,13 @@ _PROVENANCE = "{{'source_id': {p}source_id, 'region': {p}region, 'oai_identifier
               "'datestamp': {p}datestamp, 'landing_url': {p}landing_url}}"
 
 # One narrow row per work: works of one record straight from `live`, works of several aggregated
-# over their members. A table of its own, so each statement gets the whole memory budget.
-_WORK_SQL = f"""
-CREATE TABLE work AS
+# over their members, into a table of its own so each statement gets the whole memory budget. The
+# aggregate's list states do not spill, so works of several records are aggregated in passes over
+# slices of the components (by a hash of the label) of at most ~_MEMBERS_PER_PASS member records each:
+# memory stays bounded however large the input (one pass up to ~1.5 M records of the bench data).
+_MEMBERS_PER_PASS = 600_000
+
+_MULTI_SQL = f"""
 WITH multi AS (
     -- plain list() states (no ORDER BY / DISTINCT inside the aggregate), sorted afterwards; members
     -- sort by (source_id, oai_identifier), which is unique among live records
@@ -237,7 +249,8 @@ WITH multi AS (
            min(lv.fb) AS fb,
            list_sort(list({{'source_id': lv.source_id, 'oai_identifier': lv.oai_identifier, 'region': lv.region,
                             'datestamp': lv.datestamp, 'landing_url': lv.landing_url}})) AS members
-    FROM label lb JOIN live lv USING (rid) GROUP BY lb.lbl
+    FROM __LABELS__ lb JOIN live lv USING (rid)
+    GROUP BY lb.lbl
 )
 SELECT coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
        CASE WHEN len(pids) = 0 THEN 'fallback' ELSE 'pid' END AS match,
@@ -246,7 +259,9 @@ SELECT coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id
        list_sort(list_distinct(list_transform(members, m -> m.region))) AS regions,
        len(list_distinct(list_transform(members, m -> m.source_id)))::INTEGER AS source_count
 FROM multi
-UNION ALL
+"""
+
+_SINGLE_SQL = f"""
 SELECT CASE WHEN len(pid_keys) = 1 THEN pid_keys[1]
             ELSE coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
                           'rec:' || substr(md5(source_id || ' ' || oai_identifier), 1, 16)) END,
@@ -256,15 +271,31 @@ FROM live ANTI JOIN label USING (rid)
 """
 
 
+def _works(con) -> int:
+    """The `work` table; returns the number of passes over the works of several records."""
+    members = con.execute("SELECT count(*) FROM label").fetchall()[0][0]
+    parts = max(1, -(-members // _MEMBERS_PER_PASS))
+    if parts == 1:   # one statement over the whole label table, as before: the planner likes it best
+        con.execute(f"CREATE TABLE work AS {_MULTI_SQL.replace('__LABELS__', 'label')} UNION ALL {_SINGLE_SQL}")
+        return 1
+    sliced = _MULTI_SQL.replace("__LABELS__", "(SELECT rid, lbl FROM label WHERE hash(lbl) % $parts = $part)")
+    for part in range(parts):
+        head = "CREATE TABLE work AS" if part == 0 else "INSERT INTO work"
+        con.execute(f"{head} {sliced}", {"parts": parts, "part": part})
+    con.execute(f"INSERT INTO work {_SINGLE_SQL}")
+    return parts
+
+
 def _works_sql(files: list[Path]) -> str:
-    """The index rows in work_id order; the wide fields are read from the chosen record's file row."""
+    """The index rows, unsorted: the wide fields are read from the chosen record's file row. A table
+    of its own, so that the join and the final sort each get the whole memory budget."""
     return f"""
+CREATE TABLE out AS
 SELECT w.work_id, w.match,
     r.title, r.creators, r.subjects, r.description, r.publisher, r.publication_year, r.resource_type,
     r.language, r.license, w.pids, r.landing_url,
     w.regions, len(w.regions)::INTEGER AS region_count, w.source_count, w.provenance
 FROM work w JOIN (SELECT {_RID} AS rid, {", ".join(_WIDE_COLUMNS)} FROM {_scan(files)}) r ON r.rid = w.rep
-ORDER BY w.work_id
 """
 
 
@@ -283,9 +314,11 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
     con = _connect(work_dir, memory_limit)
     try:
         stats = _stage(con, files, priorities or {})
-        con.execute(_WORK_SQL)
-        _drop(con, "live", "label", "py_fb")   # the final sort gets their memory
-        reader = con.execute(_works_sql(files)).to_arrow_reader(_ROW_GROUP)
+        _works(con)
+        _drop(con, "live", "label", "py_fb")   # the join gets their memory
+        con.execute(_works_sql(files))
+        _drop(con, "work")   # and the final sort the join's
+        reader = con.execute("SELECT * FROM out ORDER BY work_id").to_arrow_reader(_ROW_GROUP)
         works, holdings, summary = _WorksFiles(out_dir, rows_per_file), _HoldingsFiles(out_dir), _Summary()
         _fan_out(_fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)), [works, holdings, summary])
         stats.summary = summary.result()
@@ -349,20 +382,22 @@ class _HoldingsFiles:
         self.pending: dict[str, list[pa.Table]] = {}
 
     def add(self, chunk: pa.Table) -> None:
-        prov = chunk.column("provenance").combine_chunks()
+        prov = _array(chunk.column("provenance"))
         flat, parent = pc.list_flatten(prov), pc.list_parent_indices(prov)
         # (region, work, source_id, oai_identifier): a total order, no reliance on a stable sort;
         # no Python scalars either (the first one imports pandas: a third of a second)
         keys = pa.table({"r": flat.field("region"), "w": parent, "s": flat.field("source_id"),
                          "o": flat.field("oai_identifier")})
         order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in ("r", "w", "s", "o")])
-        rows = pa.table({"work_id": chunk.column("work_id").combine_chunks().take(parent),
+        rows = pa.table({"work_id": _array(chunk.column("work_id")).take(parent),
                          **{name: flat.field(name) for name in ("source_id", "oai_identifier", "datestamp",
-                                                                "landing_url")}}).take(order)
-        counts = pc.value_counts(keys.column("r").take(order).combine_chunks())   # in order of appearance
+                                                                "landing_url")}})
+        counts = pc.value_counts(keys.column("r").take(order))   # in order of appearance
         start = 0
         for region, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
-            self.pending.setdefault(region, []).append(rows.slice(start, n))
+            # a take per region: fresh buffers of that region's rows only, so what waits for a full
+            # row group does not hold on to the whole chunk
+            self.pending.setdefault(region, []).append(rows.take(order.slice(start, n)))
             start += n
             if sum(t.num_rows for t in self.pending[region]) >= _ROW_GROUP:
                 self._flush(region)
@@ -399,11 +434,11 @@ class _Summary:
 
     def add(self, chunk: pa.Table) -> None:
         self.works += chunk.num_rows
-        self._count(self.regions, pc.list_flatten(chunk.column("regions").combine_chunks()))
-        self._count(self.sources, pc.list_flatten(chunk.column("provenance").combine_chunks()).field("source_id"))
-        self._count(self.match, chunk.column("match").combine_chunks())
-        self._count(self.region_counts, chunk.column("region_count").combine_chunks())
-        self._count(self.source_counts, chunk.column("source_count").combine_chunks())
+        self._count(self.regions, pc.list_flatten(_array(chunk.column("regions"))))
+        self._count(self.sources, pc.list_flatten(_array(chunk.column("provenance"))).field("source_id"))
+        self._count(self.match, _array(chunk.column("match")))
+        self._count(self.region_counts, _array(chunk.column("region_count")))
+        self._count(self.source_counts, _array(chunk.column("source_count")))
 
     def close(self) -> None:
         pass
@@ -413,6 +448,11 @@ class _Summary:
                 "totals": {"works": self.works,
                            "cross_region_works": sum(n for k, n in self.region_counts.items() if k >= 2),
                            "multi_source_works": sum(n for k, n in self.source_counts.items() if k >= 2)}}
+
+
+def _array(column: pa.ChunkedArray) -> pa.Array:
+    """One array for a column, copied only if it is in several pieces (combine_chunks always copies)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _fan_out(chunks, sinks) -> None:
