@@ -196,7 +196,8 @@ class _NoPandas:
 
 def worker_main() -> None:
     """A parse worker (started by harvest.pipeline.ParsePool): reads ("page", id, chunk key, spec,
-    body, url), ("close", id, key) and ("abort", id, key) messages on stdin, in order; parses and
+    body, url), ("close", id, key), ("abort", id, key) and ("validate", id, None, data_dir,
+    files) messages on stdin, in order; parses and
     maps each page into that chunk's ChunkPart and answers (id, ok, PageResult | sealed paths) on
     stdout. Only counts and paths go back: rows never cross the process boundary. At the end of
     stdin (the harvester exited, even by SIGKILL) open parts are deleted."""
@@ -234,6 +235,10 @@ def worker_main() -> None:
                 elif kind == "close":
                     part = parts.pop(key, None)
                     reply = part.seal() if part is not None else []
+                elif kind == "validate":   # the run's validation report, over its files
+                    from harvest.validation import validation_report
+
+                    reply = validation_report(*msg[3:])
                 else:   # abort
                     part = parts.pop(key, None)
                     if part is not None:
