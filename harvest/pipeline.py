@@ -723,7 +723,10 @@ class Harvest:
         """harvest.validation's report over the run's files, computed in a parse worker when the
         run has them (pyarrow is loaded there; this process stays without it)."""
         if self.pool is not None:
-            return self.pool.submit(("validate", None, str(self.data_dir), files))[1].result()
+            try:
+                return self.pool.submit(("validate", None, str(self.data_dir), files))[1].result()
+            except HarvestError:   # no live worker (the files are committed): compute it here
+                pass
         from harvest.validation import validation_report
 
         return validation_report(self.data_dir, files)
