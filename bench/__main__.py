@@ -17,7 +17,11 @@ from bench import consolidate, dagparse, harvest, transform
 def _row(name, r):
     rss = f"{r['rss_mb']:>6,.0f} MB" if "rss_mb" in r else ""
     mbs = f"{r['mb_per_s']:>6.1f} MB/s" if "mb_per_s" in r else ""
-    return f"    {name:24} {r['rec_per_s']:>9,} rec/s  {mbs:>12}  {rss:>10}"
+    line = f"    {name:24} {r['rec_per_s']:>9,} rec/s  {mbs:>12}  {rss:>10}"
+    if "pss_mb" in r:   # ours: harvester + parse workers, shared pages counted once
+        line += (f"  (RSS summed)  PSS {r['pss_mb']:,.0f} MB peak: harvester {r.get('harvester_pss_mb', 0):,.0f}"
+                 f" + {r.get('parse_workers', 0)} workers ≤ {r.get('worker_pss_mb', 0):,.0f} MB each")
+    return line
 
 
 def main() -> None:

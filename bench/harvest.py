@@ -5,7 +5,8 @@
 Memory of (d) covers the harvesting process and its parse workers: `rss_mb` adds the harvester's
 peak RSS to each worker's (an upper bound: the libraries they share are counted in every process),
 `pss_mb` is the peak of their summed proportional set size (shared pages counted once), sampled
-every 50 ms."""
+every 50 ms; `harvester_pss_mb` and `worker_pss_mb` are the peaks of the harvester's and of the
+largest worker's own PSS (not necessarily at the same moment)."""
 from __future__ import annotations
 
 import json
@@ -71,7 +72,7 @@ src = Source(id="bench", name="bench", region="europe", endpoint=url, metadata_p
              deletion_census="never")
 import os, threading
 import harvest.pipeline as P
-peak = {"pss": 0.0}
+peak = {"pss": 0.0, "harvester": 0.0, "workers": 0.0}
 def pss(pid):   # proportional set size: pages shared between the processes are counted once in all
     try:
         with open(f"/proc/{pid}/smaps_rollup") as fh:
@@ -80,8 +81,10 @@ def pss(pid):   # proportional set size: pages shared between the processes are 
         return 0.0
 def sample():
     while not done.is_set():
-        pids = [os.getpid()] + ([w.proc.pid for w in P._POOL.workers] if P._POOL else [])
-        peak["pss"] = max(peak["pss"], sum(pss(p) for p in pids))
+        own, workers = pss(os.getpid()), [pss(w.proc.pid) for w in P._POOL.workers] if P._POOL else []
+        peak["pss"] = max(peak["pss"], own + sum(workers))
+        peak["harvester"] = max(peak["harvester"], own)
+        peak["workers"] = max([peak["workers"], *workers])
         done.wait(0.05)
 done = threading.Event()
 threading.Thread(target=sample, daemon=True).start()
@@ -97,7 +100,8 @@ own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers else 0.0
 print(json.dumps({"records": r.records + r.quarantined, "seconds": seconds, "bytes": r.bytes,
                   "rss_mb": own + workers * child, "harvester_rss_mb": own, "worker_rss_mb": child,
-                  "pss_mb": peak["pss"], "parse_workers": workers}))
+                  "pss_mb": peak["pss"], "harvester_pss_mb": peak["harvester"], "worker_pss_mb": peak["workers"],
+                  "parse_workers": workers}))
 """
 
 CONCURRENT = """

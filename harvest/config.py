@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 from harvest.errors import ConfigError
@@ -93,7 +92,9 @@ class Source:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
+def _validator() -> "jsonschema.Draft202012Validator":
+    import jsonschema   # on first validation only: the harvesting path does not need it (~15 MB)
+
     schema = json.loads((schemas_dir() / "source.schema.json").read_text())
     return jsonschema.Draft202012Validator(schema)
 
@@ -112,7 +113,7 @@ def expand_env(value: str, path: str, field_name: str) -> str:
     return _ENV_REF.sub(repl, value)
 
 
-def _field_path(err: jsonschema.ValidationError) -> str:
+def _field_path(err: "jsonschema.ValidationError") -> str:
     parts = [str(p) for p in err.absolute_path]
     if err.validator == "required":
         missing = re.search(r"'([^']+)' is a required property", err.message)
@@ -123,7 +124,7 @@ def _field_path(err: jsonschema.ValidationError) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def _message(err: jsonschema.ValidationError) -> str:
+def _message(err: "jsonschema.ValidationError") -> str:
     if err.validator == "required":
         return "is required but missing"
     if err.validator == "additionalProperties":

@@ -713,13 +713,23 @@ class Harvest:
         self.state.last_run_id, self.state.last_status = r.run_id, r.status
         save_state(self.data_dir, self.state)
         if r.status != "failed":
-            from harvest.validation import validation_report
-
-            r.validation = validation_report(self.data_dir, r.files)
+            r.validation = self._validation_report(r.files)
         r.seconds = round(time.monotonic() - self.t0, 3)
         r.finished_at = datetime.now(timezone.utc).isoformat()
         write_json_atomic(self.reports_dir / f"{r.run_id}.json", r.as_dict())
         return r
+
+    def _validation_report(self, files: list[str]) -> dict:
+        """harvest.validation's report over the run's files, computed in a parse worker when the
+        run has them (pyarrow is loaded there; this process stays without it)."""
+        if self.pool is not None:
+            try:
+                return self.pool.submit(("validate", None, str(self.data_dir), files))[1].result()
+            except HarvestError:   # no live worker (the files are committed): compute it here
+                pass
+        from harvest.validation import validation_report
+
+        return validation_report(self.data_dir, files)
 
 
 def replace_earlier_files(data_dir: Path, source_id: str, keep: list[str]) -> None:

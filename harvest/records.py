@@ -194,9 +194,24 @@ class _NoPandas:
         return None
 
 
+def _malloc_trim() -> Callable[[], None]:
+    """glibc's malloc_trim(0), or a no-op elsewhere: after each chunk the freed heap goes back to
+    the system, so a worker's memory stays that of one chunk over a long harvest (without it the
+    heap's free holes made a worker ~10 % bigger after 1 M records than after 100 k)."""
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    fn.argtypes, fn.restype = [ctypes.c_size_t], ctypes.c_int
+    return lambda: fn(0) and None
+
+
 def worker_main() -> None:
     """A parse worker (started by harvest.pipeline.ParsePool): reads ("page", id, chunk key, spec,
-    body, url), ("close", id, key) and ("abort", id, key) messages on stdin, in order; parses and
+    body, url), ("close", id, key), ("abort", id, key) and ("validate", id, None, data_dir,
+    files) messages on stdin, in order; parses and
     maps each page into that chunk's ChunkPart and answers (id, ok, PageResult | sealed paths) on
     stdout. Only counts and paths go back: rows never cross the process boundary. At the end of
     stdin (the harvester exited, even by SIGKILL) open parts are deleted."""
@@ -209,6 +224,7 @@ def worker_main() -> None:
 
     gc.freeze()                       # the imported modules are never garbage: skip them
     gc.set_threshold(50_000, 20, 50)  # many short-lived row dicts: collect less often
+    trim = _malloc_trim()
     inp = sys.stdin.buffer
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)                     # a stray print must not corrupt the answers
@@ -234,6 +250,12 @@ def worker_main() -> None:
                 elif kind == "close":
                     part = parts.pop(key, None)
                     reply = part.seal() if part is not None else []
+                    trim()   # the chunk's rows and Arrow buffers are freed: give the pages back
+                elif kind == "validate":   # the run's validation report, over its files
+                    from harvest.validation import validation_report
+
+                    reply = validation_report(*msg[3:])
+                    trim()
                 else:   # abort
                     part = parts.pop(key, None)
                     if part is not None:

@@ -1,10 +1,13 @@
 """The partner-facing validation report of a run: what was quarantined and why (with examples),
-and how well each canonical field is filled. Written next to the run report, summarised in it."""
+and how well each canonical field is filled. Written next to the run report, summarised in it.
+
+Computed with pyarrow, one row group at a time over the run's files (only the columns it needs),
+so its memory is one row group's whatever the partner's size, and it needs no DuckDB. In a
+parse-worker run it is computed in a parse worker (pyarrow is loaded there already); the
+harvesting process then never loads pyarrow or DuckDB."""
 from __future__ import annotations
 
 from pathlib import Path
-
-import duckdb
 
 from harvest.schema import declared
 
@@ -13,32 +16,53 @@ DESCRIPTIVE = [f["name"] for f in declared("records")["fields"]
                                     "metadata_prefix", "run_id", "harvested_at", "crosswalk_version")]
 LIST_FIELDS = {f["name"] for f in declared("records")["fields"] if isinstance(f["type"], dict)}
 EXAMPLES = 3
+_BATCH = 5000
+_QUARANTINE_COLUMNS = ["reason", "oai_identifier", "detail", "page_url"]
 
 
 def validation_report(data_dir: Path, files: list[str]) -> dict:
-    """Fill rates over the run's live records and quarantine counts by reason, from its files."""
+    """Fill rates over the run's live records and quarantine counts by reason, from its files:
+    a field counts as filled when it is not null (and, for lists, not empty); quarantine reasons
+    by count (then name), each with its first EXAMPLES rows by oai_identifier (nulls last)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     data_dir = Path(data_dir)
-    records = [str(data_dir / f) for f in files if f.startswith("records/")]
-    quarantine = [str(data_dir / f) for f in files if f.startswith("quarantine/")]
+    records = [data_dir / f for f in files if f.startswith("records/")]
+    quarantine = [data_dir / f for f in files if f.startswith("quarantine/")]
     report: dict = {"live_records": 0, "fill_rates": {}, "quarantine": {}}
-    # one thread and a small budget: the report scans every file of the run, and its memory must
-    # not grow with the partner's size (the harvest itself is flat)
-    con = duckdb.connect(config={"threads": 1, "memory_limit": "128MB", "preserve_insertion_order": False})
-    try:
-        if records:
-            filled = ", ".join(
-                f"avg(CASE WHEN {c} IS NOT NULL AND len({c}) > 0 THEN 1 ELSE 0 END)" if c in LIST_FIELDS
-                else f"avg(CASE WHEN {c} IS NOT NULL THEN 1 ELSE 0 END)" for c in DESCRIPTIVE)
-            row = con.execute(f"SELECT count(*), {filled} FROM read_parquet({records!r}) WHERE NOT deleted").fetchall()[0]
-            report["live_records"] = row[0]
-            report["fill_rates"] = {c: round(v or 0.0, 4) for c, v in zip(DESCRIPTIVE, row[1:])}
-        if quarantine:
-            for reason, n, examples in con.execute(f"""
-                    SELECT reason, count(*),
-                           list({{'oai_identifier': oai_identifier, 'detail': detail, 'page_url': page_url}}
-                                ORDER BY oai_identifier NULLS LAST)[1:{EXAMPLES}]
-                    FROM read_parquet({quarantine!r}) GROUP BY reason ORDER BY count(*) DESC, reason""").fetchall():
-                report["quarantine"][reason] = {"count": n, "examples": examples}
-    finally:
-        con.close()
+    if records:
+        live, filled = 0, dict.fromkeys(DESCRIPTIVE, 0)
+        for path in records:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH, columns=["deleted", *DESCRIPTIVE]):
+                batch = batch.filter(pc.invert(batch.column("deleted")))   # a null `deleted` is dropped too
+                live += batch.num_rows
+                for name in DESCRIPTIVE:
+                    col = batch.column(name)
+                    if name in LIST_FIELDS:
+                        filled[name] += pc.sum(pc.greater(pc.list_value_length(col), 0)).as_py() or 0
+                    else:
+                        filled[name] += len(col) - col.null_count
+        report["live_records"] = live
+        report["fill_rates"] = {c: round(filled[c] / live, 4) if live else 0.0 for c in DESCRIPTIVE}
+    if quarantine:
+        counts: dict[str, int] = {}
+        examples: dict[str, list] = {}
+        for path in quarantine:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH, columns=_QUARANTINE_COLUMNS):
+                for reason, oai_id, detail, url in zip(*(batch.column(c).to_pylist() for c in _QUARANTINE_COLUMNS)):
+                    counts[reason] = counts.get(reason, 0) + 1
+                    ex = examples.setdefault(reason, [])
+                    ex.append({"oai_identifier": oai_id, "detail": detail, "page_url": url})
+                    if len(ex) > 4 * EXAMPLES:   # keep the smallest few only: bounded memory
+                        ex.sort(key=_example_order)
+                        del ex[EXAMPLES:]
+        for reason in sorted(counts, key=lambda r: (-counts[r], r is None, r or "")):
+            report["quarantine"][reason] = {"count": counts[reason],
+                                            "examples": sorted(examples[reason], key=_example_order)[:EXAMPLES]}
     return report
+
+
+def _example_order(example: dict) -> tuple:
+    oai_id = example["oai_identifier"]
+    return (oai_id is None, oai_id or "")

@@ -49,7 +49,8 @@ def summary(report) -> dict:
     return {"status": report.status, "pages": report.pages, "records": report.records, "deleted": report.deleted,
             "quarantined": report.quarantined, "illegal": report.illegal_chars_removed,
             "errors": [_stable(e) for e in report.errors],
-            "windows": [(w["status"], w["records"], w["quarantined"], w["listed"]) for w in report.windows]}
+            "windows": [(w["status"], w["records"], w["quarantined"], w["listed"]) for w in report.windows],
+            "validation": report.validation}   # computed in a parse worker, or here with parse_workers=0
 
 
 def _stable(message: str) -> str:
@@ -165,3 +166,29 @@ def test_a_parse_worker_killed_mid_run_loses_nothing(net, tmp_path):
     assert rows(tmp_path / "run", "eosc-zenodo", "raw") == rows(tmp_path / "whole", "eosc-zenodo", "raw")
     assert not list((tmp_path / "run").rglob(".part-*.tmp"))
     assert whole.records > 100
+
+
+def test_the_harvesting_process_loads_neither_pyarrow_nor_duckdb(net, tmp_path):
+    """With parse workers the harvester only fetches and renames files: the Arrow, DuckDB and
+    JSON Schema libraries (~100 MB between them) stay out of it, the validation report included."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    p = partner("ardc-rda")
+    code = f"""
+import json, sys
+from harvest.config import Source
+from harvest.pipeline import run_source
+src = Source(id="ardc-rda", name="x", region={p.region!r}, endpoint={net.url_for("ardc-rda")!r},
+             metadata_prefix={p.formats[0]!r}, window="none")
+r = run_source(src, {str(tmp_path)!r}, parse_workers=2)
+print(json.dumps([r.status, r.records, r.validation["live_records"],
+                  sorted(m for m in ("pyarrow", "duckdb", "jsonschema", "pandas", "numpy") if m in sys.modules)]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    status, records, live, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert status == "complete" and records > 0 and live > 0
+    assert loaded == []
