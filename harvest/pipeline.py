@@ -643,10 +643,7 @@ class Harvest:
 
     # ---- deletions census --------------------------------------------------------------------
     def _census_wanted(self) -> bool:
-        mode = self.source.deletion_census
-        if mode == "never" or self.ctx.get("ranged"):
-            return False
-        return mode == "always" or self.ctx.get("deleted_record") in ("no", "transient")
+        return not self.ctx.get("ranged") and census_wanted(self.source, self.ctx.get("deleted_record"))
 
     def _census(self) -> None:
         from harvest.census import tombstones_for_vanished
@@ -730,6 +727,13 @@ class Harvest:
         from harvest.validation import validation_report
 
         return validation_report(self.data_dir, files)
+
+
+def census_wanted(source: Source, deleted_record: str | None) -> bool:
+    """Whether a complete, unranged run takes a deletion census: the config says so, or Identify's
+    deletedRecord says the provider does not keep deletions (no, transient)."""
+    mode = source.deletion_census
+    return mode != "never" and (mode == "always" or deleted_record in ("no", "transient"))
 
 
 def replace_earlier_files(data_dir: Path, source_id: str, keep: list[str]) -> None:

@@ -24,7 +24,7 @@ from harvest.config import Source
 from harvest.crosswalk import get_crosswalk
 from harvest.errors import HarvestError
 from harvest.oai import OAIClient
-from harvest.pipeline import Harvest, RunReport, replace_earlier_files
+from harvest.pipeline import Harvest, RunReport, census_wanted, replace_earlier_files
 from harvest.records import Lineage
 from harvest.state import load_state, save_state, state_path, write_json_atomic
 from harvest.store import ChunkWriter
@@ -170,8 +170,7 @@ def finish_run(source: Source, data_dir: Path, run_id: str, *, credentials=None)
 
 def _census(source: Source, data_dir: Path, plan: dict, r: RunReport, credentials) -> None:
     """Tombstone what a provider without persistent deletions no longer lists (harvest.census)."""
-    if source.deletion_census == "never" or not (
-            source.deletion_census == "always" or plan["deleted_record"] in ("no", "transient")):
+    if not census_wanted(source, plan["deleted_record"]):
         return
     from harvest.census import tombstones_for_vanished
 
