@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -134,36 +135,37 @@ def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
     con.execute("CREATE TABLE priority(source_id VARCHAR, priority INTEGER)")
     if priorities:
         con.executemany("INSERT INTO priority VALUES (?, ?)", sorted(priorities.items()))
-    # every version, narrow: what deciding the latest, clustering, choosing and provenance need (keys
-    # computed on the way; the wide columns are read again only for the chosen records, at the end)
+    # one narrow pass over every version: the latest version of every (source, identifier) with
+    # what clustering, choosing and provenance need (keys computed on the way; the wide columns are
+    # read again only for the chosen records, at the end)
     no_pid = "len(pid_keys) = 0"
+    # The latest version of each (source, identifier): most identifiers have one version, so only the
+    # rows whose identifier's hash is shared by several rows (every identifier with several versions,
+    # and the odd hash collision) go through the window; the rest are taken as they are.
     con.execute(f"""
-        CREATE TABLE ver AS
-        SELECT rid, source_id, region, oai_identifier, datestamp, harvested_at, run_id, deleted, landing_url,
-               completeness, pid_keys,
-               CASE WHEN {no_pid} THEN 'fb:' || {fallback_key_sql('title', 'publication_year', 'family')} END AS fb,
-               CASE WHEN {no_pid} AND {fallback_key_in_python('title', 'publication_year', 'family')}
-                    THEN {{'title': title, 'year': publication_year, 'family': family}} END AS py_fb_input
-        FROM (
-            SELECT {_RID} AS rid, source_id, region, oai_identifier, datestamp, harvested_at, run_id, deleted,
-                   landing_url, {_COMPLETENESS} AS completeness,
-                   {_PID_KEYS} AS pid_keys,
-                   title, publication_year, {_FAMILY} AS family
-            FROM {_scan(files)})""")
-    # the latest version of every (source, identifier)
-    con.execute("""
-        CREATE TABLE latest AS
-        SELECT rid, deleted FROM ver
-        QUALIFY row_number() OVER (PARTITION BY source_id, oai_identifier
-                                   ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC) = 1""")
-    # one narrow row per live record
-    con.execute("""
         CREATE TABLE live AS
-        SELECT v.rid, v.source_id, v.region, v.oai_identifier, v.datestamp, v.landing_url, v.completeness,
-               coalesce(p.priority, 50) AS priority, v.pid_keys, v.fb, v.py_fb_input
-        FROM latest l JOIN ver v USING (rid) LEFT JOIN priority p ON p.source_id = v.source_id
-        WHERE NOT l.deleted""")
-    _drop(con, "ver")
+        WITH v AS MATERIALIZED (
+            SELECT hash(source_id, oai_identifier) AS h, rid, source_id, region, oai_identifier, datestamp,
+                   harvested_at, run_id, landing_url, completeness, deleted, pid_keys,
+                   CASE WHEN {no_pid} THEN 'fb:' || {fallback_key_sql('title', 'publication_year', 'family')} END AS fb,
+                   CASE WHEN {no_pid} AND {fallback_key_in_python('title', 'publication_year', 'family')}
+                        THEN {{'title': title, 'year': publication_year, 'family': family}} END AS py_fb_input
+            FROM (
+                SELECT {_RID} AS rid, source_id, region, oai_identifier, datestamp, harvested_at, run_id, deleted,
+                       landing_url, {_COMPLETENESS} AS completeness, {_PID_KEYS} AS pid_keys,
+                       title, publication_year, {_FAMILY} AS family
+                FROM {_scan(files)})),
+        shared AS (SELECT h FROM v GROUP BY h HAVING count(*) > 1),
+        latest AS (
+            SELECT * FROM v WHERE h NOT IN (SELECT h FROM shared)
+            UNION ALL
+            SELECT * FROM (SELECT * FROM v WHERE h IN (SELECT h FROM shared))
+            QUALIFY row_number() OVER (PARTITION BY source_id, oai_identifier
+                                       ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC) = 1)
+        SELECT l.* EXCLUDE (h, harvested_at, run_id), coalesce(p.priority, 50) AS priority
+        FROM latest l LEFT JOIN priority p ON p.source_id = l.source_id""")
+    records_in, tombstones = con.execute("SELECT count(*), count(*) FILTER (WHERE deleted) FROM live").fetchall()[0]
+    con.execute("DELETE FROM live WHERE deleted")   # tombstones remove the record from every work
     _python_fallback_keys(con)
     con.execute("""
         CREATE TABLE rec_key AS
@@ -171,10 +173,8 @@ def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
         UNION ALL
         SELECT rid, fb FROM live WHERE fb IS NOT NULL""")
     iterations = _components(con)
-    records_in, tombstones = con.execute("SELECT count(*), count(*) FILTER (WHERE deleted) FROM latest").fetchall()[0]
-    live = con.execute("SELECT count(*) FROM live").fetchall()[0][0]
-    _drop(con, "latest", "rec_key", "edge")
-    return BuildStats(records_in, tombstones, live, iterations)
+    _drop(con, "rec_key", "edge")
+    return BuildStats(records_in, tombstones, records_in - tombstones, iterations)
 
 
 def _drop(con, *tables: str) -> None:
@@ -228,45 +228,40 @@ def _components(con) -> int:
     raise IndexBuildError(f"PID clustering did not converge in {MAX_ITERATIONS} iterations")
 
 
-_PROVENANCE = "{{'source_id': {p}source_id, 'region': {p}region, 'oai_identifier': {p}oai_identifier, " \
-              "'datestamp': {p}datestamp, 'landing_url': {p}landing_url}}"
-
-# One narrow row per work: works of one record straight from `live`, works of several aggregated
-# over their members, into a table of its own so each statement gets the whole memory budget. The
-# aggregate's list states do not spill, so works of several records are aggregated in passes over
-# slices of the components (by a hash of the label) of at most ~_MEMBERS_PER_PASS member records each:
-# memory stays bounded however large the input (one pass up to ~1.5 M records of the bench data).
+# One narrow row per work, in the `work` table: `wkey` (the component's label for works of several
+# records, the record's rid for a work of one: unique either way), `n` holdings. Works of one record
+# come straight from `live`; works of several are aggregated over their members. The aggregate's
+# list states do not spill, so works of several records are aggregated in passes over slices of the
+# components (by a hash of the label) of at most ~_MEMBERS_PER_PASS member records each: memory stays
+# bounded however large the input. Provenance is not aggregated at all: the holdings stream, sorted
+# the same way as the works, becomes each work's provenance list as it is written.
 _MEMBERS_PER_PASS = 600_000
 
 _MULTI_SQL = f"""
 WITH multi AS (
-    -- plain list() states (no ORDER BY / DISTINCT inside the aggregate), sorted afterwards; members
-    -- sort by (source_id, oai_identifier), which is unique among live records
     SELECT lb.lbl,
            arg_min(lv.rid, (-lv.completeness, -lv.priority, -epoch_us(lv.datestamp), lv.source_id, lv.oai_identifier))
                AS rep,
            list_sort(list_distinct(flatten(list(lv.pid_keys)))) AS pids,
            min(lv.fb) AS fb,
-           list_sort(list({{'source_id': lv.source_id, 'oai_identifier': lv.oai_identifier, 'region': lv.region,
-                            'datestamp': lv.datestamp, 'landing_url': lv.landing_url}})) AS members
+           list_sort(list_distinct(list(lv.region))) AS regions,
+           len(list_distinct(list(lv.source_id)))::INTEGER AS source_count,
+           count(*)::INTEGER AS n
     FROM __LABELS__ lb JOIN live lv USING (rid)
     GROUP BY lb.lbl
 )
-SELECT coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
+SELECT lbl AS wkey, coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
        CASE WHEN len(pids) = 0 THEN 'fallback' ELSE 'pid' END AS match,
-       rep, pids,
-       list_transform(members, m -> {_PROVENANCE.format(p='m.')}) AS provenance,
-       list_sort(list_distinct(list_transform(members, m -> m.region))) AS regions,
-       len(list_distinct(list_transform(members, m -> m.source_id)))::INTEGER AS source_count
+       rep, pids, regions, source_count, n
 FROM multi
 """
 
 _SINGLE_SQL = f"""
-SELECT CASE WHEN len(pid_keys) = 1 THEN pid_keys[1]
+SELECT rid, CASE WHEN len(pid_keys) = 1 THEN pid_keys[1]
             ELSE coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
                           'rec:' || substr(md5(source_id || ' ' || oai_identifier), 1, 16)) END,
        'single', rid, CASE WHEN len(pid_keys) < 2 THEN pid_keys ELSE list_sort(pid_keys) END,
-       [{_PROVENANCE.format(p='')}], [region], 1
+       [region], 1, 1
 FROM live ANTI JOIN label USING (rid)
 """
 
@@ -275,7 +270,7 @@ def _works(con) -> int:
     """The `work` table; returns the number of passes over the works of several records."""
     members = con.execute("SELECT count(*) FROM label").fetchall()[0][0]
     parts = max(1, -(-members // _MEMBERS_PER_PASS))
-    if parts == 1:   # one statement over the whole label table, as before: the planner likes it best
+    if parts == 1:   # one statement over the whole label table: the planner likes it best
         con.execute(f"CREATE TABLE work AS {_MULTI_SQL.replace('__LABELS__', 'label')} UNION ALL {_SINGLE_SQL}")
         return 1
     sliced = _MULTI_SQL.replace("__LABELS__", "(SELECT rid, lbl FROM label WHERE hash(lbl) % $parts = $part)")
@@ -286,16 +281,18 @@ def _works(con) -> int:
     return parts
 
 
-def _works_sql(files: list[Path]) -> str:
-    """The index rows, unsorted: the wide fields are read from the chosen record's file row. A table
-    of its own, so that the join and the final sort each get the whole memory budget."""
-    return f"""
-CREATE TABLE out AS
-SELECT w.work_id, w.match,
-    r.title, r.creators, r.subjects, r.description, r.publisher, r.publication_year, r.resource_type,
-    r.language, r.license, w.pids, r.landing_url,
-    w.regions, len(w.regions)::INTEGER AS region_count, w.source_count, w.provenance
-FROM work w JOIN (SELECT {_RID} AS rid, {", ".join(_WIDE_COLUMNS)} FROM {_scan(files)}) r ON r.rid = w.rep
+# Works and holdings are two streams in the same order, that of each work's chosen record (`rep`, a
+# record's place in the sorted list of records files): a works row with `n` holdings is followed, in
+# the holdings stream, by its n rows. Sorting the narrow rows only, and reading the chosen records'
+# wide fields in file order (`_ChosenRows`), no wide row is ever joined or sorted.
+_HOLDINGS_SQL = """
+SELECT w.work_id, w.rep, lv.source_id, lv.region, lv.oai_identifier, lv.datestamp, lv.landing_url
+FROM live lv LEFT JOIN label lb USING (rid) JOIN work w ON w.wkey = coalesce(lb.lbl, lv.rid)
+ORDER BY w.rep, lv.source_id, lv.oai_identifier
+"""
+_WORKS_SQL = """
+SELECT work_id, match, rep, pids, regions, len(regions)::INTEGER AS region_count, source_count, n
+FROM work ORDER BY rep
 """
 
 
@@ -304,30 +301,188 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
     """Consolidate every committed records file into out_dir/works/part-NNNNN.parquet files, and
     out_dir/holdings/region=…/part-0.parquet (one row per work and holding record); returns the works files.
 
-    Works are sorted by id and cut into files of `rows_per_file` works (row groups of a fixed size),
-    streamed from DuckDB's out-of-core sort: the same inputs give byte-identical files.
+    Works are in the order of their chosen records in the records files (sorted by path: region,
+    source, run, chunk; then row) and cut into files of `rows_per_file` works (row groups of a fixed
+    size): the same inputs give byte-identical files.
     """
     files = committed_files(records_dir, "records")
     if not files:
         raise IndexBuildError(f"no harvested records under {Path(records_dir) / 'records'}: run a harvest first")
     work_dir = out_dir.parent / f".work-{out_dir.name}"
     con = _connect(work_dir, memory_limit)
+    holdings_con = None
     try:
         stats = _stage(con, files, priorities or {})
         _works(con)
-        _drop(con, "live", "label", "py_fb")   # the join gets their memory
-        con.execute(_works_sql(files))
-        _drop(con, "work")   # and the final sort the join's
-        reader = con.execute("SELECT * FROM out ORDER BY work_id").to_arrow_reader(_ROW_GROUP)
-        works, holdings, summary = _WorksFiles(out_dir, rows_per_file), _HoldingsFiles(out_dir), _Summary()
-        _fan_out(_fixed_chunks(reader, min(_ROW_GROUP, rows_per_file)), [works, holdings, summary])
-        stats.summary = summary.result()
+        _drop(con, "py_fb")
+        # both streams sorted before either is read (the holdings on a second connection to the same
+        # database, so the two can be read side by side), then what only they needed is dropped
+        holdings_con = con.cursor()
+        holdings = holdings_con.execute(_HOLDINGS_SQL).to_arrow_reader(_ROW_GROUP)
+        works = con.execute(_WORKS_SQL).to_arrow_reader(_ROW_GROUP)
+        sinks = [_WorksFiles(out_dir, rows_per_file), _HoldingsFiles(out_dir), _Summary()]
+        chunks = _fixed_chunks(works, min(_ROW_GROUP, rows_per_file))
+        _fan_out(_with_provenance(_with_wide_fields(chunks, files), holdings), sinks)
+        stats.summary = sinks[2].result()
     except duckdb.Error as exc:
         raise IndexBuildError(f"consolidation failed: {exc}") from exc
     finally:
+        if holdings_con is not None:
+            holdings_con.close()
         con.close()
         shutil.rmtree(work_dir, ignore_errors=True)
-    return works.files, stats
+    return sinks[0].files, stats
+
+
+_PROVENANCE_FIELDS = ["source_id", "region", "oai_identifier", "datestamp", "landing_url"]
+_INDEX_COLUMNS = [f.name for f in arrow_schema("index")]
+
+
+def _with_wide_fields(works, files: list[Path]):
+    """Each narrow works chunk (in `rep` order) with its chosen records' wide fields, in index column order."""
+    chosen = _ChosenRows(files)
+    for chunk in works:
+        wide = chosen.take(_array(chunk.column("rep")))
+        columns = {name: chunk.column(name) for name in chunk.column_names}
+        columns.update({name: wide.column(name) for name in _WIDE_COLUMNS})
+        yield pa.table({name: columns[name] for name in [*_INDEX_COLUMNS[:-1], "rep", "n"]})
+
+
+class _ChosenRows:
+    """The wide fields of records by rid (file index << 32 | row), asked for in ascending order: each
+    file's row groups are read once, in order, one at a time; files and row groups holding no chosen
+    record are skipped. Files written by an older schema get nulls for the columns they lack."""
+
+    def __init__(self, files: list[Path]):
+        self.files = files
+        self.wanted = arrow_schema("records", with_partitions=False)
+        self.file_index, self.file = -1, None
+        self.group, self.group_start, self.group_rows, self.table = -1, 0, 0, None
+
+    def take(self, rids: pa.Array) -> pa.Table:
+        rid = rids.to_numpy()
+        file_of, row_of = rid >> 32, rid & 0xFFFFFFFF
+        pieces = []
+        cuts = np.flatnonzero(np.diff(file_of)) + 1
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(rid)]):
+            pieces.extend(self._from_file(int(file_of[lo]), row_of[lo:hi]))
+        if not pieces:
+            return pa.table({name: pa.array([], self.wanted.field(name).type) for name in _WIDE_COLUMNS})
+        return pa.concat_tables(pieces)
+
+    def _from_file(self, index: int, rows: np.ndarray):
+        if index != self.file_index:
+            if index < self.file_index:
+                raise IndexBuildError("consolidation failed: chosen records asked for out of order")
+            self.file_index, self.file = index, pq.ParquetFile(self.files[index])
+            self.group, self.group_start, self.group_rows, self.table = -1, 0, 0, None
+        done = 0
+        while done < len(rows):
+            while rows[done] >= self.group_start + self.group_rows:
+                self.group += 1
+                if self.group >= self.file.num_row_groups:
+                    raise IndexBuildError(f"consolidation failed: {self.files[index]} has fewer rows than indexed")
+                self.group_start += self.group_rows
+                self.group_rows, self.table = self.file.metadata.row_group(self.group).num_rows, None
+            end = done + int(np.searchsorted(rows[done:], self.group_start + self.group_rows))
+            if self.table is None:
+                self.table = self._read_group()
+            yield self.table.take(pa.array(rows[done:end] - self.group_start))
+            done = end
+
+    def _read_group(self) -> pa.Table:
+        present = set(self.file.schema_arrow.names)
+        table = self.file.read_row_group(self.group, columns=[c for c in _WIDE_COLUMNS if c in present])
+        return pa.table({name: (table.column(name).cast(self.wanted.field(name).type) if name in present
+                                else pa.nulls(table.num_rows, self.wanted.field(name).type))
+                         for name in _WIDE_COLUMNS})
+
+
+def _with_provenance(works, holdings: pa.RecordBatchReader):
+    """(works chunk with its provenance column, that chunk's holdings rows) pairs: each work's `n`
+    holdings are the next n rows of the holdings stream, which become its provenance list."""
+    taker = _Taker(holdings)
+    try:
+        for chunk in works:
+            counts = _array(chunk.column("n"))
+            held = taker.take(pc.sum(counts).as_py() or 0)
+            offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(counts).cast(pa.int32())])
+            parent = pc.list_parent_indices(pa.ListArray.from_arrays(offsets, pa.nulls(len(held), pa.null())))
+            if not pc.all(pc.equal(_array(held.column("rep")), _array(chunk.column("rep")).take(parent))).as_py():
+                raise IndexBuildError("consolidation failed: the works and holdings streams are out of step")
+            values = pa.StructArray.from_arrays([_array(held.column(name)) for name in _PROVENANCE_FIELDS],
+                                                names=_PROVENANCE_FIELDS)
+            provenance = pa.ListArray.from_arrays(offsets, values)
+            yield chunk.drop_columns(["rep", "n"]).append_column("provenance", provenance), held
+        if not taker.exhausted():
+            raise IndexBuildError("consolidation failed: holdings left over after the last work")
+    finally:
+        taker.close()
+
+
+class _Taker:
+    """Exactly n rows at a time from a record batch reader, read ahead in a thread of its own (DuckDB
+    converts the holdings to Arrow on one core while the works stream is converted on the other)."""
+
+    def __init__(self, reader: pa.RecordBatchReader, ahead: int = 4):
+        self.schema, self.pending, self.rows = reader.schema, [], 0
+        self.batches: queue.Queue = queue.Queue(maxsize=ahead)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._read, args=(reader,), name="index-holdings", daemon=True)
+        self.thread.start()
+
+    def _read(self, reader: pa.RecordBatchReader) -> None:
+        try:
+            for batch in reader:
+                while not self.stop.is_set():
+                    try:
+                        self.batches.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self.stop.is_set():
+                    return
+            item = None
+        except BaseException as exc:   # noqa: BLE001 - handed to the reading thread
+            item = exc
+        while not self.stop.is_set():
+            try:
+                self.batches.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def _next(self) -> pa.RecordBatch | None:
+        if self.thread is None:
+            return None
+        item = self.batches.get()
+        if item is None or isinstance(item, BaseException):
+            self.thread.join()
+            self.thread = None
+            if item is not None:
+                raise item
+        return item
+
+    def exhausted(self) -> bool:
+        while self.rows == 0 and (batch := self._next()) is not None:
+            self.rows += batch.num_rows
+        return self.rows == 0
+
+    def take(self, n: int) -> pa.Table:
+        while self.rows < n and (batch := self._next()) is not None:
+            self.pending.append(batch)
+            self.rows += batch.num_rows
+        table = pa.Table.from_batches(self.pending, schema=self.schema)
+        if table.num_rows < n:
+            raise IndexBuildError("consolidation failed: the holdings stream ended before the works")
+        rest = table.slice(n)
+        self.pending, self.rows = rest.to_batches(), rest.num_rows
+        return table.slice(0, n)
 
 
 # Parquet options: dictionaries only where values repeat (elsewhere the encoder tries one and falls
@@ -354,7 +509,8 @@ class _WorksFiles:
         self.writer, self.in_file = None, 0
         (out_dir / "works").mkdir(parents=True, exist_ok=True)
 
-    def add(self, chunk: pa.Table) -> None:
+    def add(self, item: tuple[pa.Table, pa.Table]) -> None:
+        chunk = item[0]
         if self.writer is None or self.in_file + chunk.num_rows > self.rows_per_file:
             self.close()
             self.files.append(f"works/part-{len(self.files):05d}.parquet")
@@ -370,10 +526,9 @@ class _WorksFiles:
 
 
 class _HoldingsFiles:
-    """holdings/region=…/part-0.parquet: every (work, holding record), straight from the sorted works
-    stream. Works arrive in work_id order, so splitting each chunk's flattened provenance by region
-    (sorted within the chunk) gives every region's rows in (work_id, source_id, oai_identifier)
-    order: no global sort, no second read of the works."""
+    """holdings/region=…/part-0.parquet: every (work, holding record), straight from the holdings
+    stream. It arrives in (work, source_id, oai_identifier) order, so splitting each chunk by region
+    (keeping that order) gives every region's rows in that order: no sort."""
 
     def __init__(self, out_dir: Path):
         self.root = out_dir / "holdings"
@@ -381,26 +536,16 @@ class _HoldingsFiles:
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.pending: dict[str, list[pa.Table]] = {}
 
-    def add(self, chunk: pa.Table) -> None:
-        prov = _array(chunk.column("provenance"))
-        flat, parent = pc.list_flatten(prov), pc.list_parent_indices(prov)
-        # (region, work, source_id, oai_identifier): a total order, no reliance on a stable sort;
-        # no Python scalars either (the first one imports pandas: a third of a second)
-        keys = pa.table({"r": flat.field("region"), "w": parent, "s": flat.field("source_id"),
-                         "o": flat.field("oai_identifier")})
-        order = pc.sort_indices(keys, sort_keys=[(k, "ascending") for k in ("r", "w", "s", "o")])
-        rows = pa.table({"work_id": _array(chunk.column("work_id")).take(parent),
-                         **{name: flat.field(name) for name in ("source_id", "oai_identifier", "datestamp",
-                                                                "landing_url")}})
-        counts = pc.value_counts(keys.column("r").take(order))   # in order of appearance
-        start = 0
-        for region, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
-            # a take per region: fresh buffers of that region's rows only, so what waits for a full
-            # row group does not hold on to the whole chunk
-            self.pending.setdefault(region, []).append(rows.take(order.slice(start, n)))
-            start += n
-            if sum(t.num_rows for t in self.pending[region]) >= _ROW_GROUP:
-                self._flush(region)
+    def add(self, item: tuple[pa.Table, pa.Table]) -> None:
+        held = item[1]
+        regions = pc.dictionary_encode(_array(held.column("region")))
+        rows = held.select(["work_id", "source_id", "oai_identifier", "datestamp", "landing_url"])
+        for code, name in enumerate(regions.dictionary.to_pylist()):
+            # a take per region, rows kept in stream order: fresh buffers of that region's rows only,
+            # so what waits for a full row group does not hold on to the whole chunk
+            self.pending.setdefault(name, []).append(rows.take(pc.indices_nonzero(pc.equal(regions.indices, code))))
+            if sum(t.num_rows for t in self.pending[name]) >= _ROW_GROUP:
+                self._flush(name)
 
     def _flush(self, region: str) -> None:
         table = pa.concat_tables(self.pending.pop(region)).cast(self.schema)
@@ -419,8 +564,8 @@ class _HoldingsFiles:
 
 
 class _Summary:
-    """The manifest's counts, from the very chunks written to the works files: works per region,
-    holdings per source, works per match kind, totals (no second read of the works)."""
+    """The manifest's counts, from the very chunks written to the works and holdings files: works per
+    region, holdings per source, works per match kind, totals (no second read of the works)."""
 
     def __init__(self):
         self.regions, self.sources, self.match = Counter(), Counter(), Counter()
@@ -432,10 +577,11 @@ class _Summary:
         counts = pc.value_counts(values)
         counter.update(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
 
-    def add(self, chunk: pa.Table) -> None:
+    def add(self, item: tuple[pa.Table, pa.Table]) -> None:
+        chunk, held = item
         self.works += chunk.num_rows
         self._count(self.regions, pc.list_flatten(_array(chunk.column("regions"))))
-        self._count(self.sources, pc.list_flatten(_array(chunk.column("provenance"))).field("source_id"))
+        self._count(self.sources, _array(held.column("source_id")))
         self._count(self.match, _array(chunk.column("match")))
         self._count(self.region_counts, _array(chunk.column("region_count")))
         self._count(self.source_counts, _array(chunk.column("source_count")))
