@@ -2,15 +2,18 @@
 
 DuckDB reads the records Parquet out of core (its buffer manager spills to disk past the memory
 limit). Steps: one narrow pass over every version (PID keys, and the fallback key of PID-less
-records, computed on the way) → latest version per (source, OAI identifier) → drop tombstones →
-link records that share a normalised PID (or, for PID-less records, a Unicode-aware fallback key) →
-connected components by label propagation over the keys that are shared at all, so A–B by DOI and
-B–C by Handle make one work → the most complete record of each work (ties: source priority) →
-its wide columns read from its file row, provenance of every holding → one sorted stream of works.
+records, computed on the way; the latest version of each (source, OAI identifier) kept) → drop
+tombstones → link records that share a normalised PID (or, for PID-less records, a Unicode-aware
+fallback key) → connected components by label propagation over the keys that are shared at all, so
+A–B by DOI and B–C by Handle make one work → one narrow row per work with its most complete record
+(ties: source priority) → two streams in the order of those chosen records: the works, whose wide
+fields are read from the chosen records' file rows in file order, and their holdings, which become
+each work's provenance list and the region-partitioned holdings table.
 """
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import queue
 import shutil
@@ -139,31 +142,39 @@ def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
     # what clustering, choosing and provenance need (keys computed on the way; the wide columns are
     # read again only for the chosen records, at the end)
     no_pid = "len(pid_keys) = 0"
-    # The latest version of each (source, identifier): most identifiers have one version, so only the
-    # rows whose identifier's hash is shared by several rows (every identifier with several versions,
-    # and the odd hash collision) go through the window; the rest are taken as they are.
+    # The latest version of each (source, identifier). Most identifiers have one version: a first
+    # scan of two columns finds the identifier hashes held by several rows (every identifier with
+    # several versions, and the odd hash collision), a second, narrow one ranks only those rows'
+    # versions, and the wide pass skips the versions superseded there.
+    con.execute(f"""
+        CREATE TABLE shared AS
+        SELECT h FROM (SELECT hash(source_id, oai_identifier) AS h FROM {_scan(files)}) GROUP BY h HAVING count(*) > 1""")
+    superseded = ""
+    if con.execute("SELECT count(*) FROM shared").fetchall()[0][0]:
+        con.execute(f"""
+            CREATE TABLE superseded AS
+            SELECT rid FROM (
+                SELECT {_RID} AS rid, hash(source_id, oai_identifier) AS h, source_id, oai_identifier, datestamp,
+                       harvested_at, run_id, deleted
+                FROM {_scan(files)})
+            WHERE h IN (SELECT h FROM shared)
+            QUALIFY row_number() OVER (PARTITION BY source_id, oai_identifier
+                                       ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC) > 1""")
+        superseded = f"WHERE {_RID} NOT IN (SELECT rid FROM superseded)"
     con.execute(f"""
         CREATE TABLE live AS
-        WITH v AS MATERIALIZED (
-            SELECT hash(source_id, oai_identifier) AS h, rid, source_id, region, oai_identifier, datestamp,
-                   harvested_at, run_id, landing_url, completeness, deleted, pid_keys,
-                   CASE WHEN {no_pid} THEN 'fb:' || {fallback_key_sql('title', 'publication_year', 'family')} END AS fb,
-                   CASE WHEN {no_pid} AND {fallback_key_in_python('title', 'publication_year', 'family')}
-                        THEN {{'title': title, 'year': publication_year, 'family': family}} END AS py_fb_input
-            FROM (
-                SELECT {_RID} AS rid, source_id, region, oai_identifier, datestamp, harvested_at, run_id, deleted,
-                       landing_url, {_COMPLETENESS} AS completeness, {_PID_KEYS} AS pid_keys,
-                       title, publication_year, {_FAMILY} AS family
-                FROM {_scan(files)})),
-        shared AS (SELECT h FROM v GROUP BY h HAVING count(*) > 1),
-        latest AS (
-            SELECT * FROM v WHERE h NOT IN (SELECT h FROM shared)
-            UNION ALL
-            SELECT * FROM (SELECT * FROM v WHERE h IN (SELECT h FROM shared))
-            QUALIFY row_number() OVER (PARTITION BY source_id, oai_identifier
-                                       ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC) = 1)
-        SELECT l.* EXCLUDE (h, harvested_at, run_id), coalesce(p.priority, 50) AS priority
-        FROM latest l LEFT JOIN priority p ON p.source_id = l.source_id""")
+        SELECT rid, v.source_id, region, oai_identifier, datestamp, landing_url, completeness, deleted, pid_keys,
+               CASE WHEN {no_pid} THEN 'fb:' || {fallback_key_sql('title', 'publication_year', 'family')} END AS fb,
+               CASE WHEN {no_pid} AND {fallback_key_in_python('title', 'publication_year', 'family')}
+                    THEN {{'title': title, 'year': publication_year, 'family': family}} END AS py_fb_input,
+               coalesce(p.priority, 50) AS priority
+        FROM (
+            SELECT {_RID} AS rid, source_id, region, oai_identifier, datestamp, deleted, landing_url,
+                   {_COMPLETENESS} AS completeness, {_PID_KEYS} AS pid_keys, title, publication_year,
+                   {_FAMILY} AS family
+            FROM {_scan(files)} {superseded}
+        ) v LEFT JOIN priority p ON p.source_id = v.source_id""")
+    _drop(con, "shared", "superseded")
     records_in, tombstones = con.execute("SELECT count(*), count(*) FILTER (WHERE deleted) FROM live").fetchall()[0]
     con.execute("DELETE FROM live WHERE deleted")   # tombstones remove the record from every work
     _python_fallback_keys(con)
@@ -311,6 +322,11 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
     work_dir = out_dir.parent / f".work-{out_dir.name}"
     con = _connect(work_dir, memory_limit)
     holdings_con = None
+    # Arrow's system allocator for the build (measured at 1 M records: ~10 % faster and ~100 MB less
+    # than mimalloc, which keeps what the writer threads free); buffers remember their pool, so the
+    # previous default comes back afterwards
+    pool = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
     try:
         stats = _stage(con, files, priorities or {})
         _works(con)
@@ -318,8 +334,8 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
         # both streams sorted before either is read (the holdings on a second connection to the same
         # database, so the two can be read side by side), then what only they needed is dropped
         holdings_con = con.cursor()
-        holdings = holdings_con.execute(_HOLDINGS_SQL).to_arrow_reader(_ROW_GROUP)
-        works = con.execute(_WORKS_SQL).to_arrow_reader(_ROW_GROUP)
+        holdings = _started(holdings_con.execute(_HOLDINGS_SQL).to_arrow_reader(_ROW_GROUP))
+        works = _started(con.execute(_WORKS_SQL).to_arrow_reader(_ROW_GROUP))
         sinks = [_WorksFiles(out_dir, rows_per_file), _HoldingsFiles(out_dir), _Summary()]
         chunks = _fixed_chunks(works, min(_ROW_GROUP, rows_per_file))
         _fan_out(_with_provenance(_with_wide_fields(chunks, files), holdings), sinks)
@@ -330,8 +346,19 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
         if holdings_con is not None:
             holdings_con.close()
         con.close()
+        pa.set_memory_pool(pool)
         shutil.rmtree(work_dir, ignore_errors=True)
     return sinks[0].files, stats
+
+
+def _started(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    """The reader with its first batch read: DuckDB runs a streamed query's sort when the first batch
+    is asked for, so reading one here sorts the streams one after the other, not both at once."""
+    try:
+        first = [reader.read_next_batch()]
+    except StopIteration:
+        first = []
+    return pa.RecordBatchReader.from_batches(reader.schema, itertools.chain(first, reader))
 
 
 _PROVENANCE_FIELDS = ["source_id", "region", "oai_identifier", "datestamp", "landing_url"]

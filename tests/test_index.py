@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -90,6 +91,22 @@ def test_the_latest_version_of_a_record_wins(tmp_path):
     build_and_publish(tmp_path)
     (work,) = works(tmp_path)
     assert work["title"] == "New title" and len(work["provenance"]) == 1
+
+
+def test_same_datestamp_versions_are_decided_by_harvest_time_then_run(tmp_path):
+    # oai:a:1 twice on day 5: the later harvest wins; oai:a:2 on day 5 at the same harvest time in two
+    # runs, the later one a tombstone: it wins and the work goes; oai:a:3 has one version and stays
+    later = T0.replace(day=20)
+    put(tmp_path, "a", "europe", [rec("oai:a:1", "First harvest", pids=[("doi", "10.1/h")], day=5),
+                                  rec("oai:a:2", "Kept?", pids=[("doi", "10.1/t")], day=5),
+                                  rec("oai:a:3", "Only", pids=[("doi", "10.1/o")], day=5)], run_id="r1")
+    put(tmp_path, "a", "europe", [{**rec("oai:a:1", "Second harvest", pids=[("doi", "10.1/h")], day=5),
+                                   "harvested_at": later}], run_id="r2")
+    put(tmp_path, "a", "europe", [rec("oai:a:2", None, deleted=True, day=5)], run_id="r3")
+    manifest = build_and_publish(tmp_path)
+    rows = {w["work_id"]: w["title"] for w in works(tmp_path)}
+    assert rows == {"doi:10.1/h": "Second harvest", "doi:10.1/o": "Only"}
+    assert (manifest["records_in"], manifest["tombstones_applied"], manifest["live_records"]) == (3, 1, 2)
 
 
 def test_cjk_title_without_pids_merges_by_fallback_key(tmp_path):
@@ -225,7 +242,9 @@ def test_works_follow_their_chosen_records_across_files_and_are_stable(tmp_path)
         + [rec(f"oai:a:x{i}", f"Untitled {i}", year=None) for i in range(4)])
     put(tmp_path, "b", "africa", [rec(f"oai:b:{i}", f"T{i}", pids=[("doi", f"10.1/{i}"), ("handle", f"1/{i}")])
                                   for i in range(0, 23, 2)])
+    pool = pa.default_memory_pool().backend_name
     files, stats = build_works(tmp_path, tmp_path / "out", rows_per_file=10)
+    assert pa.default_memory_pool().backend_name == pool   # the build's allocator is given back
     assert files == [f"works/part-{i:05d}.parquet" for i in range(3)]
     ids = [i for f in files for i in pq.read_table(tmp_path / "out" / f).column("work_id").to_pylist()]
     assert ids[:23] == [f"doi:10.1/{i}" for i in range(23)] and stats.live_records == 39
@@ -316,8 +335,6 @@ def test_a_small_memory_limit_and_many_aggregate_passes_give_the_same_files(tmp_
 def test_chosen_records_are_read_across_row_groups_and_older_files_lacking_columns(tmp_path):
     # a records file of an older schema (no licence, no description) with 3-row row groups, next to a
     # current one: every work gets its own chosen record's fields, nulls where the old file had none
-    import pyarrow as pa
-
     old = [rec(f"oai:old:{i:02d}", f"Old {i}", pids=[("doi", f"10.7/{i}")]) for i in range(11)]
     table = pa.Table.from_pylist(old, schema=arrow_schema("records", with_partitions=False))
     table = table.drop_columns(["license", "description"])
