@@ -13,7 +13,6 @@ each work's provenance list and the region-partitioned holdings table.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import queue
 import shutil
@@ -331,11 +330,17 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
         stats = _stage(con, files, priorities or {})
         _works(con)
         _drop(con, "py_fb")
-        # both streams sorted before either is read (the holdings on a second connection to the same
-        # database, so the two can be read side by side), then what only they needed is dropped
+        # both streams sorted into tables of their own (kept in that order: insertion order is
+        # preserved from here on), so what only they needed can go before they are read, and each sort
+        # gets the whole budget; the holdings are read on a second connection to the same database,
+        # side by side with the works
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(f"CREATE TABLE holdings_sorted AS {_HOLDINGS_SQL}")
+        con.execute(f"CREATE TABLE works_sorted AS {_WORKS_SQL}")
+        _drop(con, "live", "label", "work")
         holdings_con = con.cursor()
-        holdings = _started(holdings_con.execute(_HOLDINGS_SQL).to_arrow_reader(_ROW_GROUP))
-        works = _started(con.execute(_WORKS_SQL).to_arrow_reader(_ROW_GROUP))
+        holdings = holdings_con.execute("SELECT * FROM holdings_sorted").to_arrow_reader(_ROW_GROUP)
+        works = con.execute("SELECT * FROM works_sorted").to_arrow_reader(_ROW_GROUP)
         sinks = [_WorksFiles(out_dir, rows_per_file), _HoldingsFiles(out_dir), _Summary()]
         chunks = _fixed_chunks(works, min(_ROW_GROUP, rows_per_file))
         _fan_out(_with_provenance(_with_wide_fields(chunks, files), holdings), sinks)
@@ -349,16 +354,6 @@ def build_works(records_dir: Path, out_dir: Path, *, priorities: dict[str, int] 
         pa.set_memory_pool(pool)
         shutil.rmtree(work_dir, ignore_errors=True)
     return sinks[0].files, stats
-
-
-def _started(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
-    """The reader with its first batch read: DuckDB runs a streamed query's sort when the first batch
-    is asked for, so reading one here sorts the streams one after the other, not both at once."""
-    try:
-        first = [reader.read_next_batch()]
-    except StopIteration:
-        first = []
-    return pa.RecordBatchReader.from_batches(reader.schema, itertools.chain(first, reader))
 
 
 _PROVENANCE_FIELDS = ["source_id", "region", "oai_identifier", "datestamp", "landing_url"]
