@@ -356,3 +356,27 @@ def test_chosen_records_are_read_across_row_groups_and_older_files_lacking_colum
             assert (w["title"], w["description"], w["license"]) == (f"Old {i}", None, None)
             assert [p["oai_identifier"] for p in w["provenance"]] == [f"oai:old:{i:02d}"]
     assert rows["doi:10.7/20"]["title"] == "New 20"
+
+
+def test_a_failing_writer_fails_the_build_stops_its_threads_and_keeps_the_current_index(tmp_path, monkeypatch):
+    import threading
+
+    import harvest.index as index
+    from bench.consolidate import generate
+
+    generate(tmp_path, 30_000)
+    first = build_and_publish(tmp_path)
+    before = {t.ident for t in threading.enumerate()}
+
+    def broken(self, item):
+        raise OSError("disk full (test)")
+
+    monkeypatch.setattr(index._HoldingsFiles, "add", broken)
+    monkeypatch.setattr(index, "_ROW_GROUP", 1_000)   # many batches: the read-ahead thread is mid-stream
+    with pytest.raises(OSError, match="disk full") as failed:
+        build_and_publish(tmp_path)
+    # stopped by the build itself, not by the garbage collector (the traceback still holds its frames)
+    assert failed.traceback and [t.name for t in threading.enumerate() if t.ident not in before] == []
+    assert current_snapshot(tmp_path).name == first["snapshot_id"] and snapshots(tmp_path) == [first["snapshot_id"]]
+    assert len(works(tmp_path)) == first["works"]
+    assert not list((tmp_path / "index").glob(".building-*")) and not list((tmp_path / "index").glob(".work-*"))
