@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -52,6 +53,24 @@ def default_parse_workers() -> int:
     return min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
 
 
+# A parse worker that gives no answer for this long is taken for hung (a page normally takes well
+# under a second): it is killed, and whatever waited on it fails as a crashed worker's work does (the
+# run fails with the reason and resumes from its checkpoint).
+WORKER_TIMEOUT_S = float(os.environ.get("HARVEST_PARSE_TIMEOUT", "600"))
+
+
+def _answer(fut: Future):
+    """A parse worker's answer, or HarvestError once the worker is dead or has hung."""
+    try:
+        return fut.result(timeout=WORKER_TIMEOUT_S)
+    except FutureTimeout:
+        worker = getattr(fut, "worker", None)
+        if worker is None:
+            raise
+        worker.kill(f"parse worker {worker.index} gave no answer in {WORKER_TIMEOUT_S:g} s (hung); it was stopped")
+        return fut.result()
+
+
 class _Worker:
     """One parse worker process (harvest.records.worker_main) and the two threads that talk to it."""
 
@@ -75,6 +94,7 @@ class _Worker:
 
     def submit(self, fid: int, msg: tuple) -> Future:
         fut: Future = Future()
+        fut.worker = self   # for _answer: the worker to stop if it never answers
         with self.lock:
             if self.dead:
                 fut.set_exception(HarvestError(self.dead))
@@ -123,6 +143,11 @@ class _Worker:
         for fut in pending.values():
             if not fut.done():
                 fut.set_exception(HarvestError(reason))
+
+    def kill(self, reason: str) -> None:
+        """Stop a worker that no longer answers: what it owed fails with `reason`."""
+        self._die(reason)
+        self.proc.kill()
 
     def close(self) -> None:
         self.outbox.put(None)
@@ -512,7 +537,7 @@ class Harvest:
     def _settle(self, unit: Unit, e: _InFlight) -> str | None:
         """Count a mapped page (in list order); its true resumptionToken, or raise as the
         single-process path would for this page (OAIError, PageError)."""
-        res: PageResult = e.future.result()
+        res: PageResult = _answer(e.future)
         self.client.transfer.illegal_chars_removed += res.illegal_chars_removed
         if res.errors:
             code, message = res.errors[0]
@@ -569,7 +594,7 @@ class Harvest:
             if not chunk.closed:
                 self._close_chunk(chunk)
             for fut in chunk.sealed:
-                for tmp, final in fut.result():
+                for tmp, final in _answer(fut):
                     os.replace(tmp, final)
                     files.append(str(Path(final).relative_to(self.data_dir)))
             self._chunks.popleft()
@@ -589,7 +614,7 @@ class Harvest:
         self._chunks.clear()
         for fut, sealed in waits:
             try:
-                pairs = fut.result()
+                pairs = _answer(fut)
             except HarvestError:
                 continue
             for tmp, _ in pairs if sealed else ():
@@ -721,7 +746,7 @@ class Harvest:
         run has them (pyarrow is loaded there; this process stays without it)."""
         if self.pool is not None:
             try:
-                return self.pool.submit(("validate", None, str(self.data_dir), files))[1].result()
+                return _answer(self.pool.submit(("validate", None, str(self.data_dir), files))[1])
             except HarvestError:   # no live worker (the files are committed): compute it here
                 pass
         from harvest.validation import validation_report

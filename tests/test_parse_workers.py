@@ -168,6 +168,35 @@ def test_a_parse_worker_killed_mid_run_loses_nothing(net, tmp_path):
     assert whole.records > 100
 
 
+def test_a_hung_parse_worker_is_stopped_and_the_run_resumes_without_losses(net, tmp_path, monkeypatch):
+    """SIGSTOP one parse worker mid-run (alive, never answering): after the timeout it is killed, the
+    run fails naming it, and the resumed run writes every record exactly once."""
+    import os
+    import signal
+
+    import harvest.pipeline as pipeline
+
+    whole = run_source(source(net, "eosc-zenodo"), tmp_path / "whole", parse_workers=0)
+    monkeypatch.setattr(pipeline, "WORKER_TIMEOUT_S", 1.0)
+    stopped = []
+
+    def stop_one(report, seconds):
+        if not stopped:
+            victim = next(w for w in pipeline.parse_pool().workers if not w.dead)
+            os.kill(victim.proc.pid, signal.SIGSTOP)
+            stopped.append(victim)
+
+    first = run_source(source(net, "eosc-zenodo"), tmp_path / "run", chunk_rows=20, progress=stop_one,
+                       parse_workers=2)
+    assert stopped and stopped[0].dead and stopped[0].proc.wait(5) == -signal.SIGKILL
+    assert first.status == "failed" and "gave no answer in 1 s (hung)" in " ".join(first.errors), first.errors
+    again = run_source(source(net, "eosc-zenodo"), tmp_path / "run", chunk_rows=20, parse_workers=2)
+    assert again.resumed and again.status == "complete", again.errors
+    assert rows(tmp_path / "run", "eosc-zenodo", "records") == rows(tmp_path / "whole", "eosc-zenodo", "records")
+    assert rows(tmp_path / "run", "eosc-zenodo", "raw") == rows(tmp_path / "whole", "eosc-zenodo", "raw")
+    assert not list((tmp_path / "run").rglob(".part-*.tmp"))
+
+
 def test_the_harvesting_process_loads_neither_pyarrow_nor_duckdb(net, tmp_path):
     """With parse workers the harvester only fetches and renames files: the Arrow, DuckDB and
     JSON Schema libraries (~100 MB between them) stay out of it, the validation report included."""
