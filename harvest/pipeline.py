@@ -323,13 +323,14 @@ class Harvest:
         self.lineage: Lineage
 
     def execute(self, *, full: bool = False, from_: str | None = None, until: str | None = None,
-                restart: bool = False) -> RunReport:
-        """start → run → finish, and the report; the client's connections are closed at the end."""
+                restart: bool = False, identified: dict | None = None) -> RunReport:
+        """start → run → finish, and the report; the client's connections are closed at the end.
+        `identified`: Identify's answers when the caller already has them (a planned run's window)."""
         if self.parse_workers and self.pool is None:
             self.pool = parse_pool()   # the workers load their libraries while Identify is asked
         with self.client:
             try:
-                self.start(full=full, from_=from_, until=until, restart=restart)
+                self.start(full=full, from_=from_, until=until, restart=restart, identified=identified)
             except HarvestError as exc:   # not even a plan (e.g. Identify failed): nothing to resume
                 return self.unplanned(exc)
             try:
@@ -339,12 +340,13 @@ class Harvest:
             return self.finish(None)
 
     # ---- set-up: a new plan, or the checkpoint of an interrupted run ----------------------------
-    def start(self, *, full: bool, from_: str | None, until: str | None, restart: bool) -> None:
+    def start(self, *, full: bool, from_: str | None, until: str | None, restart: bool,
+              identified: dict | None = None) -> None:
         cp = self.state.in_progress
         if cp and not (full or from_ or until or restart) and cp.get("metadata_prefix") == self.source.metadata_prefix:
             self._resume(cp)
         else:
-            self._plan(full=full, from_=from_, until=until)
+            self._plan(full=full, from_=from_, until=until, identified=identified)
         self.lineage = Lineage(self.source.id, self.source.region, self.source.metadata_prefix,
                                self.report.run_id, datetime.now(timezone.utc), self.crosswalk.version)
         self.writer = ChunkWriter(self.data_dir, self.source.region, self.source.id, self.report.run_id,
@@ -352,8 +354,8 @@ class Harvest:
         self._drop_uncheckpointed_chunks()
         self._checkpoint()
 
-    def _plan(self, *, full: bool, from_: str | None, until: str | None) -> None:
-        info = self.client.identify()
+    def _plan(self, *, full: bool, from_: str | None, until: str | None, identified: dict | None = None) -> None:
+        info = identified if identified is not None else self.client.identify()
         g = info.get("granularity") or "YYYY-MM-DD"
         now = info.get("responseDate")
         start = from_ if (from_ or full) else self.state.next_from(g)
@@ -373,6 +375,7 @@ class Harvest:
         self.ctx = {"run_id": self.report.run_id, "metadata_prefix": self.source.metadata_prefix,
                     "full": full, "ranged": bool(from_ or until), "granularity": g,
                     "watermark_after": now, "deleted_record": info.get("deletedRecord"),
+                    "earliest_datestamp": info.get("earliestDatestamp"),
                     "started_at": self.report.started_at, "transfer": {}, "next_chunk": 0}
 
     def _resume(self, cp: dict) -> None:

@@ -73,7 +73,8 @@ def plan_run(source: Source, data_dir: Path, *, full: bool = False, from_: str |
     plan = {"source_id": source.id, "run_id": run_id, "full": full and not subset,
             "ranged": bool(from_ or until) or subset, "granularity": ctx["granularity"],
             "watermark_before": h.state.watermark, "watermark_after": ctx["watermark_after"],
-            "deleted_record": ctx["deleted_record"], "started_at": ctx["started_at"], "windows": windows}
+            "deleted_record": ctx["deleted_record"], "earliest_datestamp": ctx.get("earliest_datestamp"),
+            "started_at": ctx["started_at"], "windows": windows}
     write_json_atomic(_plan_path(data_dir, source.id, run_id), plan)
     return plan
 
@@ -111,7 +112,11 @@ def harvest_window(source: Source, data_dir: Path, run_id: str, index: int, *, c
     h = Harvest(one, data_dir, credentials=credentials, chunk_rows=chunk_rows, state_id=state_id,
                 run_id=window_run_id(run_id, index), reports_dir=_window_reports(data_dir, source.id))
     resume = h.state.in_progress is not None   # a retry continues from the window's own checkpoint
-    return h.execute(from_=None if resume else (w["from"] or None), until=None if resume else w["until"])
+    # the plan's Identify answers: no Identify request per window
+    identified = {"granularity": plan["granularity"], "responseDate": plan["watermark_after"],
+                  "deletedRecord": plan["deleted_record"], "earliestDatestamp": plan.get("earliest_datestamp")}
+    return h.execute(from_=None if resume else (w["from"] or None), until=None if resume else w["until"],
+                     identified=identified)
 
 
 def finish_run(source: Source, data_dir: Path, run_id: str, *, credentials=None) -> RunReport:

@@ -59,6 +59,16 @@ def test_a_failed_window_fails_the_run_keeps_the_watermark_and_resumes_alone(dem
     assert load_state(tmp_path, src.id).watermark == plan["watermark_after"]
 
 
+def test_a_planned_run_asks_identify_once_not_once_per_window(demo_network, demo_sources, tmp_path):
+    src = next(s for s in demo_sources if s.id == "ardc-rda")
+    before = demo_network.requests(src.id, "Identify"), demo_network.requests(src.id, "ListRecords")
+    done = run_planned(src, tmp_path)
+    assert done.status == "complete" and len(done.windows) > 2, done.errors
+    assert demo_network.requests(src.id, "Identify") - before[0] == 1
+    assert demo_network.requests(src.id, "ListRecords") - before[1] >= len(done.windows)
+    assert load_state(tmp_path, src.id).watermark == done.watermark_after
+
+
 def test_incremental_and_full_planned_runs(demo_sources, tmp_path):
     src = next(s for s in demo_sources if s.id == "ardc-rda")
     first = run_planned(src, tmp_path)

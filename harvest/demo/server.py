@@ -8,6 +8,7 @@ import socket
 import struct
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -51,8 +52,11 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.in_flight += 1
             self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+        args = parse_qs(query, keep_blank_values=True)
+        with self.server.lock:
+            self.server.verbs[(provider.partner.id, (args.get("verb") or [""])[0])] += 1
         try:
-            answer = self._answer_with_faults(provider, parse_qs(query, keep_blank_values=True))
+            answer = self._answer_with_faults(provider, args)
         finally:  # counted until the answer is ready, before it is sent: the client may ask again at once
             with self.server.lock:
                 self.server.in_flight -= 1
@@ -110,6 +114,7 @@ class _Server(ThreadingHTTPServer):
         self.faults = {p.id: FaultPlan() for p in partners}
         self.lock = threading.Lock()
         self.in_flight = self.max_in_flight = 0
+        self.verbs: Counter = Counter()   # (partner id, verb) → requests answered
 
     def handle_error(self, request, client_address):
         """A client that hung up (it timed out, or harvests were stopped) is not a server error."""
@@ -154,6 +159,11 @@ class DemoNetwork:
         for provider in self._server.providers.values():
             provider.hidden.clear()
         self._server.max_in_flight = 0
+        self._server.verbs.clear()
+
+    def requests(self, partner_id: str, verb: str) -> int:
+        """How many `verb` requests a partner has had since the last reset."""
+        return self._server.verbs[(partner_id, verb)]
 
     @property
     def max_in_flight(self) -> int:
