@@ -19,7 +19,7 @@ from harvest.state import parse_utc
 _Q = "{%s}" % OAI_NS
 _ID, _STAMP, _SET = _Q + "identifier", _Q + "datestamp", _Q + "setSpec"
 _RECORD, _HEADER, _METADATA = _Q + "record", _Q + "header", _Q + "metadata"
-_EMPTY_DESCRIPTIVE = {"creators": [], "subjects": [], "identifiers": [], "related_identifiers": []}
+_EMPTY_DESCRIPTIVE = ("creators", "subjects", "identifiers", "related_identifiers")
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Lineage:
     crosswalk_version: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What became of one record: a row for `records` (None if quarantined), raw and quarantine rows."""
 
@@ -80,18 +80,22 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None)
         oai_id, datestamp, deleted, sets = read_header(record)
     except Unmappable as exc:
         return Outcome(None, None, quarantine_row(lin, page_url, None, exc.reason, exc.detail, xml))
-    base = {"oai_identifier": oai_id, "datestamp": datestamp, "deleted": deleted,
-            "metadata_prefix": lin.metadata_prefix, "run_id": lin.run_id, "harvested_at": lin.harvested_at}
-    raw = {**base, "xml": xml}
+    # the row is the crosswalk's own fresh dict, completed in place: no dict is copied per record
+    raw = {"oai_identifier": oai_id, "datestamp": datestamp, "deleted": deleted,
+           "metadata_prefix": lin.metadata_prefix, "run_id": lin.run_id, "harvested_at": lin.harvested_at,
+           "xml": xml}
     try:
         if deleted:
-            return Outcome({**base, **_EMPTY_DESCRIPTIVE, "set_specs": sets,
-                            "crosswalk_version": lin.crosswalk_version}, raw, None, deleted=True)
-        metadata = record.find(_METADATA)
-        if metadata is None or len(metadata) == 0:
-            raise Unmappable("missing_metadata", "a live record without <metadata>")
-        fields = crosswalk.fn(metadata)
-        return Outcome({**base, **fields, "set_specs": sets, "crosswalk_version": lin.crosswalk_version}, raw, None)
+            row = {k: [] for k in _EMPTY_DESCRIPTIVE}
+        else:
+            metadata = record.find(_METADATA)
+            if metadata is None or len(metadata) == 0:
+                raise Unmappable("missing_metadata", "a live record without <metadata>")
+            row = crosswalk.fn(metadata)
+        row["oai_identifier"], row["datestamp"], row["deleted"] = oai_id, datestamp, deleted
+        row["metadata_prefix"], row["run_id"], row["harvested_at"] = lin.metadata_prefix, lin.run_id, lin.harvested_at
+        row["set_specs"], row["crosswalk_version"] = sets, lin.crosswalk_version
+        return Outcome(row, raw, None, deleted)
     except Unmappable as exc:
         return Outcome(None, raw, quarantine_row(lin, page_url, oai_id, exc.reason, exc.detail, xml))
     except Exception as exc:  # a crosswalk bug must not lose the record: keep it with the trace
@@ -222,9 +226,15 @@ def worker_main() -> None:
     from harvest.crosswalk import get_crosswalk
     from harvest.store import ChunkPart
 
-    gc.freeze()                       # the imported modules are never garbage: skip them
-    gc.set_threshold(50_000, 20, 50)  # many short-lived row dicts: collect less often
-    trim = _malloc_trim()
+    gc.freeze()     # the imported modules are never garbage: skip them
+    gc.disable()    # row dicts and lists form no cycles: reference counts free them; the rare cycle
+    collect = gc.collect   # (an exception's traceback) is collected after each chunk, below
+    malloc_trim = _malloc_trim()
+
+    def trim() -> None:
+        collect()
+        malloc_trim()   # the chunk's rows and Arrow buffers are freed: give the pages back
+
     inp = sys.stdin.buffer
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)                     # a stray print must not corrupt the answers
@@ -250,7 +260,7 @@ def worker_main() -> None:
                 elif kind == "close":
                     part = parts.pop(key, None)
                     reply = part.seal() if part is not None else []
-                    trim()   # the chunk's rows and Arrow buffers are freed: give the pages back
+                    trim()
                 elif kind == "validate":   # the run's validation report, over its files
                     from harvest.validation import validation_report
 

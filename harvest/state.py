@@ -21,7 +21,10 @@ OVERLAP_DAYS = timedelta(days=1)
 def parse_utc(value: str) -> datetime:
     """'2024-05-01' or '2024-05-01T10:00:00Z' → aware UTC datetime."""
     dt = datetime.fromisoformat(value.strip())
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    tz = dt.tzinfo
+    if tz is timezone.utc:   # '...Z', the usual OAI-PMH datestamp: already what we want
+        return dt
+    return dt.replace(tzinfo=timezone.utc) if tz is None else dt.astimezone(timezone.utc)
 
 
 def format_for(dt: datetime, granularity: str) -> str:

@@ -95,9 +95,10 @@ class PartitionWriter:
         self._writer = None   # a pyarrow.parquet.ParquetWriter once the first rows are flushed
 
     def add(self, row: dict) -> None:
-        self.buffer.add(row)
+        rows = self.buffer.rows   # called for every row of a harvest: no method call on the way
+        rows.append(row)
         self.rows += 1
-        if len(self.buffer) >= self.flush_rows:
+        if len(rows) >= self.flush_rows:
             self.flush()
 
     def flush(self) -> None:

@@ -27,18 +27,26 @@ def map_oai_dc(metadata) -> dict:
     if dc is None:
         raise Unmappable("wrong_format", "no oai_dc:dc element in <metadata>")
     f: dict[str, list[str]] = {}
+    known = _LOCAL.get
     for child in dc:   # text() and local() inlined: this loop runs for every element of every record
-        name = _LOCAL.get(child.tag) or local(child.tag)
+        tag = child.tag
+        name = known(tag)
+        if name is None:
+            name = local(tag)
         if not name:   # a comment or processing instruction
             continue
-        value = child.text if len(child) == 0 else "".join(child.itertext())
+        value = child.text if not len(child) else "".join(child.itertext())
         if not value:
             continue
         value = value.strip()
         if "  " in value or "\n" in value or "\t" in value or "\r" in value:
             value = " ".join(value.split())
         if value:
-            f.setdefault(name, []).append(value)
+            values = f.get(name)
+            if values is None:
+                f[name] = [value]
+            else:
+                values.append(value)
     ids = [(v, None) for v in f.get("identifier", [])]
     types = [(t, raw) for raw in f.get("type", []) for t in [normalise_resource_type(raw)] if t]
     langs = [(lang, raw) for raw in f.get("language", []) for lang in [normalise_language(raw)] if lang]
