@@ -45,9 +45,10 @@ def main() -> None:
             if name != "ratios":
                 print(_row(name, r))
         print(f"    ratios: {results['harvest'][fmt]['ratios']}")
-    e = results["harvest"]["e_four_partners_50ms"]
-    print(f"four partners, 50 ms per page: one after another {e['one_after_another_s']} s, "
-          f"concurrent {e['concurrent_s']} s, speed-up {e['speedup']}x")
+    for key in ("e_four_partners_50ms", "e_four_partners_50ms_100_per_page"):
+        e = results["harvest"][key]
+        print(f"four partners, 50 ms per page, {e['records_per_page']} records a page: one after another "
+              f"{e['one_after_another_s']} s, concurrent {e['concurrent_s']} s, speed-up {e['speedup']}x")
 
     results["consolidate"] = consolidate.run(sizes=(100_000,) if quick else (100_000, 1_000_000, 3_000_000))
     for r in results["consolidate"]:

@@ -225,6 +225,10 @@ def worker_main() -> None:
     sys.meta_path.insert(0, _NoPandas())
     from harvest.crosswalk import get_crosswalk
     from harvest.store import ChunkPart
+    # what every chunk needs, loaded now, while the harvester is still fetching the first pages
+    # (imported on the first flush instead, it lengthened every small run's last commit)
+    import pyarrow.compute  # noqa: F401  (the validation report)
+    import pyarrow.parquet  # noqa: F401
 
     gc.freeze()     # the imported modules are never garbage: skip them
     gc.disable()    # row dicts and lists form no cycles: reference counts free them; the rare cycle

@@ -81,35 +81,55 @@ class ColumnBuffer:
 
 
 class PartitionWriter:
-    """Streams one table's rows for one source and run into a Parquet file, committed atomically."""
+    """Streams one table's rows for one source and run into a Parquet file, committed atomically.
+
+    Rows become Arrow every `batch_rows` (a compact copy: the Python rows are freed) and are
+    written as one row group of `flush_rows`: the conversion runs while pages still arrive, not
+    all at once when a chunk closes, and a row group stays as large as readers want it."""
 
     def __init__(self, data_dir: Path, table: str, region: str, source_id: str, run_id: str,
-                 flush_rows: int = 5000):
+                 flush_rows: int = 5000, batch_rows: int = 1000):
         self.table = table
         self.dir = partition_dir(data_dir, table, region, source_id)
         self.final = self.dir / f"part-{run_id}.parquet"
         self.tmp = self.dir / f".part-{run_id}.parquet.tmp"
         self.buffer = ColumnBuffer(table)
         self.flush_rows = flush_rows
+        self.batch_rows = min(batch_rows, flush_rows)
         self.rows = 0
+        self._batches: list = []   # Arrow tables of `batch_rows` rows waiting for their row group
+        self._batched = 0
         self._writer = None   # a pyarrow.parquet.ParquetWriter once the first rows are flushed
 
     def add(self, row: dict) -> None:
         rows = self.buffer.rows   # called for every row of a harvest: no method call on the way
         rows.append(row)
         self.rows += 1
-        if len(rows) >= self.flush_rows:
-            self.flush()
+        if len(rows) >= self.batch_rows:
+            self._batch()
+            if self._batched >= self.flush_rows:
+                self.flush()
+
+    def _batch(self) -> None:
+        n = len(self.buffer)
+        if n:
+            self._batches.append(self.buffer.take())
+            self._batched += n
 
     def flush(self) -> None:
-        if not len(self.buffer):
+        self._batch()
+        if not self._batches:
             return
+        import pyarrow as pa
+
         if self._writer is None:
             import pyarrow.parquet as pq
 
             self.dir.mkdir(parents=True, exist_ok=True)
             self._writer = pq.ParquetWriter(self.tmp, self.buffer.schema, compression="zstd")
-        self._writer.write_table(self.buffer.take())
+        table = self._batches[0] if len(self._batches) == 1 else pa.concat_tables(self._batches)
+        self._batches, self._batched = [], 0
+        self._writer.write_table(table, row_group_size=max(len(table), 1))   # one row group
 
     def seal(self) -> Path | None:
         """Finish the temporary file and make it durable, still under its temporary name (None
@@ -131,6 +151,7 @@ class PartitionWriter:
         return self.final
 
     def abort(self) -> None:
+        self._batches, self._batched, self.buffer.rows = [], 0, []
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -1,0 +1,39 @@
+"""PartitionWriter: rows become Arrow in small batches and are written in row groups of flush_rows."""
+from datetime import datetime, timezone
+
+import pyarrow.parquet as pq
+
+from harvest.store import PartitionWriter
+
+AT = datetime(2026, 12, 3, 6, 0, tzinfo=timezone.utc)
+
+
+def row(i: int) -> dict:
+    return {"run_id": "r1", "page_url": f"http://127.0.0.1/oai?page={i // 100}", "oai_identifier": f"oai:x:{i}",
+            "reason": "bad_xml", "detail": f"record {i}", "raw_xml": b"<record/>" * (i % 3), "quarantined_at": AT}
+
+
+def test_rows_are_batched_into_arrow_and_written_in_row_groups_of_flush_rows(tmp_path):
+    w = PartitionWriter(tmp_path, "quarantine", "europe", "s1", "r1", flush_rows=5000, batch_rows=1000)
+    for i in range(12_345):
+        w.add(row(i))
+        if i == 2_499:   # two batches converted, 500 rows still Python dicts, nothing written yet
+            assert len(w.buffer) == 500 and w._batched == 2000 and not w.tmp.exists()
+    path = w.commit()
+    f = pq.ParquetFile(path)
+    assert [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)] == [5000, 5000, 2345]
+    t = f.read()
+    assert t.column("oai_identifier").to_pylist() == [f"oai:x:{i}" for i in range(12_345)]
+    assert t.column("raw_xml").to_pylist()[:4] == [b"", b"<record/>", b"<record/>" * 2, b""]
+    assert set(t.column("quarantined_at").to_pylist()) == {AT}
+    assert not w.tmp.exists() and w.rows == 12_345
+
+
+def test_abort_drops_written_and_batched_rows(tmp_path):
+    w = PartitionWriter(tmp_path, "quarantine", "europe", "s1", "r2", flush_rows=2000, batch_rows=500)
+    for i in range(3_200):   # one row group written, two batches and 200 rows waiting
+        w.add(row(i))
+    assert w.tmp.exists()
+    w.abort()
+    assert not w.tmp.exists() and not w.final.exists()
+    assert w.seal() is None   # nothing is left to write
