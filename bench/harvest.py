@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 FETCH = """
@@ -183,6 +183,7 @@ def four_partners(n: int = 5000, page_size: int = 500) -> dict:
     return {"records_per_page": page_size, "pages_per_partner": -(-n // page_size),
             "one_after_another_s": round(one_by_one["seconds"], 2), "concurrent_s": round(together["seconds"], 2),
             "speedup": round(one_by_one["seconds"] / together["seconds"], 2)}
+
 
 if __name__ == "__main__":
     print(json.dumps(run(n=int(sys.argv[1]) if len(sys.argv) > 1 else 20_000, big=None, naive=True), indent=2))

@@ -18,7 +18,8 @@ def bench_partner(n: int, fmt: str, page_size: int = 500):
 if __name__ == "__main__":
     n, fmt = int(sys.argv[1]), sys.argv[2]
     latency = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
-    partner = bench_partner(n, fmt, *(int(a) for a in sys.argv[4:5]))
+    page_size = int(sys.argv[4]) if len(sys.argv) > 4 else 500
+    partner = bench_partner(n, fmt, page_size)
     net = DemoNetwork(partners=(partner,))
     if latency:
         from harvest.demo.faults import Fault

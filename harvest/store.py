@@ -127,7 +127,7 @@ class PartitionWriter:
 
             self.dir.mkdir(parents=True, exist_ok=True)
             self._writer = pq.ParquetWriter(self.tmp, self.buffer.schema, compression="zstd")
-        table = self._batches[0] if len(self._batches) == 1 else pa.concat_tables(self._batches)
+        table = pa.concat_tables(self._batches)   # no copy: the batches become the table's chunks
         self._batches, self._batched = [], 0
         self._writer.write_table(table, row_group_size=max(len(table), 1))   # one row group
 
