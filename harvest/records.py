@@ -44,7 +44,25 @@ class Outcome:
 
 def read_header(record) -> tuple[str, datetime, bool, list[str]]:
     """identifier, datestamp, deleted, setSpecs of a <record>'s <header>; raises Unmappable if unusable."""
-    header = record.find(_HEADER) if record.tag == _RECORD else record
+    return _read_header(record.find(_HEADER) if record.tag == _RECORD else record)
+
+
+def _parts(record) -> tuple[object, object]:
+    """A <record>'s first <header> and first <metadata> child, in one pass (ElementPath's find
+    costs more than the walk over a record's two or three children)."""
+    header = metadata = None
+    for child in record:
+        tag = child.tag
+        if tag == _HEADER:
+            if header is None:
+                header = child
+        elif tag == _METADATA:
+            if metadata is None:
+                metadata = child
+    return header, metadata
+
+
+def _read_header(header) -> tuple[str, datetime, bool, list[str]]:
     if header is None:
         raise Unmappable("bad_header", "record without <header>")
     ident = stamp = None
@@ -77,7 +95,8 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None)
     later crosswalk can map it again without the network (`harvest retransform`)."""
     xml = etree.tostring(record, encoding="utf-8")
     try:
-        oai_id, datestamp, deleted, sets = read_header(record)
+        header, metadata = _parts(record) if record.tag == _RECORD else (record, None)
+        oai_id, datestamp, deleted, sets = _read_header(header)
     except Unmappable as exc:
         return Outcome(None, None, quarantine_row(lin, page_url, None, exc.reason, exc.detail, xml))
     # the row is the crosswalk's own fresh dict, completed in place: no dict is copied per record
@@ -88,7 +107,6 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None)
         if deleted:
             row = {k: [] for k in _EMPTY_DESCRIPTIVE}
         else:
-            metadata = record.find(_METADATA)
             if metadata is None or len(metadata) == 0:
                 raise Unmappable("missing_metadata", "a live record without <metadata>")
             row = crosswalk.fn(metadata)

@@ -117,17 +117,17 @@ def finish(*, title, creators, subjects, description, publisher, year, resource_
             ids.append(found)
             if found[0] != "url" and value.strip() != found[1]:
                 kept.append({"field": f"identifier:{found[0]}", "value": value.strip()})
-    normalised = {"language": language, "license": license, "resource_type": resource_type}
-    for name, raw in (originals or {}).items():
-        if raw is not None and raw != normalised.get(name):
-            kept.append({"field": name, "value": raw})
+    if originals:
+        for name, raw in originals.items():
+            if raw is not None and raw != (language if name == "language" else license if name == "license"
+                                           else resource_type if name == "resource_type" else None):
+                kept.append({"field": name, "value": raw})
     if not title:
         raise Unmappable("missing_title", "the record has no title")
     if not ids:
         raise Unmappable("missing_identifier", "no persistent identifier or URL in the record")
     best = best_pid(ids)
-    urls = [v for s, v in ids if s == "url"]
-    landing = landing_url or (urls[0] if urls else None) or (pid_url(*best) if best else None)
+    landing = landing_url or next((v for s, v in ids if s == "url"), None) or (pid_url(*best) if best else None)
     rel = []
     for relation, value, hint in related:
         found = classify_identifier(value, hint)
@@ -136,8 +136,9 @@ def finish(*, title, creators, subjects, description, publisher, year, resource_
             rel.append(entry)
     return {
         "title": title,
-        "creators": [c for c in creators if c],
-        "subjects": list(dict.fromkeys(s for s in subjects if s)),
+        "creators": creators if None not in creators else [c for c in creators if c],
+        "subjects": list(dict.fromkeys(subjects)) if "" not in subjects and None not in subjects
+        else list(dict.fromkeys(s for s in subjects if s)),
         "description": description,
         "publisher": publisher,
         "publication_year": year,

@@ -242,11 +242,21 @@ def normalise_license(value: str | None) -> str | None:
     return v
 
 
+_SPDX_IDS = frozenset(_SPDX_KNOWN.values())
+
+
 def pick_license_from(values) -> tuple[str | None, str | None]:
     """The best licence among several statements (a recognised SPDX id, else a URL, else free
     text) and the statement it came from, as the partner wrote it."""
+    if not values:
+        return None, None
+    return _pick_license(tuple(values))
+
+
+@lru_cache(maxsize=8192)   # a partner's records repeat the same few rights statements
+def _pick_license(values: tuple) -> tuple[str | None, str | None]:
     found = [(lic, raw) for raw in values if raw for lic in [normalise_license(raw)] if lic]
-    spdx = [f for f in found if f[0] in _SPDX_KNOWN.values()]
+    spdx = [f for f in found if f[0] in _SPDX_IDS]
     urls = [f for f in found if _URL.match(f[0])]
     return (spdx or urls or found or [(None, None)])[0]
 

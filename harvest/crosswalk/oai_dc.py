@@ -14,6 +14,13 @@ _ISSN_LIKE = re.compile(r"^(?:e?issn:?\s*)?\d{4}-?\d{3}[\dxX]$", re.I)
 
 def _creator(value: str) -> dict | None:
     """OJS and some DSpace sites write 'Family, Given; affiliation; role' into dc:creator."""
+    if ";" not in value:   # the common case, without the calls (`value` is already stripped)
+        if "," in value:
+            family = value.split(",", 1)[0].strip()
+        else:
+            parts = value.split()
+            family = parts[-1] if parts else value
+        return {"name": value, "family_name": family, "orcid": None, "affiliation": None}
     name, _, rest = value.partition(";")
     affiliation = " ".join(p.strip() for p in rest.split(";") if p.strip()) or None
     return creator(name.strip(), None, affiliation)
@@ -22,12 +29,18 @@ def _creator(value: str) -> dict | None:
 @register("oai_dc", version="oai_dc/2")
 def map_oai_dc(metadata) -> dict:
     """Walk the dc:* children once; repeated elements keep their order."""
-    dc = metadata if local(metadata.tag) == "dc" else next(
-        (c for c in metadata.iterchildren() if local(c.tag) == "dc"), None)
+    known = _LOCAL.get
+    dc = None
+    if (known(metadata.tag) or local(metadata.tag)) == "dc":
+        dc = metadata
+    else:
+        for c in metadata.iterchildren():
+            if (known(c.tag) or local(c.tag)) == "dc":
+                dc = c
+                break
     if dc is None:
         raise Unmappable("wrong_format", "no oai_dc:dc element in <metadata>")
     f: dict[str, list[str]] = {}
-    known = _LOCAL.get
     for child in dc:   # text() and local() inlined: this loop runs for every element of every record
         tag = child.tag
         name = known(tag)
@@ -47,25 +60,32 @@ def map_oai_dc(metadata) -> dict:
                 f[name] = [value]
             else:
                 values.append(value)
-    ids = [(v, None) for v in f.get("identifier", [])]
-    types = [(t, raw) for raw in f.get("type", []) for t in [normalise_resource_type(raw)] if t]
-    langs = [(lang, raw) for raw in f.get("language", []) for lang in [normalise_language(raw)] if lang]
-    years = [y for y in map(year_of, f.get("date", [])) if y]
-    rtype = next((t for t in types if t[0] != "Text"), types[0] if types else (None, None))
-    lang = langs[0] if langs else (None, None)
-    license, license_raw = pick_license_from(f.get("rights", []))
+    get = f.get
+    ids = [(v, None) for v in get("identifier", ())]
+    types = [(t, raw) for raw in get("type", ()) for t in [normalise_resource_type(raw)] if t]
+    rtype = next((t for t in types if t[0] != "Text"), types[0]) if types else (None, None)
+    lang = next(((lang, raw) for raw in get("language", ()) for lang in [normalise_language(raw)] if lang),
+                (None, None))
+    dates = get("date")
+    years = [y for y in map(year_of, dates) if y] if dates else None
+    license, license_raw = pick_license_from(get("rights"))
+    related = [("References", v, None) for v in get("relation", ())]
+    sources = get("source")
+    if sources:
+        related += [("IsPartOf", v, "ISSN") for v in sources if _ISSN_LIKE.match(v)]
+    descriptions = get("description")
     return finish(
-        title=(f.get("title") or [None])[0],
-        creators=[_creator(n) for n in f.get("creator", [])],
-        subjects=f.get("subject", []),
-        description=next((d for d in f.get("description", []) if any(c.isalnum() for c in d)), None),
-        publisher=(f.get("publisher") or [None])[0],
+        title=f["title"][0] if "title" in f else None,
+        creators=[_creator(n) for n in get("creator", ())],
+        subjects=get("subject", ()),
+        description=next((d for d in descriptions if d[0].isalnum() or any(c.isalnum() for c in d)), None)
+        if descriptions else None,
+        publisher=f["publisher"][0] if "publisher" in f else None,
         year=min(years) if years else None,
         resource_type=rtype[0],
         language=lang[0],
         license=license,
         raw_identifiers=ids,
-        related=[("References", v, None) for v in f.get("relation", [])]
-        + [("IsPartOf", v, "ISSN") for v in f.get("source", []) if _ISSN_LIKE.match(v)],
+        related=related,
         originals={"resource_type": rtype[1], "language": lang[1], "license": license_raw},
     )
