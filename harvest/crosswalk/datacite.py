@@ -6,7 +6,9 @@ and oaire: namespaces all walk through the same code.
 """
 from __future__ import annotations
 
-from harvest.crosswalk.base import Unmappable, creator, finish, local, register, text
+from lxml.etree import Element
+
+from harvest.crosswalk.base import _LOCAL, Unmappable, creator, finish, local, register, text
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_orcid, normalise_resource_type, pick_license_from, year_of,
 )
@@ -16,73 +18,105 @@ _ISSUED = ("issued", "available", "accepted", "created")
 
 def find_resource(metadata):
     """The <resource> element: the payload itself, or inside an oai_datacite <payload> wrapper."""
-    for el in metadata.iter():
-        if local(el.tag) == "resource":
-            return el
+    if local(metadata.tag) == "resource":
+        return metadata
+    for el in metadata.iterdescendants("{*}resource", "resource"):   # matched in C, in document order
+        return el
     raise Unmappable("wrong_format", "no DataCite/OpenAIRE <resource> element in <metadata>")
+
+
+def _text(el) -> str | None:
+    """text() for an element known to be one (not a comment): the leaf case without its checks."""
+    if len(el):
+        return text(el)
+    value = el.text
+    if not value:
+        return None
+    value = value.strip()
+    if "  " in value or "\n" in value or "\t" in value or "\r" in value:
+        value = " ".join(value.split())
+    return value or None
 
 
 def _creator(el) -> dict | None:
     name = family = orcid = affiliation = None
+    known = _LOCAL.get
     for c in el.iterchildren():
-        tag = local(c.tag)
-        if tag in ("creatorName", "contributorName"):
-            name = text(c)
+        tag = c.tag
+        tag = known(tag) or local(tag)
+        if tag == "creatorName" or tag == "contributorName":
+            name = _text(c)
         elif tag == "familyName":
-            family = text(c)
+            family = _text(c)
+        elif tag == "affiliation":
+            if affiliation is None:
+                affiliation = _text(c)
         elif tag == "nameIdentifier" and (c.get("nameIdentifierScheme") or "").upper() == "ORCID":
-            orcid = normalise_orcid(text(c))
-        elif tag == "affiliation" and affiliation is None:
-            affiliation = text(c)
+            orcid = normalise_orcid(_text(c))
     return creator(name, orcid, affiliation, family)
+
+
+def _elements(el):
+    """An element's element children (comments and processing instructions are no values)."""
+    return el.iterchildren(Element)
 
 
 def _walk(resource) -> dict:
     """Collect DataCite-shaped fields in one pass over the resource's children."""
-    out = {"titles": [], "creators": [], "subjects": [], "descriptions": [], "ids": [], "related": [],
-           "dates": [], "rights": [], "publisher": None, "year": None, "type": None, "language": None}
-    for child in resource.iterchildren():
-        tag = local(child.tag)
-        if tag == "titles":
-            out["titles"] += [(t.get("titleType"), v) for t in child.iterchildren() if (v := text(t))]
-        elif tag == "creators":
-            out["creators"] += [_creator(c) for c in child.iterchildren() if local(c.tag) == "creator"]
+    titles, creators, subjects, descriptions, ids, related, dates, rights = [], [], [], [], [], [], [], []
+    out = {"titles": titles, "creators": creators, "subjects": subjects, "descriptions": descriptions,
+           "ids": ids, "related": related, "dates": dates, "rights": rights, "publisher": None, "year": None,
+           "type": None, "language": None}
+    known = _LOCAL.get
+    for child in resource.iterchildren(Element):
+        tag = child.tag
+        tag = known(tag) or local(tag)
+        if tag == "creators":
+            for c in child.iterchildren(Element):
+                tag = c.tag
+                if (known(tag) or local(tag)) == "creator":
+                    creators.append(_creator(c))
+        elif tag == "titles":
+            for t in child.iterchildren(Element):
+                v = _text(t)
+                if v:
+                    titles.append((t.get("titleType"), v))
         elif tag == "subjects":
-            out["subjects"] += [text(s) for s in child.iterchildren()]
-        elif tag == "subject":
-            out["subjects"].append(text(child))
-        elif tag == "descriptions":
-            out["descriptions"] += [text(d) for d in child.iterchildren()
-                                    if (d.get("descriptionType") or "Abstract") == "Abstract"]
-        elif tag == "description":
-            out["descriptions"].append(text(child))
+            subjects += map(_text, child.iterchildren(Element))
         elif tag == "identifier":
-            out["ids"].append((text(child), child.get("identifierType")))
+            ids.append((_text(child), child.get("identifierType")))
         elif tag == "alternateIdentifiers":
-            out["ids"] += [(text(a), a.get("alternateIdentifierType")) for a in child.iterchildren()]
-        elif tag == "relatedIdentifiers":
-            out["related"] += [(r.get("relationType"), text(r), r.get("relatedIdentifierType"))
-                               for r in child.iterchildren()]
+            ids += [(_text(a), a.get("alternateIdentifierType")) for a in child.iterchildren(Element)]
+        elif tag == "descriptions":
+            descriptions += [_text(d) for d in child.iterchildren(Element)
+                             if (d.get("descriptionType") or "Abstract") == "Abstract"]
         elif tag == "dates":
-            out["dates"] += [((d.get("dateType") or "").lower(), text(d)) for d in child.iterchildren()]
-        elif tag == "date":
-            out["dates"].append(((child.get("dateType") or "").lower(), text(child)))
+            dates += [((d.get("dateType") or "").lower(), _text(d)) for d in child.iterchildren(Element)]
+        elif tag == "relatedIdentifiers":
+            related += [(r.get("relationType"), _text(r), r.get("relatedIdentifierType"))
+                        for r in child.iterchildren(Element)]
         elif tag == "rightsList":
-            out["rights"] += [r.get("rightsURI") or r.get("rightsIdentifier") or text(r)
-                              for r in child.iterchildren()]
-        elif tag in ("rights", "licenseCondition"):
-            out["rights"].append(child.get("rightsURI") or child.get("uri") or text(child))
+            rights += [r.get("rightsURI") or r.get("rightsIdentifier") or _text(r)
+                       for r in child.iterchildren(Element)]
         elif tag == "publisher":
-            out["publisher"] = text(child)
+            out["publisher"] = _text(child)
         elif tag == "publicationYear":
-            out["year"] = year_of(text(child))
+            out["year"] = year_of(_text(child))
         elif tag == "resourceType":
-            written = [child.get("uri"), child.get("resourceTypeGeneral"), text(child)]
+            written = [child.get("uri"), child.get("resourceTypeGeneral"), _text(child)]
             out["type"], out["type_raw"] = next(
                 ((t, w) for w in written for t in [normalise_resource_type(w)] if t), (None, None))
         elif tag == "language":
-            out["language_raw"] = text(child)
+            out["language_raw"] = _text(child)
             out["language"] = normalise_language(out["language_raw"])
+        elif tag == "subject":
+            subjects.append(_text(child))
+        elif tag == "description":
+            descriptions.append(_text(child))
+        elif tag == "date":
+            dates.append(((child.get("dateType") or "").lower(), _text(child)))
+        elif tag == "rights" or tag == "licenseCondition":
+            rights.append(child.get("rightsURI") or child.get("uri") or _text(child))
     return out
 
 
