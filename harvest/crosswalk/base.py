@@ -79,6 +79,12 @@ def text(el) -> str | None:
     comments and processing instructions are not values."""
     if el is None or not isinstance(el.tag, str):
         return None
+    return element_text(el)
+
+
+def element_text(el) -> str | None:
+    """text() for what is known to be an element (not None, a comment or a PI): the hot walks'
+    version, without text()'s checks."""
     value = el.text if len(el) == 0 else "".join(el.itertext())   # a leaf needs no tree walk
     if not value:
         return None

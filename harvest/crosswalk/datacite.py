@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lxml.etree import Element
 
-from harvest.crosswalk.base import _LOCAL, Unmappable, creator, finish, local, register, text
+from harvest.crosswalk.base import _LOCAL, Unmappable, creator, element_text, finish, local, register
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_orcid, normalise_resource_type, pick_license_from, year_of,
 )
@@ -25,19 +25,6 @@ def find_resource(metadata):
     raise Unmappable("wrong_format", "no DataCite/OpenAIRE <resource> element in <metadata>")
 
 
-def _text(el) -> str | None:
-    """text() for an element known to be one (not a comment): the leaf case without its checks."""
-    if len(el):
-        return text(el)
-    value = el.text
-    if not value:
-        return None
-    value = value.strip()
-    if "  " in value or "\n" in value or "\t" in value or "\r" in value:
-        value = " ".join(value.split())
-    return value or None
-
-
 def _creator(el) -> dict | None:
     name = family = orcid = affiliation = None
     known = _LOCAL.get
@@ -45,14 +32,14 @@ def _creator(el) -> dict | None:
         tag = c.tag
         tag = known(tag) or local(tag)
         if tag == "creatorName" or tag == "contributorName":
-            name = _text(c)
+            name = element_text(c)
         elif tag == "familyName":
-            family = _text(c)
+            family = element_text(c)
         elif tag == "affiliation":
             if affiliation is None:
-                affiliation = _text(c)
+                affiliation = element_text(c)
         elif tag == "nameIdentifier" and (c.get("nameIdentifierScheme") or "").upper() == "ORCID":
-            orcid = normalise_orcid(_text(c))
+            orcid = normalise_orcid(element_text(c))
     return creator(name, orcid, affiliation, family)
 
 
@@ -78,45 +65,45 @@ def _walk(resource) -> dict:
                     creators.append(_creator(c))
         elif tag == "titles":
             for t in child.iterchildren(Element):
-                v = _text(t)
+                v = element_text(t)
                 if v:
                     titles.append((t.get("titleType"), v))
         elif tag == "subjects":
-            subjects += map(_text, child.iterchildren(Element))
+            subjects += map(element_text, child.iterchildren(Element))
         elif tag == "identifier":
-            ids.append((_text(child), child.get("identifierType")))
+            ids.append((element_text(child), child.get("identifierType")))
         elif tag == "alternateIdentifiers":
-            ids += [(_text(a), a.get("alternateIdentifierType")) for a in child.iterchildren(Element)]
+            ids += [(element_text(a), a.get("alternateIdentifierType")) for a in child.iterchildren(Element)]
         elif tag == "descriptions":
-            descriptions += [_text(d) for d in child.iterchildren(Element)
+            descriptions += [element_text(d) for d in child.iterchildren(Element)
                              if (d.get("descriptionType") or "Abstract") == "Abstract"]
         elif tag == "dates":
-            dates += [((d.get("dateType") or "").lower(), _text(d)) for d in child.iterchildren(Element)]
+            dates += [((d.get("dateType") or "").lower(), element_text(d)) for d in child.iterchildren(Element)]
         elif tag == "relatedIdentifiers":
-            related += [(r.get("relationType"), _text(r), r.get("relatedIdentifierType"))
+            related += [(r.get("relationType"), element_text(r), r.get("relatedIdentifierType"))
                         for r in child.iterchildren(Element)]
         elif tag == "rightsList":
-            rights += [r.get("rightsURI") or r.get("rightsIdentifier") or _text(r)
+            rights += [r.get("rightsURI") or r.get("rightsIdentifier") or element_text(r)
                        for r in child.iterchildren(Element)]
         elif tag == "publisher":
-            out["publisher"] = _text(child)
+            out["publisher"] = element_text(child)
         elif tag == "publicationYear":
-            out["year"] = year_of(_text(child))
+            out["year"] = year_of(element_text(child))
         elif tag == "resourceType":
-            written = [child.get("uri"), child.get("resourceTypeGeneral"), _text(child)]
+            written = [child.get("uri"), child.get("resourceTypeGeneral"), element_text(child)]
             out["type"], out["type_raw"] = next(
                 ((t, w) for w in written for t in [normalise_resource_type(w)] if t), (None, None))
         elif tag == "language":
-            out["language_raw"] = _text(child)
+            out["language_raw"] = element_text(child)
             out["language"] = normalise_language(out["language_raw"])
         elif tag == "subject":
-            subjects.append(_text(child))
+            subjects.append(element_text(child))
         elif tag == "description":
-            descriptions.append(_text(child))
+            descriptions.append(element_text(child))
         elif tag == "date":
-            dates.append(((child.get("dateType") or "").lower(), _text(child)))
+            dates.append(((child.get("dateType") or "").lower(), element_text(child)))
         elif tag == "rights" or tag == "licenseCondition":
-            rights.append(child.get("rightsURI") or child.get("uri") or _text(child))
+            rights.append(child.get("rightsURI") or child.get("uri") or element_text(child))
     return out
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from harvest.crosswalk.base import _LOCAL, Unmappable, creator, finish, local, register
+from harvest.crosswalk.base import _LOCAL, Unmappable, creator, finish, local, register, split_name
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_resource_type, pick_license_from, year_of,
 )
@@ -14,13 +14,8 @@ _ISSN_LIKE = re.compile(r"^(?:e?issn:?\s*)?\d{4}-?\d{3}[\dxX]$", re.I)
 
 def _creator(value: str) -> dict | None:
     """OJS and some DSpace sites write 'Family, Given; affiliation; role' into dc:creator."""
-    if ";" not in value:   # the common case, without the calls (`value` is already stripped)
-        if "," in value:
-            family = value.split(",", 1)[0].strip()
-        else:
-            parts = value.split()
-            family = parts[-1] if parts else value
-        return {"name": value, "family_name": family, "orcid": None, "affiliation": None}
+    if ";" not in value:   # the common case: no affiliation to split off (`value` is already stripped)
+        return {"name": value, "family_name": split_name(value), "orcid": None, "affiliation": None}
     name, _, rest = value.partition(";")
     affiliation = " ".join(p.strip() for p in rest.split(";") if p.strip()) or None
     return creator(name.strip(), None, affiliation)
