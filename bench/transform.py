@@ -1,4 +1,5 @@
-"""Transform throughput per format: page parse + crosswalk, against lxml's bare parse of the same pages."""
+"""Transform throughput per format: page parse + crosswalk, against lxml's bare parse of the same pages
+and the lean generic field extraction of benchmark (b) (bench/lean.py)."""
 from __future__ import annotations
 
 import re
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from bench.lean import generic_fields
 from harvest.crosswalk import get_crosswalk
 from harvest.demo.partners import PARTNERS
 from harvest.demo.provider import Provider
@@ -59,13 +61,18 @@ def run(n_pages: int = 50) -> list[dict]:
             for body in pages:
                 etree.fromstring(body)
 
+        def generic():   # benchmark (b)'s lean extraction, without the network
+            for body in pages:
+                generic_fields(etree.fromstring(body))
+
         def ours():
             for body in pages:
                 for record in parse_page(body, "bench").items:
                     map_record(record, crosswalk, lin, "bench")
 
-        t_bare, t_ours = best_of(bare), best_of(ours)
+        t_bare, t_generic, t_ours = best_of(bare), best_of(generic), best_of(ours)
         results.append({"format": prefix, "records": n, "lxml_parse_rec_per_s": round(n / t_bare),
+                        "parse_and_generic_fields_rec_per_s": round(n / t_generic),
                         "parse_and_crosswalk_rec_per_s": round(n / t_ours),
                         "ratio_to_bare_parse": round(t_ours / t_bare, 2)})
     return results
