@@ -63,7 +63,8 @@ t0 = time.perf_counter()
 rows = [dict(r.metadata, identifier_oai=r.header.identifier) for r in Sickle(url).ListRecords(metadataPrefix=prefix)
         if not r.deleted]
 df = pd.DataFrame(rows).astype(str)
-df.to_parquet(tempfile.mktemp(suffix=".parquet"))
+with tempfile.TemporaryDirectory() as tmp:
+    df.to_parquet(tmp + "/naive.parquet")
 print(json.dumps({"records": len(rows), "seconds": time.perf_counter() - t0,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -94,7 +95,8 @@ def sample():
 done = threading.Event()
 threading.Thread(target=sample, daemon=True).start()
 t0 = time.perf_counter()
-r = run_source(src, tempfile.mkdtemp())
+out = tempfile.TemporaryDirectory()   # removed at exit, after the timing
+r = run_source(src, out.name)
 assert r.status == "complete", r.errors
 seconds = time.perf_counter() - t0
 done.set()
@@ -117,7 +119,8 @@ urls, prefix, workers = sys.argv[1].split(","), sys.argv[2], int(sys.argv[3])
 sources = [Source(id=f"b{i}", name="b", region="europe", endpoint=u, metadata_prefix=prefix, window="none",
                   deletion_census="never") for i, u in enumerate(urls)]
 t0 = time.perf_counter()
-reports = run_sources(sources, tempfile.mkdtemp(), workers=workers)
+out = tempfile.TemporaryDirectory()   # removed at exit, after the timing
+reports = run_sources(sources, out.name, workers=workers)
 assert all(r.status == "complete" for r in reports)
 print(json.dumps({"records": sum(r.records for r in reports), "seconds": time.perf_counter() - t0}))
 """
