@@ -21,7 +21,7 @@ from harvest.crosswalk import get_crosswalk
 from harvest.pipeline import new_run_id
 from harvest.records import Lineage, map_record
 from harvest.schema import arrow_schema
-from harvest.store import ChunkWriter, committed_files
+from harvest.store import ChunkWriter, committed_files, iter_batches
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 
@@ -50,7 +50,7 @@ def retransform(source: Source, data_dir: Path, crosswalk_name: str | None = Non
     base = Lineage(source.id, source.region, source.metadata_prefix, "", datetime.now(timezone.utc), crosswalk.version)
     try:
         for path in raw_files:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=5_000):
+            for batch in iter_batches(path, 5_000):
                 for row in batch.to_pylist():
                     _remap(row, crosswalk, base, writer, rep)
                 if writer.pending_rows >= chunk_rows:

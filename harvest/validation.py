@@ -25,7 +25,7 @@ def validation_report(data_dir: Path, files: list[str]) -> dict:
     a field counts as filled when it is not null (and, for lists, not empty); quarantine reasons
     by count (then name), each with its first EXAMPLES rows by oai_identifier (nulls last)."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    from harvest.store import iter_batches
 
     data_dir = Path(data_dir)
     records = [data_dir / f for f in files if f.startswith("records/")]
@@ -34,7 +34,7 @@ def validation_report(data_dir: Path, files: list[str]) -> dict:
     if records:
         live, filled = 0, dict.fromkeys(DESCRIPTIVE, 0)
         for path in records:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH, columns=["deleted", *DESCRIPTIVE]):
+            for batch in iter_batches(path, _BATCH, ["deleted", *DESCRIPTIVE]):
                 batch = batch.filter(pc.invert(batch.column("deleted")))   # a null `deleted` is dropped too
                 live += batch.num_rows
                 for name in DESCRIPTIVE:
@@ -49,7 +49,7 @@ def validation_report(data_dir: Path, files: list[str]) -> dict:
         counts: dict[str, int] = {}
         examples: dict[str, list] = {}
         for path in quarantine:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH, columns=_QUARANTINE_COLUMNS):
+            for batch in iter_batches(path, _BATCH, _QUARANTINE_COLUMNS):
                 for reason, oai_id, detail, url in zip(*(batch.column(c).to_pylist() for c in _QUARANTINE_COLUMNS)):
                     counts[reason] = counts.get(reason, 0) + 1
                     ex = examples.setdefault(reason, [])

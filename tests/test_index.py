@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -330,6 +331,62 @@ def test_a_small_memory_limit_and_many_aggregate_passes_give_the_same_files(tmp_
     assert files == small_files == passes_files
     assert digests == small_digests == passes_digests
     assert stats == small_stats == passes_stats
+
+
+def test_works_are_cut_into_chunks_by_their_holdings_too_with_the_same_index(tmp_path, monkeypatch):
+    # large clusters (the bench's fallback keys gather 20-60 records a work) must not make one chunk
+    # of works carry hundreds of thousands of provenance entries: a chunk (a row group of the works
+    # files) holds at most _MAX_HOLDINGS of them, or is a single work; the index is the same
+    import harvest.index as index
+    from bench.consolidate import generate
+    from harvest.index import build_works
+
+    data = tmp_path / "data"
+    generate(data, 60_000)
+    default, _ = build_works(data, tmp_path / "default", rows_per_file=7_000)
+    monkeypatch.setattr(index, "_MAX_HOLDINGS", 700)
+    small, _ = build_works(data, tmp_path / "small", rows_per_file=7_000)
+    read = lambda out, files: pa.concat_tables([pq.read_table(out / f) for f in files])   # noqa: E731
+    assert read(tmp_path / "default", default).equals(read(tmp_path / "small", small))
+    def row_groups(out, files):
+        groups = [pq.ParquetFile(out / f).read_row_group(g, columns=["provenance"])
+                  for f in files for g in range(pq.ParquetFile(out / f).num_row_groups)]
+        return [(g.num_rows, pc.sum(pc.list_value_length(g.column("provenance"))).as_py()) for g in groups]
+
+    assert max(held for _, held in row_groups(tmp_path / "default", default)) > 5_000
+    small_groups = row_groups(tmp_path / "small", small)
+    assert all(held <= 700 or works == 1 for works, held in small_groups)
+    assert sum(held > 600 for _, held in small_groups) > len(small_groups) // 2   # cut near the bound
+    for region in ("china", "europe"):
+        part = f"holdings/region={region}/part-0.parquet"
+        assert pq.read_table(tmp_path / "default" / part).equals(pq.read_table(tmp_path / "small" / part))
+
+
+def _chunk_reader(counts, batch):
+    schema = pa.schema([("w", pa.int64()), ("n", pa.int32())])
+    batches = [pa.record_batch([pa.array(range(i, min(i + batch, len(counts)))), pa.array(counts[i:i + batch], pa.int32())],
+                               schema=schema) for i in range(0, len(counts), batch)]
+    return pa.RecordBatchReader.from_batches(schema, batches)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 1000])
+def test_work_chunks_hold_at_most_size_works_and_max_holdings_whatever_the_batches(batch):
+    from harvest.index import _work_chunks
+
+    counts = [1] * 30 + [9, 2, 25, 1, 1] + [3] * 20 + [1]   # holdings per work, in stream order
+    chunks = list(_work_chunks(_chunk_reader(counts, batch), 8, 10))
+    assert [w for c in chunks for w in c.column("w").to_pylist()] == list(range(len(counts)))
+    # 8 works at most; past 10 holdings the chunk ends before the work that crosses it; a work of 25
+    # holdings is a chunk of its own
+    assert [c.num_rows for c in chunks] == [8, 8, 8, 6, 1, 1, 1, 4, 3, 3, 3, 3, 3, 4]
+    assert [sum(c.column("n").to_pylist()) for c in chunks] == [8, 8, 8, 6, 9, 2, 25, 8, 9, 9, 9, 9, 9, 10]
+
+
+def test_work_chunks_of_an_empty_stream_are_one_empty_table():
+    from harvest.index import _work_chunks
+
+    chunks = list(_work_chunks(_chunk_reader([], 5), 8, 10))
+    assert len(chunks) == 1 and chunks[0].num_rows == 0
 
 
 def test_chosen_records_are_read_across_row_groups_and_older_files_lacking_columns(tmp_path):

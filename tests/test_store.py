@@ -37,3 +37,31 @@ def test_abort_drops_written_and_batched_rows(tmp_path):
     w.abort()
     assert not w.tmp.exists() and not w.final.exists()
     assert w.seal() is None   # nothing is left to write
+
+
+def test_iter_batches_streams_a_file_one_row_group_at_a_time(tmp_path):
+    # pyarrow's default (pre_buffer) reads every row group of the file before the first batch: an
+    # allocator that counts its bytes shows the whole file in memory at once. Read in a fresh
+    # process, so the pool's peak is that read's alone.
+    import os
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+
+    path = tmp_path / "f.parquet"
+    table = pa.table({"i": pa.array(range(400_000)), "s": pa.array([os.urandom(48).hex() for _ in range(400_000)])})
+    pq.write_table(table, path, row_group_size=20_000, compression="none")
+    code = """
+import sys
+import pyarrow as pa
+pa.set_memory_pool(pa.mimalloc_memory_pool())
+from harvest.store import iter_batches
+rows = [batch.column("i")[0].as_py() for batch in iter_batches(sys.argv[1], 5_000, ["i", "s"])]
+assert rows == list(range(0, 400_000, 5_000)), rows
+print(len(rows), pa.default_memory_pool().max_memory())
+"""
+    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
+    batches, peak = map(int, out.stdout.split())
+    assert batches == 80 and path.stat().st_size > 40_000_000
+    assert peak < path.stat().st_size / 4   # a row group (1/20 of the file) and its batches, not the file
