@@ -48,16 +48,38 @@ def by_pid(rows, pid):
     return [w for w in rows if pid in list(w["pids"])]
 
 
+def harvested(oai_id, title, *identifiers, year=2020):
+    """A records row as the oai_dc crosswalk makes it from a record written with these dc:identifiers."""
+    from lxml import etree
+
+    from harvest.crosswalk import get_crosswalk
+    from harvest.records import Lineage, map_record
+
+    ids = "".join(f"<dc:identifier>{i}</dc:identifier>" for i in identifiers)
+    xml = (f'<record xmlns="http://www.openarchives.org/OAI/2.0/"><header><identifier>{oai_id}</identifier>'
+           f"<datestamp>2024-01-01</datestamp></header><metadata>"
+           f'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+           f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{title}</dc:title>'
+           f"<dc:creator>Wang, Li</dc:creator><dc:date>{year}</dc:date>{ids}</oai_dc:dc></metadata></record>")
+    crosswalk = get_crosswalk("oai_dc")
+    out = map_record(etree.fromstring(xml), crosswalk, Lineage("s", "r", "oai_dc", "r1", T0, crosswalk.version), None)
+    assert out.row is not None, out.quarantine
+    return {k: v for k, v in out.row.items() if k != "originals"}
+
+
 def test_doi_spelled_differently_in_three_regions_is_one_work(tmp_path):
-    # crosswalks normalise every spelling to one value; the index joins on it
-    put(tmp_path, "eu", "europe", [rec("oai:eu:1", "Soil carbon", pids=[("doi", "10.1/abc")])])
-    put(tmp_path, "cn", "china", [rec("oai:cn:9", "Soil carbon", pids=[("doi", "10.1/abc")])])
-    put(tmp_path, "la", "latin-america", [rec("oai:la:5", "Carbono del suelo", pids=[("doi", "10.1/abc")])])
+    # as partners write it: a resolver URL in upper case, a doi: prefix, an old dx.doi.org URL with
+    # mixed case; the crosswalk normalises each spelling, the index joins on the normalised DOI
+    put(tmp_path, "eu", "europe", [harvested("oai:eu:1", "Soil carbon", "https://doi.org/10.5281/ZENODO.77")])
+    put(tmp_path, "cn", "china", [harvested("oai:cn:9", "Soil carbon", "doi:10.5281/zenodo.77")])
+    put(tmp_path, "la", "latin-america", [harvested("oai:la:5", "Carbono del suelo",
+                                                    "http://dx.doi.org/10.5281/Zenodo.77",
+                                                    "https://repo.example.ar/handle/1/5")])
     manifest = build_and_publish(tmp_path)
     rows = works(tmp_path)
-    assert len(rows) == 1 and rows[0]["work_id"] == "doi:10.1/abc" and rows[0]["match"] == "pid"
+    assert len(rows) == 1 and rows[0]["work_id"] == "doi:10.5281/zenodo.77" and rows[0]["match"] == "pid"
     assert list(rows[0]["regions"]) == ["china", "europe", "latin-america"]
-    assert len(rows[0]["provenance"]) == 3
+    assert sorted(p["oai_identifier"] for p in rows[0]["provenance"]) == ["oai:cn:9", "oai:eu:1", "oai:la:5"]
     assert manifest["cross_region_works"] == 1 and manifest["regions"] == {"china": 1, "europe": 1,
                                                                           "latin-america": 1}
 
