@@ -298,7 +298,7 @@ def _works(con) -> int:
 # the holdings stream, by its n rows. Sorting the narrow rows only, and reading the chosen records'
 # wide fields in file order (`_ChosenRows`), no wide row is ever joined or sorted.
 _HOLDINGS_SQL = """
-SELECT w.work_id, w.rep, lv.source_id, lv.region, lv.oai_identifier, lv.datestamp, lv.landing_url
+SELECT w.rep, lv.source_id, lv.region, lv.oai_identifier, lv.datestamp, lv.landing_url
 FROM live lv LEFT JOIN label lb USING (rid) JOIN work w ON w.wkey = coalesce(lb.lbl, lv.rid)
 ORDER BY w.rep, lv.source_id, lv.oai_identifier
 """
@@ -434,6 +434,7 @@ def _with_provenance(works, holdings: pa.RecordBatchReader):
             parent = pc.list_parent_indices(pa.ListArray.from_arrays(offsets, pa.nulls(len(held), pa.null())))
             if not pc.all(pc.equal(_array(held.column("rep")), _array(chunk.column("rep")).take(parent))).as_py():
                 raise IndexBuildError("consolidation failed: the works and holdings streams are out of step")
+            held = held.append_column("work_id", _array(chunk.column("work_id")).take(parent))
             values = pa.StructArray.from_arrays([_array(held.column(name)) for name in _PROVENANCE_FIELDS],
                                                 names=_PROVENANCE_FIELDS)
             provenance = pa.ListArray.from_arrays(offsets, values)
