@@ -37,9 +37,9 @@ _PID_LIST = ", ".join(f"'{s}'" for s in PID_SCHEMES)
 assert len(PID_SCHEMES) <= 10, "the PID rank is one digit"
 MAX_ITERATIONS = 100
 _KEY_SCHEMA = pa.schema([("rid", pa.int64()), ("k", pa.string())])
-_ROW_GROUP = 50_000
+_ROW_GROUP = 20_000
 # at most this many holdings (provenance entries) in one chunk of works
-_MAX_HOLDINGS = 100_000
+_MAX_HOLDINGS = 40_000
 
 
 def _ranked(k: str) -> str:
@@ -88,7 +88,7 @@ class BuildStats:
 # DuckDB's memory budget when the caller names none: fixed, not a share of the machine, so the
 # build's peak memory does not grow with the input (past it, DuckDB spills to the work directory),
 # and a few threads at most (each thread's buffers count against the same budget).
-DEFAULT_MEMORY_LIMIT = "512MB"
+DEFAULT_MEMORY_LIMIT = "384MB"
 MAX_THREADS = 4
 
 
@@ -247,7 +247,7 @@ def _components(con) -> int:
 # components (by a hash of the label) of at most ~_MEMBERS_PER_PASS member records each: memory stays
 # bounded however large the input. Provenance is not aggregated at all: the holdings stream, sorted
 # the same way as the works, becomes each work's provenance list as it is written.
-_MEMBERS_PER_PASS = 600_000
+_MEMBERS_PER_PASS = 450_000
 
 _MULTI_SQL = f"""
 WITH multi AS (
