@@ -87,7 +87,7 @@ def pss(pid):   # proportional set size: pages shared between the processes are 
         return 0.0
 def sample():
     while not done.is_set():
-        own, workers = pss(os.getpid()), [pss(w.proc.pid) for w in P._POOL.workers] if P._POOL else []
+        own, workers = pss(os.getpid()), [pss(w.pid) for w in P._POOL.workers if w.pid] if P._POOL else []
         peak["pss"] = max(peak["pss"], own + sum(workers))
         peak["harvester"] = max(peak["harvester"], own)
         peak["workers"] = max([peak["workers"], *workers])

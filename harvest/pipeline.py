@@ -14,6 +14,7 @@ import atexit
 import os
 import queue
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -72,21 +73,29 @@ def _answer(fut: Future):
 
 
 class _Worker:
-    """One parse worker process (harvest.records.worker_main) and the two threads that talk to it."""
+    """One parse worker process (harvest.records.worker_main) and the two threads that talk to it.
 
-    def __init__(self, index: int):
+    Worker 0 is started as a new interpreter (`proc`); the others are forked by worker 0 once it
+    has loaded its libraries (a fork costs milliseconds and shares those pages, where a second
+    interpreter would load them again: ~0.25 CPU s and tens of MB each). A forked worker talks
+    over pipes this process made (`fds`: its stdin's write end, its stdout's read end) and is not
+    this process's child: its pid comes in its first answer, and it is stopped by pid."""
+
+    def __init__(self, index: int, proc: subprocess.Popen | None = None, fds: tuple[int, int] | None = None):
         self.index = index
-        root = str(Path(__file__).resolve().parent.parent)
-        env = {"ARROW_DEFAULT_MEMORY_POOL": "system",   # gives freed buffers back: ~25 MB less per worker
-               **os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-        self.proc = subprocess.Popen([sys.executable, "-c", "from harvest.records import worker_main; worker_main()"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.proc = proc
+        if proc is not None:
+            self.stdin, self.stdout, self.pid = proc.stdin, proc.stdout, proc.pid
+        else:
+            self.stdin, self.stdout, self.pid = os.fdopen(fds[0], "wb"), os.fdopen(fds[1], "rb"), None
+        self.ready = threading.Event()   # the first answer (the worker's pid) has come
         self.pending: dict[int, Future] = {}
         self.lock = threading.Lock()
         self.outbox: queue.SimpleQueue = queue.SimpleQueue()
         self.dead: str | None = None
         threading.Thread(target=self._feed, name=f"parse-worker-{index}-feed", daemon=True).start()
-        threading.Thread(target=self._read, name=f"parse-worker-{index}-read", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name=f"parse-worker-{index}-read", daemon=True)
+        self._reader.start()
 
     @property
     def load(self) -> int:
@@ -109,22 +118,26 @@ class _Worker:
                 msg = self.outbox.get()
                 if msg is None:
                     break
-                write_frame(self.proc.stdin, msg)
+                write_frame(self.stdin, msg)
         except (OSError, ValueError) as exc:
             self._die(f"parse worker {self.index} stopped reading: {exc}")
         finally:
             try:
-                self.proc.stdin.close()
+                self.stdin.close()
             except OSError:
                 pass
 
     def _read(self) -> None:
         try:
             while True:
-                answer = read_frame(self.proc.stdout)
+                answer = read_frame(self.stdout)
                 if answer is None:
                     break
                 fid, ok, payload = answer
+                if fid == 0:   # the worker's first answer: its pid
+                    self.pid = payload
+                    self.ready.set()
+                    continue
                 with self.lock:
                     fut = self.pending.pop(fid, None)
                 if fut is not None:
@@ -134,7 +147,9 @@ class _Worker:
                         fut.set_exception(HarvestError(f"parse worker {self.index}: {payload}"))
         except Exception as exc:   # noqa: BLE001 - any failure here ends the worker
             self._die(f"parse worker {self.index} failed: {exc}")
-        self._die(f"parse worker {self.index} exited (status {self.proc.poll()})")
+        self.ready.set()
+        status = self.proc.poll() if self.proc is not None else "unknown: a forked worker"
+        self._die(f"parse worker {self.index} exited (status {status})")
 
     def _die(self, reason: str) -> None:
         with self.lock:
@@ -144,19 +159,37 @@ class _Worker:
             if not fut.done():
                 fut.set_exception(HarvestError(reason))
 
+    def _signal(self, sig: int) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(sig)
+            return
+        self.ready.wait(5)
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
     def kill(self, reason: str) -> None:
         """Stop a worker that no longer answers: what it owed fails with `reason`."""
         self._die(reason)
-        self.proc.kill()
+        self._signal(signal.SIGKILL)
 
     def close(self) -> None:
+        """End the worker's input; it exits when it has answered everything (killed after 10 s)."""
         self.outbox.put(None)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
+        if self.proc is not None:
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        else:   # not our child: its output ends when it exits
+            self._reader.join(10)
+            if self._reader.is_alive():
+                self._signal(signal.SIGKILL)
+                self._reader.join(5)
+        self.stdout.close()
 
 
 class ParsePool:
@@ -166,7 +199,27 @@ class ParsePool:
 
     def __init__(self, n: int):
         self.pid = os.getpid()
-        self.workers = [_Worker(i) for i in range(n)]
+        root = str(Path(__file__).resolve().parent.parent)
+        # pipes of the workers worker 0 forks: (their stdin, their stdout), both ends
+        pipes = [(os.pipe(), os.pipe()) for _ in range(n - 1)]
+        env = {"ARROW_DEFAULT_MEMORY_POOL": "system",   # gives freed buffers back: ~25 MB less per worker
+               "OPENBLAS_NUM_THREADS": "1",   # numpy (loaded by pyarrow) is not computing here: no BLAS threads
+               **os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
+               "HARVEST_WORKER_SIBLINGS": ",".join(f"{i[0]}:{o[1]}" for i, o in pipes)}
+        child_ends = [fd for i, o in pipes for fd in (i[0], o[1])]
+        try:
+            proc = subprocess.Popen([sys.executable, "-c", "from harvest.records import worker_main; worker_main()"],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, pass_fds=child_ends)
+        except BaseException:
+            for i, o in pipes:
+                os.close(i[1])
+                os.close(o[0])
+            raise
+        finally:
+            for fd in child_ends:
+                os.close(fd)
+        self.workers = [_Worker(0, proc=proc)]
+        self.workers += [_Worker(k + 1, fds=(i[1], o[0])) for k, (i, o) in enumerate(pipes)]
         self._ids = iter(range(1, 1 << 62))
         self._lock = threading.Lock()
 
@@ -182,6 +235,8 @@ class ParsePool:
         return worker, worker.submit(fid, (msg[0], fid, *msg[1:]))
 
     def close(self) -> None:
+        for w in self.workers:
+            w.outbox.put(None)   # every worker's input ends at once; then each is waited for
         for w in self.workers:
             w.close()
 

@@ -230,6 +230,37 @@ def _malloc_trim() -> Callable[[], None]:
     return lambda: fn(0) and None
 
 
+def _fork_siblings() -> None:
+    """Worker 0 forks the pool's other workers once its libraries are loaded (the pages they
+    occupy are then shared, and loading them is not paid again). Each forked worker takes its own
+    pipes (made by the harvester, listed in HARVEST_WORKER_SIBLINGS as "stdin fd:stdout fd") as
+    its stdin and stdout, closes every other sibling's, and goes on as a worker of its own; worker
+    0 closes them all. Forked workers are reaped by the system (SIGCHLD ignored) when they exit."""
+    import signal
+    import warnings
+
+    siblings = [tuple(map(int, pair.split(":"))) for pair in os.environ.pop("HARVEST_WORKER_SIBLINGS", "").split(",")
+                if pair]
+    if not siblings:
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    mine = None
+    for rfd, wfd in siblings:
+        with warnings.catch_warnings():   # 3.12+ warns of forking with threads; this process runs none of its own
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            mine = (rfd, wfd)
+            break
+    if mine is not None:
+        os.dup2(mine[0], 0)
+        os.dup2(mine[1], 1)
+    for rfd, wfd in siblings:
+        os.close(rfd)
+        os.close(wfd)
+
+
 def worker_main() -> None:
     """A parse worker (started by harvest.pipeline.ParsePool): reads ("page", id, chunk key, spec,
     body, url), ("close", id, key), ("abort", id, key) and ("validate", id, None, data_dir,
@@ -252,6 +283,7 @@ def worker_main() -> None:
     gc.disable()    # row dicts and lists form no cycles: reference counts free them; the rare cycle
     collect = gc.collect   # (an exception's traceback) is collected after each chunk, below
     malloc_trim = _malloc_trim()
+    _fork_siblings()
 
     def trim() -> None:
         collect()
@@ -260,6 +292,7 @@ def worker_main() -> None:
     inp = sys.stdin.buffer
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)                     # a stray print must not corrupt the answers
+    write_frame(out, (0, True, os.getpid()))   # the first answer: ready, and the pid to stop it by
     parts: dict[str, ChunkPart] = {}
     crosswalks: dict[str, Crosswalk] = {}
     try:

@@ -138,26 +138,59 @@ def test_a_wrong_token_guess_is_rewound_and_every_record_kept_once(tmp_path):
     assert committed_files(tmp_path, "raw", "decoy")
 
 
-def test_a_parse_worker_killed_mid_run_loses_nothing(net, tmp_path):
+@pytest.fixture
+def fresh_pool():
+    """A new parse pool for the test (worker 0 started by the harvester, worker 1 forked by worker 0),
+    closed afterwards: a test that kills workers leaves none behind for the next."""
+    import harvest.pipeline as pipeline
+
+    def close():
+        if pipeline._POOL is not None:
+            pipeline._POOL.close()
+            pipeline._POOL = None
+
+    close()
+    yield pipeline.parse_pool
+    close()
+
+
+def _exited(pid: int, timeout: float = 5.0) -> bool:
+    """The process is gone or a zombie (a forked worker is reaped by worker 0, or by init once
+    worker 0 is gone) within `timeout`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["started-worker", "forked-worker"])
+def test_a_parse_worker_killed_mid_run_loses_nothing(net, tmp_path, fresh_pool, index):
     """SIGKILL one parse worker while pages are in flight: the run either finishes on the other
     worker or fails and is resumed; either way every record is written exactly once."""
     import os
     import signal
-
-    from harvest.pipeline import parse_pool
 
     whole = run_source(source(net, "eosc-zenodo"), tmp_path / "whole", parse_workers=0)
     killed = []
 
     def kill_one(report, seconds):
         if not killed:
-            victim = parse_pool().workers[0]
-            os.kill(victim.proc.pid, signal.SIGKILL)
-            killed.append(victim.proc.pid)
+            victim = fresh_pool().workers[index]
+            assert victim.ready.wait(10) and victim.pid and victim.pid != os.getpid()
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
 
     first = run_source(source(net, "eosc-zenodo"), tmp_path / "run", chunk_rows=20, progress=kill_one,
                        parse_workers=2)
-    assert killed and first.status in ("complete", "failed")
+    assert killed and first.status in ("complete", "failed") and _exited(killed[0])
     if first.status == "failed":
         assert "parse worker" in " ".join(first.errors)
         again = run_source(source(net, "eosc-zenodo"), tmp_path / "run", chunk_rows=20, parse_workers=2)
@@ -168,7 +201,9 @@ def test_a_parse_worker_killed_mid_run_loses_nothing(net, tmp_path):
     assert whole.records > 100
 
 
-def test_a_hung_parse_worker_is_stopped_and_the_run_resumes_without_losses(net, tmp_path, monkeypatch):
+@pytest.mark.parametrize("index", [0, 1], ids=["started-worker", "forked-worker"])
+def test_a_hung_parse_worker_is_stopped_and_the_run_resumes_without_losses(net, tmp_path, monkeypatch, fresh_pool,
+                                                                          index):
     """SIGSTOP one parse worker mid-run (alive, never answering): after the timeout it is killed, the
     run fails naming it, and the resumed run writes every record exactly once."""
     import os
@@ -182,19 +217,39 @@ def test_a_hung_parse_worker_is_stopped_and_the_run_resumes_without_losses(net, 
 
     def stop_one(report, seconds):
         if not stopped:
-            victim = next(w for w in pipeline.parse_pool().workers if not w.dead)
-            os.kill(victim.proc.pid, signal.SIGSTOP)
+            victim = fresh_pool().workers[index]
+            assert victim.ready.wait(10) and victim.pid
+            os.kill(victim.pid, signal.SIGSTOP)
             stopped.append(victim)
 
     first = run_source(source(net, "eosc-zenodo"), tmp_path / "run", chunk_rows=20, progress=stop_one,
                        parse_workers=2)
-    assert stopped and stopped[0].dead and stopped[0].proc.wait(5) == -signal.SIGKILL
+    assert stopped and stopped[0].dead and _exited(stopped[0].pid)
+    if stopped[0].proc is not None:
+        assert stopped[0].proc.wait(5) == -signal.SIGKILL
     assert first.status == "failed" and "gave no answer in 1 s (hung)" in " ".join(first.errors), first.errors
     again = run_source(source(net, "eosc-zenodo"), tmp_path / "run", chunk_rows=20, parse_workers=2)
     assert again.resumed and again.status == "complete", again.errors
     assert rows(tmp_path / "run", "eosc-zenodo", "records") == rows(tmp_path / "whole", "eosc-zenodo", "records")
     assert rows(tmp_path / "run", "eosc-zenodo", "raw") == rows(tmp_path / "whole", "eosc-zenodo", "raw")
     assert not list((tmp_path / "run").rglob(".part-*.tmp"))
+
+
+def test_workers_after_the_first_are_forked_from_it_and_all_exit_when_the_pool_closes(fresh_pool):
+    """Worker 0 is a new interpreter, a child of the harvester; worker 1 is forked by worker 0 (its
+    parent), so the libraries are loaded once. Closing the pool ends both."""
+    import os
+
+    pool = fresh_pool()
+    assert len(pool.workers) == 2 and all(w.ready.wait(30) for w in pool.workers)
+    first, second = pool.workers
+    assert first.proc is not None and first.pid == first.proc.pid
+    assert second.proc is None and second.pid not in (os.getpid(), first.pid)
+    with open(f"/proc/{second.pid}/stat") as fh:
+        assert int(fh.read().rsplit(")", 1)[1].split()[1]) == first.pid   # its parent: worker 0
+    assert pool.submit(("abort", None, "no-such-chunk"), second)[1].result(10) is None   # it answers
+    pool.close()
+    assert first.proc.returncode == 0 and _exited(second.pid)
 
 
 def test_the_harvesting_process_loads_neither_pyarrow_nor_duckdb(net, tmp_path):
