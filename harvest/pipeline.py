@@ -54,6 +54,12 @@ def default_parse_workers() -> int:
     return min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
 
 
+def fork_workers() -> bool:
+    """Whether worker 0 forks the other parse workers (HARVEST_FORK_WORKERS=0: each worker is
+    started as its own interpreter, as on systems without fork)."""
+    return hasattr(os, "fork") and os.environ.get("HARVEST_FORK_WORKERS", "1") != "0"
+
+
 # A parse worker that gives no answer for this long is taken for hung (a page normally takes well
 # under a second): it is killed, and whatever waited on it fails as a crashed worker's work does (the
 # run fails with the reason and resumes from its checkpoint).
@@ -199,8 +205,18 @@ class ParsePool:
 
     def __init__(self, n: int):
         self.pid = os.getpid()
+        if fork_workers():
+            self.workers = self._start(n)
+        else:   # every worker its own interpreter
+            self.workers = [w for i in range(n) for w in self._start(1, i)]
+        self._ids = iter(range(1, 1 << 62))
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _start(n: int, index: int = 0) -> list["_Worker"]:
+        """A worker started as a new interpreter, and the n - 1 it forks."""
         root = str(Path(__file__).resolve().parent.parent)
-        # pipes of the workers worker 0 forks: (their stdin, their stdout), both ends
+        # pipes of the workers it forks: (their stdin, their stdout), both ends
         pipes = [(os.pipe(), os.pipe()) for _ in range(n - 1)]
         env = {"ARROW_DEFAULT_MEMORY_POOL": "system",   # gives freed buffers back: ~25 MB less per worker
                "OPENBLAS_NUM_THREADS": "1",   # numpy (loaded by pyarrow) is not computing here: no BLAS threads
@@ -218,10 +234,7 @@ class ParsePool:
         finally:
             for fd in child_ends:
                 os.close(fd)
-        self.workers = [_Worker(0, proc=proc)]
-        self.workers += [_Worker(k + 1, fds=(i[1], o[0])) for k, (i, o) in enumerate(pipes)]
-        self._ids = iter(range(1, 1 << 62))
-        self._lock = threading.Lock()
+        return [_Worker(index, proc=proc), *(_Worker(index + k + 1, fds=(i[1], o[0])) for k, (i, o) in enumerate(pipes))]
 
     def pick(self) -> "_Worker":
         """The least busy live worker."""

@@ -245,11 +245,31 @@ def test_workers_after_the_first_are_forked_from_it_and_all_exit_when_the_pool_c
     first, second = pool.workers
     assert first.proc is not None and first.pid == first.proc.pid
     assert second.proc is None and second.pid not in (os.getpid(), first.pid)
-    with open(f"/proc/{second.pid}/stat") as fh:
-        assert int(fh.read().rsplit(")", 1)[1].split()[1]) == first.pid   # its parent: worker 0
+    assert _parent(second.pid) == first.pid
     assert pool.submit(("abort", None, "no-such-chunk"), second)[1].result(10) is None   # it answers
     pool.close()
     assert first.proc.returncode == 0 and _exited(second.pid)
+
+
+def test_without_fork_every_worker_is_its_own_interpreter_and_writes_the_same_rows(net, tmp_path, monkeypatch,
+                                                                                  fresh_pool):
+    import os
+
+    monkeypatch.setenv("HARVEST_FORK_WORKERS", "0")
+    pool = fresh_pool()
+    assert [w.index for w in pool.workers] == [0, 1]
+    assert all(w.proc is not None and w.ready.wait(30) and _parent(w.pid) == os.getpid() for w in pool.workers)
+    single = run_source(source(net, "ardc-rda"), tmp_path / "single", parse_workers=0)
+    both = run_source(source(net, "ardc-rda"), tmp_path / "workers", parse_workers=2, chunk_rows=50)
+    assert both.status == single.status == "complete" and single.records > 50
+    for table in ("records", "raw"):
+        assert rows(tmp_path / "workers", "ardc-rda", table) == rows(tmp_path / "single", "ardc-rda", table)
+    assert pool is fresh_pool()   # the run used this pool
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
 
 
 def test_the_harvesting_process_loads_neither_pyarrow_nor_duckdb(net, tmp_path):
