@@ -246,9 +246,13 @@ def _fork_siblings() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     mine = None
     for rfd, wfd in siblings:
-        with warnings.catch_warnings():   # 3.12+ warns of forking with threads; this process runs none of its own
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+        try:
+            with warnings.catch_warnings():   # 3.12+ warns of forking with threads; this process runs none of its own
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except OSError as exc:   # that worker's pipes are closed below: the harvester sees it exit
+            print(f"parse worker: could not fork a sibling worker: {exc}", file=sys.stderr)
+            continue
         if pid == 0:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             mine = (rfd, wfd)

@@ -267,6 +267,31 @@ def test_without_fork_every_worker_is_its_own_interpreter_and_writes_the_same_ro
     assert pool is fresh_pool()   # the run used this pool
 
 
+def test_a_sibling_that_cannot_be_forked_is_seen_to_exit_and_worker_0_goes_on(tmp_path):
+    """fork() failing in worker 0 (no memory, process limit) costs that sibling only: its pipes are
+    closed, so the harvester's reader sees it exit, and worker 0 carries on. Run in a subprocess:
+    the function changes how the process treats SIGCHLD."""
+    import subprocess
+    import sys
+
+    code = """
+import os, sys
+from harvest import records
+stdin_r, stdin_w = os.pipe()
+stdout_r, stdout_w = os.pipe()
+os.environ["HARVEST_WORKER_SIBLINGS"] = f"{stdin_r}:{stdout_w}"
+def no_fork():
+    raise OSError(11, "Resource temporarily unavailable")
+os.fork = no_fork
+records._fork_siblings()
+print("eof" if os.read(stdout_r, 1) == b"" else "open", "env" if "HARVEST_WORKER_SIBLINGS" in os.environ else "-")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["eof", "-"]
+    assert "could not fork a sibling worker: [Errno 11] Resource temporarily unavailable" in out.stderr
+
+
 def _parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as fh:
         return int(fh.read().rsplit(")", 1)[1].split()[1])
