@@ -100,6 +100,7 @@ class PartitionWriter:
         self._batches: list = []   # Arrow tables of `batch_rows` rows waiting for their row group
         self._batched = 0
         self._writer = None   # a pyarrow.parquet.ParquetWriter once the first rows are flushed
+        self._fill = None     # records: fill counts of what is written, for the file's footer
 
     def add(self, row: dict) -> None:
         rows = self.buffer.rows   # called for every row of a harvest: no method call on the way
@@ -113,7 +114,14 @@ class PartitionWriter:
     def _batch(self) -> None:
         n = len(self.buffer)
         if n:
-            self._batches.append(self.buffer.take())
+            table = self.buffer.take()
+            if self.table == "records":
+                if self._fill is None:
+                    from harvest.validation import FillCounts
+
+                    self._fill = FillCounts()
+                self._fill.add(table)
+            self._batches.append(table)
             self._batched += n
 
     def flush(self) -> None:
@@ -137,6 +145,10 @@ class PartitionWriter:
         self.flush()
         if self._writer is None:
             return None
+        if self._fill is not None:   # the validation report reads this instead of the records
+            from harvest.validation import FILL_KEY
+
+            self._writer.add_key_value_metadata({FILL_KEY: self._fill.dumps()})
         self._writer.close()
         self._writer = None
         with open(self.tmp, "rb") as fh:
@@ -152,6 +164,7 @@ class PartitionWriter:
 
     def abort(self) -> None:
         self._batches, self._batched, self.buffer.rows = [], 0, []
+        self._fill = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None

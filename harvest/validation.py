@@ -1,12 +1,15 @@
 """The partner-facing validation report of a run: what was quarantined and why (with examples),
 and how well each canonical field is filled. Written next to the run report, summarised in it.
 
-Computed with pyarrow, one row group at a time over the run's files (only the columns it needs),
-so its memory is one row group's whatever the partner's size, and it needs no DuckDB. In a
+The fill counts come from the records files' footers, where their writer put them as it wrote
+(files from before that are read with pyarrow, one row group at a time, only the columns needed);
+quarantine files are read the same way. Its memory is one row group's whatever the partner's
+size, and it needs no DuckDB. In a
 parse-worker run it is computed in a parse worker (pyarrow is loaded there already); the
 harvesting process then never loads pyarrow or DuckDB."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from harvest.schema import declared
@@ -20,11 +23,66 @@ _BATCH = 5000
 _QUARANTINE_COLUMNS = ["reason", "oai_identifier", "detail", "page_url"]
 
 
+# The fill counts of a records file, written into its Parquet footer (key-value metadata) by the
+# writer that made it (harvest.store.PartitionWriter): the report then reads footers, not the
+# records again. Files without it (written before it existed) are counted from their columns.
+FILL_KEY = "gosc:fill_counts"
+
+
+class FillCounts:
+    """Live records and, per descriptive field, how many of them have it filled: not null and, for
+    lists, not empty. Counted per Arrow table or record batch, as they are written or read."""
+
+    def __init__(self):
+        self.live = 0
+        self.filled = dict.fromkeys(DESCRIPTIVE, 0)
+
+    def add(self, batch) -> None:
+        import pyarrow.compute as pc
+
+        batch = batch.filter(pc.invert(batch.column("deleted")))   # a null `deleted` is dropped too
+        self.live += batch.num_rows
+        if not batch.num_rows:
+            return
+        filled = self.filled
+        for name in DESCRIPTIVE:
+            col = batch.column(name)
+            if name in LIST_FIELDS:
+                filled[name] += pc.sum(pc.greater(pc.list_value_length(col), 0)).as_py() or 0
+            else:
+                filled[name] += len(col) - col.null_count
+
+    def merge(self, other: "FillCounts") -> None:
+        self.live += other.live
+        for name, n in other.filled.items():
+            self.filled[name] += n
+
+    def dumps(self) -> str:
+        return json.dumps({"live": self.live, "filled": self.filled}, sort_keys=True)
+
+    @classmethod
+    def of_file(cls, path: Path) -> "FillCounts":
+        """From the file's footer when its writer put the counts there, else from its columns."""
+        import pyarrow.parquet as pq
+
+        from harvest.store import iter_batches
+
+        counts = cls()
+        stored = (pq.read_metadata(path).metadata or {}).get(FILL_KEY.encode())
+        if stored is not None:
+            data = json.loads(stored)
+            if set(data["filled"]) == set(DESCRIPTIVE):   # same fields as now (else count again)
+                counts.live, counts.filled = data["live"], data["filled"]
+                return counts
+        for batch in iter_batches(path, _BATCH, ["deleted", *DESCRIPTIVE]):
+            counts.add(batch)
+        return counts
+
+
 def validation_report(data_dir: Path, files: list[str]) -> dict:
     """Fill rates over the run's live records and quarantine counts by reason, from its files:
     a field counts as filled when it is not null (and, for lists, not empty); quarantine reasons
     by count (then name), each with its first EXAMPLES rows by oai_identifier (nulls last)."""
-    import pyarrow.compute as pc
     from harvest.store import iter_batches
 
     data_dir = Path(data_dir)
@@ -32,19 +90,12 @@ def validation_report(data_dir: Path, files: list[str]) -> dict:
     quarantine = [data_dir / f for f in files if f.startswith("quarantine/")]
     report: dict = {"live_records": 0, "fill_rates": {}, "quarantine": {}}
     if records:
-        live, filled = 0, dict.fromkeys(DESCRIPTIVE, 0)
+        total = FillCounts()
         for path in records:
-            for batch in iter_batches(path, _BATCH, ["deleted", *DESCRIPTIVE]):
-                batch = batch.filter(pc.invert(batch.column("deleted")))   # a null `deleted` is dropped too
-                live += batch.num_rows
-                for name in DESCRIPTIVE:
-                    col = batch.column(name)
-                    if name in LIST_FIELDS:
-                        filled[name] += pc.sum(pc.greater(pc.list_value_length(col), 0)).as_py() or 0
-                    else:
-                        filled[name] += len(col) - col.null_count
+            total.merge(FillCounts.of_file(path))
+        live = total.live
         report["live_records"] = live
-        report["fill_rates"] = {c: round(filled[c] / live, 4) if live else 0.0 for c in DESCRIPTIVE}
+        report["fill_rates"] = {c: round(total.filled[c] / live, 4) if live else 0.0 for c in DESCRIPTIVE}
     if quarantine:
         counts: dict[str, int] = {}
         examples: dict[str, list] = {}

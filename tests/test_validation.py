@@ -73,3 +73,31 @@ def test_report_matches_the_duckdb_query(tmp_path):
 
 def test_empty_and_all_deleted(tmp_path):
     assert validation_report(tmp_path, []) == {"live_records": 0, "fill_rates": {}, "quarantine": {}}
+
+
+def test_fill_counts_are_in_the_records_footers_and_equal_a_count_of_the_columns(tmp_path):
+    """The writer puts each records file's fill counts in its footer, and the report reads those;
+    a file without them (written before they existed) is counted from its columns: same report."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from harvest.validation import FILL_KEY, FillCounts
+
+    files = _write(tmp_path)
+    records = [tmp_path / f for f in files if f.startswith("records/")]
+    assert len(records) == 3
+    footers = [json.loads(pq.read_metadata(p).metadata[FILL_KEY.encode()]) for p in records]
+    counted = []
+    for path in records:
+        counts = FillCounts()
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1000):
+            counts.add(batch)
+        counted.append({"live": counts.live, "filled": counts.filled})
+    assert footers == counted and all(f["live"] > 0 for f in footers)
+    assert {k for f in footers for k, v in f["filled"].items() if v} >= {"title", "creators", "language"}
+    with_footers = validation_report(tmp_path, files)
+    for path in records:   # as an older version wrote them: no counts in the footer
+        pq.write_table(pq.read_table(path).replace_schema_metadata(None), path)
+        assert FILL_KEY.encode() not in (pq.read_metadata(path).metadata or {})
+    assert validation_report(tmp_path, files) == with_footers == duckdb_report(tmp_path, files)
