@@ -145,7 +145,9 @@ class PartitionWriter:
         self.flush()
         if self._writer is None:
             return None
-        if self._fill is not None:   # the validation report reads this instead of the records
+        if self._fill is not None and hasattr(self._writer, "add_key_value_metadata"):
+            # the validation report reads this instead of the records (with an older pyarrow that
+            # cannot add it, the report counts the columns)
             from harvest.validation import FILL_KEY
 
             self._writer.add_key_value_metadata({FILL_KEY: self._fill.dumps()})
