@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # compile bytecode at install, not on every first import (PYTHONDONTWRITEBYTECODE is set here)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: all venv demo test bench bench-quick sources-check airflow airflow-stop clean distclean
+.PHONY: all venv bytecode demo test bench bench-quick sources-check airflow airflow-stop clean distclean
 
 all: test
 
@@ -31,22 +31,28 @@ $(SYNCED): pyproject.toml uv.lock | $(UV)
 
 venv: $(SYNCED)
 
-demo: $(SYNCED)
+# The project's own modules compiled too (uv compiles the installed packages only): where
+# PYTHONDONTWRITEBYTECODE is set, every process (each harvest, parse worker, Airflow task) would
+# otherwise compile them from source at start (~35 ms each). Up-to-date files are skipped.
+bytecode: $(SYNCED)
+	@$(VENV)/bin/python -m compileall -q harvest dags plugins bench
+
+demo: $(SYNCED) bytecode
 	$(VENV)/bin/harvest demo
 
-sources-check: $(SYNCED)
+sources-check: $(SYNCED) bytecode
 	$(VENV)/bin/harvest sources check
 
-test: $(SYNCED)
+test: $(SYNCED) bytecode
 	$(VENV)/bin/python -m pytest
 
-bench: $(SYNCED)
+bench: $(SYNCED) bytecode
 	$(VENV)/bin/python -m bench
 
-bench-quick: $(SYNCED)
+bench-quick: $(SYNCED) bytecode
 	$(VENV)/bin/python -m bench --quick
 
-airflow: $(SYNCED)
+airflow: $(SYNCED) bytecode
 	scripts/airflow-stack.sh start
 
 airflow-stop:
