@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # compile bytecode at install, not on every first import (PYTHONDONTWRITEBYTECODE is set here)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: all venv bytecode demo test bench bench-quick sources-check airflow airflow-stop clean distclean
+.PHONY: all venv build demo test bench bench-quick sources-check airflow airflow-stop clean distclean
 
 all: test
 
@@ -31,28 +31,32 @@ $(SYNCED): pyproject.toml uv.lock | $(UV)
 
 venv: $(SYNCED)
 
-# The project's own modules compiled too (uv compiles the installed packages only): where
-# PYTHONDONTWRITEBYTECODE is set, every process (each harvest, parse worker, Airflow task) would
-# otherwise compile them from source at start (~35 ms each). Up-to-date files are skipped.
-bytecode: $(SYNCED)
+# What a checkout builds for itself, before demo, test and bench (each step skips what is up to date):
+# - the project's own modules to bytecode (uv compiles the installed packages only): where
+#   PYTHONDONTWRITEBYTECODE is set, every process (each harvest, parse worker, Airflow task) would
+#   otherwise compile them from source at start (~35 ms each);
+# - the optional C walk of the oai_dc crosswalk (harvest/crosswalk/_walk.c), with the C compiler
+#   Python was built with; without one it says so and the Python walk is used.
+build: $(SYNCED)
 	@$(VENV)/bin/python -m compileall -q harvest dags plugins bench
+	@$(VENV)/bin/python -m harvest.crosswalk.build_walk
 
-demo: $(SYNCED) bytecode
+demo: $(SYNCED) build
 	$(VENV)/bin/harvest demo
 
-sources-check: $(SYNCED) bytecode
+sources-check: $(SYNCED) build
 	$(VENV)/bin/harvest sources check
 
-test: $(SYNCED) bytecode
+test: $(SYNCED) build
 	$(VENV)/bin/python -m pytest
 
-bench: $(SYNCED) bytecode
+bench: $(SYNCED) build
 	$(VENV)/bin/python -m bench
 
-bench-quick: $(SYNCED) bytecode
+bench-quick: $(SYNCED) build
 	$(VENV)/bin/python -m bench --quick
 
-airflow: $(SYNCED) bytecode
+airflow: $(SYNCED) build
 	scripts/airflow-stack.sh start
 
 airflow-stop:
@@ -63,3 +67,4 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) $(BOOT)
+	rm -f harvest/crosswalk/_walk*.so

@@ -7,6 +7,7 @@ from harvest.crosswalk.base import _LOCAL, Unmappable, creator, finish, local, r
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_resource_type, pick_license_from, year_of,
 )
+from harvest.crosswalk.speedups import dc_fields as c_dc_fields
 
 
 _ISSN_LIKE = re.compile(r"^(?:e?issn:?\s*)?\d{4}-?\d{3}[\dxX]$", re.I)
@@ -21,9 +22,10 @@ def _creator(value: str) -> dict | None:
     return creator(name.strip(), None, affiliation)
 
 
-@register("oai_dc", version="oai_dc/2")
-def map_oai_dc(metadata) -> dict:
-    """Walk the dc:* children once; repeated elements keep their order."""
+def _dc_fields(metadata) -> dict[str, list[str]] | None:
+    """{local name: [value, ...]} over the children of the <dc> element (`metadata` itself, or its
+    first child named dc) in order, each value whitespace-normalised, empty ones left out; None
+    when there is no dc element. harvest/crosswalk/_walk.c does the same in C (speedups.dc_fields)."""
     known = _LOCAL.get
     dc = None
     if (known(metadata.tag) or local(metadata.tag)) == "dc":
@@ -34,7 +36,7 @@ def map_oai_dc(metadata) -> dict:
                 dc = c
                 break
     if dc is None:
-        raise Unmappable("wrong_format", "no oai_dc:dc element in <metadata>")
+        return None
     f: dict[str, list[str]] = {}
     for child in dc:   # text() and local() inlined: this loop runs for every element of every record
         tag = child.tag
@@ -55,6 +57,17 @@ def map_oai_dc(metadata) -> dict:
                 f[name] = [value]
             else:
                 values.append(value)
+    return f
+
+
+@register("oai_dc", version="oai_dc/2")
+def map_oai_dc(metadata) -> dict:
+    """Walk the dc:* children once (in C where it is built); repeated elements keep their order."""
+    f = c_dc_fields(metadata) if c_dc_fields is not None else NotImplemented
+    if f is NotImplemented:   # no C walk, or a node it leaves to Python (an entity reference)
+        f = _dc_fields(metadata)
+    if f is None:
+        raise Unmappable("wrong_format", "no oai_dc:dc element in <metadata>")
     get = f.get
     ids = [(v, None) for v in get("identifier", ())]
     types = [(t, raw) for raw in get("type", ()) for t in [normalise_resource_type(raw)] if t]
