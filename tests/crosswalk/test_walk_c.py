@@ -158,3 +158,18 @@ def test_harvest_c_walk_0_turns_it_off():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              env={**os.environ, "HARVEST_C_WALK": value})
         assert out.stdout.strip() == off
+
+
+def test_long_values_grow_the_buffer_and_stay_whole():
+    """Values past the walk's 1 KB stack buffer (one long description, a text split by comments
+    and nested elements, many long subjects) come back whole and equal to the Python walk's."""
+    long = "x" * 5000 + " é " + "数据" * 3000
+    pieces = "".join(f"part{i} <!--c--><dc:b>{'y' * 700}</dc:b>" for i in range(40))
+    doc = (f'<oai_dc:dc xmlns:oai_dc="{OAI_DC}" xmlns:dc="{DC}"><dc:description>{long}</dc:description>'
+           f'<dc:title>{pieces}</dc:title>'
+           + "".join(f"<dc:subject>  {'s' * (900 + i)}\t{i} </dc:subject>" for i in range(50))
+           + "</oai_dc:dc>").encode()
+    metadata = etree.fromstring(doc, _PARSER)
+    fields = c_walk(metadata)
+    assert fields == oai_dc._dc_fields(metadata)
+    assert fields["description"] == [long] and len(fields["title"][0]) > 40 * 700 and len(fields["subject"]) == 50
