@@ -1,17 +1,19 @@
-/* harvest.crosswalk._walk: the oai_dc crosswalk's inner loop over libxml2's tree, in C.
+/* harvest.crosswalk._walk: the crosswalks' walks over libxml2's tree, in C (oai_dc, DataCite).
  *
- * harvest/crosswalk/oai_dc.py walks the children of <oai_dc:dc> with lxml: every child costs an
- * lxml proxy object, a "{namespace}name" tag string and a text string, about 0.3 µs each, and a
- * record has ~20 of them. dc_fields() reads the same tree through the structures lxml wraps (an
- * lxml element holds a pointer to its libxml2 node) and creates only the strings the crosswalk
- * keeps, giving exactly what the Python walk gives (tests/crosswalk/test_walk_c.py compares
- * them on generated and real records).
+ * The crosswalks walk a record's elements with lxml: every element they touch costs an lxml proxy
+ * object, a "{namespace}name" tag string, a text string and attribute lookups, about 0.3 µs each,
+ * and a record has 20-40 elements. These functions read the same tree through the structures lxml
+ * wraps (an lxml element holds a pointer to its libxml2 node) and create only the strings the
+ * crosswalk keeps: dc_fields() for oai_dc (harvest/crosswalk/oai_dc.py: _dc_fields) and
+ * resource_nodes() for DataCite/OpenAIRE (harvest/crosswalk/datacite.py: _walk_nodes), giving
+ * exactly what the Python walks give (tests/crosswalk/test_walk_c.py compares them on generated,
+ * mutated and real records).
  *
  * Only fields of the structures are read; no libxml2 function is called, so nothing is linked
- * against libxml2. The layouts are libxml2's public ABI (tree.h: struct _xmlNode) and lxml's
- * public element struct (lxml.etree.h: struct LxmlElement); harvest.crosswalk.speedups uses
- * this module only with lxml versions whose layout is known, after checking it on a parsed
- * document. Built by `make` (harvest/crosswalk/build_walk.py); without it the Python walk runs.
+ * against libxml2. The layouts are libxml2's public ABI (tree.h: struct _xmlNode, _xmlAttr) and
+ * lxml's public element struct (lxml.etree.h: struct LxmlElement); harvest.crosswalk.speedups
+ * uses this module only with lxml versions whose layout is known, after checking it on parsed
+ * documents. Built by `make` (harvest/crosswalk/build_walk.py); without it the Python walks run.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -32,7 +34,22 @@ typedef struct xnode {
     void *doc;
     void *ns;
     unsigned char *content;
+    void *properties;   /* struct xattr * */
 } xnode;
+
+/* the leading fields of libxml2's xmlAttr */
+typedef struct xattr {
+    void *_private;
+    int type;
+    const unsigned char *name;
+    struct xnode *children;
+    struct xnode *last;
+    struct xnode *parent;
+    struct xattr *next;
+    struct xattr *prev;
+    void *doc;
+    void *ns;
+} xattr;
 
 /* lxml's _Element */
 typedef struct {
@@ -245,6 +262,154 @@ error:
     return NULL;
 }
 
+
+/* An attribute's value: the text of its children (1 for a node of another kind; -1 error). */
+static int attr_value(xattr *a, PyObject **out) {
+    buffer b;
+    b.data = b.small;
+    b.cap = sizeof(b.small);
+    b.len = 0;
+    for (xnode *c = a->children; c; c = c->next) {
+        if (c->type != TEXT_NODE) {
+            if (b.data != b.small)
+                PyMem_Free(b.data);
+            return 1;
+        }
+        if (c->content && buf_add(&b, c->content) < 0) {
+            if (b.data != b.small)
+                PyMem_Free(b.data);
+            return -1;
+        }
+    }
+    *out = PyUnicode_DecodeUTF8(b.data, b.len, "strict");
+    if (b.data != b.small)
+        PyMem_Free(b.data);
+    return *out ? 0 : -1;
+}
+
+/* The nodes of an element's element children, down to `depth` levels: tuples (local name, text,
+ * attributes, children). text: the element's whitespace-normalised text, descendants' included,
+ * or None (what harvest.crosswalk.base.element_text gives); attributes: {name: value} of the
+ * attributes in no namespace (what lxml's el.get(name) finds), or None when there are none;
+ * children: the same for its element children while depth lasts, else None.
+ * Returns NULL with an error set, or NotImplemented (a borrowed singleton, not increfed here)
+ * when a node of a kind the Python walk must handle is met. */
+static PyObject *nodes_of(xnode *el, int depth, buffer *b) {
+    PyObject *list = PyList_New(0);
+    if (!list)
+        return NULL;
+    for (xnode *c = el->children; c; c = c->next) {
+        if (c->type != ELEMENT_NODE) {
+            if (c->type == TEXT_NODE || c->type == CDATA_SECTION_NODE || c->type == COMMENT_NODE || c->type == PI_NODE)
+                continue;
+            Py_DECREF(list);
+            return Py_NotImplemented;
+        }
+        b->len = 0;
+        int r = collect_text(c, b);
+        if (r) {
+            Py_DECREF(list);
+            return r < 0 ? NULL : Py_NotImplemented;
+        }
+        PyObject *text = make_value(b->data, b->len);
+        if (!text) {
+            if (PyErr_Occurred()) {
+                Py_DECREF(list);
+                return NULL;
+            }
+            text = Py_None;
+            Py_INCREF(text);
+        }
+        PyObject *attrs = Py_None;
+        Py_INCREF(attrs);
+        for (xattr *a = (xattr *)c->properties; a; a = a->next) {
+            if (a->ns)
+                continue;
+            PyObject *value = NULL;
+            r = attr_value(a, &value);
+            if (r == 0 && attrs == Py_None) {
+                Py_DECREF(attrs);
+                if (!(attrs = PyDict_New()))
+                    r = -1;
+            }
+            if (r == 0)
+                r = PyDict_SetItemString(attrs, (const char *)a->name, value) < 0 ? -1 : 0;
+            Py_XDECREF(value);
+            if (r) {
+                Py_XDECREF(attrs);
+                Py_DECREF(text);
+                Py_DECREF(list);
+                return r < 0 ? NULL : Py_NotImplemented;
+            }
+        }
+        PyObject *kids = Py_None;
+        Py_INCREF(kids);
+        if (depth > 1) {
+            Py_DECREF(kids);
+            kids = nodes_of(c, depth - 1, b);
+            if (!kids || kids == Py_NotImplemented) {
+                Py_DECREF(attrs);
+                Py_DECREF(text);
+                Py_DECREF(list);
+                return kids;
+            }
+        }
+        PyObject *name = PyUnicode_FromString((const char *)c->name);
+        PyObject *node = name ? PyTuple_Pack(4, name, text, attrs, kids) : NULL;
+        Py_XDECREF(name);
+        Py_DECREF(text);
+        Py_DECREF(attrs);
+        Py_DECREF(kids);
+        if (!node || PyList_Append(list, node) < 0) {
+            Py_XDECREF(node);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(node);
+    }
+    return list;
+}
+
+/* The first element named `name` (any namespace): `node` itself, else its first descendant in
+ * document order (what lxml's iterdescendants("{*}name", "name") finds first). */
+static xnode *first_named(xnode *node, const char *name, int self) {
+    if (self && node->type == ELEMENT_NODE && strcmp((const char *)node->name, name) == 0)
+        return node;
+    for (xnode *c = node->children; c; c = c->next) {
+        if (c->type == ELEMENT_NODE) {
+            xnode *found = first_named(c, name, 1);
+            if (found)
+                return found;
+        }
+    }
+    return NULL;
+}
+
+/* resource_nodes(metadata, depth) -> list | None | NotImplemented: the nodes (see nodes_of) of the
+ * DataCite/OpenAIRE <resource>'s children; None when there is no resource element. */
+static PyObject *resource_nodes(PyObject *self, PyObject *args) {
+    PyObject *metadata;
+    int depth;
+    if (!PyArg_ParseTuple(args, "Oi", &metadata, &depth))
+        return NULL;
+    xnode *node = node_of(metadata);
+    if (!node)
+        return NULL;
+    xnode *resource = first_named(node, "resource", 1);
+    if (!resource)
+        Py_RETURN_NONE;
+    buffer b;
+    b.data = b.small;
+    b.cap = sizeof(b.small);
+    b.len = 0;
+    PyObject *nodes = nodes_of(resource, depth < 1 ? 1 : depth, &b);
+    if (b.data != b.small)
+        PyMem_Free(b.data);
+    if (nodes == Py_NotImplemented)
+        Py_INCREF(nodes);
+    return nodes;
+}
+
 static PyObject *init(PyObject *self, PyObject *type) {
     if (!PyType_Check(type)) {
         PyErr_SetString(PyExc_TypeError, "init() takes lxml.etree._Element");
@@ -258,6 +423,8 @@ static PyObject *init(PyObject *self, PyObject *type) {
 static PyMethodDef methods[] = {
     {"init", init, METH_O, "init(lxml.etree._Element): the element class the functions accept"},
     {"dc_fields", dc_fields, METH_O, "dc_fields(metadata) -> {local name: [value, ...]} | None | NotImplemented"},
+    {"resource_nodes", resource_nodes, METH_VARARGS,
+     "resource_nodes(metadata, depth) -> [(name, text, attributes, children), ...] | None | NotImplemented"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,4 +1,4 @@
-"""Build the optional C walk (harvest/crosswalk/_walk.c) next to its source, with the C compiler
+"""Build the optional C walks (harvest/crosswalk/_walk.c) next to their source, with the C compiler
 this Python was built with; `make` runs it before demo, test and bench. Without a compiler it
 says so and the crosswalks use their Python walk (same values, slower).
 
@@ -47,7 +47,7 @@ def build() -> str | None:
 def main() -> int:
     why = build()
     if why:
-        print(f"note: the C walk of the oai_dc crosswalk was not built ({why}); the Python walk is used",
+        print(f"note: the C walks of the oai_dc and DataCite crosswalks were not built ({why}); the Python walk is used",
               file=sys.stderr)
     return 0
 

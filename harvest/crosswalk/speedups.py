@@ -1,6 +1,7 @@
-"""The optional C walk (harvest/crosswalk/_walk.c): `dc_fields` is its oai_dc child loop, or None
-where the module is not built, the lxml version's element layout is not one it knows, it gives a
-different answer than the Python walk on a check document, or HARVEST_C_WALK=0 turns it off."""
+"""The optional C walks (harvest/crosswalk/_walk.c): `dc_fields`, the oai_dc child loop, and
+`resource_nodes`, the DataCite/OpenAIRE resource as tuples; both None where the module is not
+built, the lxml version's element layout is not one it knows, it gives a different answer than
+the Python walks on check documents, or HARVEST_C_WALK=0 turns it off."""
 from __future__ import annotations
 
 import os
@@ -19,17 +20,32 @@ _CHECK = (b'<metadata xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"
 _EXPECTED = {"title": ["A title"], "creator": ["X, Y", "Z"], "subject": ["cda&bc"], "description": ["été"]}
 
 
+_CHECK_RESOURCE = (b'<metadata><r:resource xmlns:r="http://datacite.org/schema/kernel-4" '
+                   b'xmlns:x="urn:x"><r:creators><r:creator><r:creatorName> B,  A </r:creatorName>'
+                   b'<!--c--><r:nameIdentifier nameIdentifierScheme="ORCID" x:n="1">0000</r:nameIdentifier>'
+                   b'</r:creator></r:creators><r:publicationYear>2020</r:publicationYear>'
+                   b'<r:titles><r:title titleType="a&amp;b">T<x:i>i</x:i></r:title><r:title/></r:titles>'
+                   b'</r:resource></metadata>')
+_EXPECTED_RESOURCE = [
+    ("creators", "B, A 0000", None, [("creator", "B, A 0000", None, [
+        ("creatorName", "B, A", None, None), ("nameIdentifier", "0000", {"nameIdentifierScheme": "ORCID"}, None)])]),
+    ("publicationYear", "2020", None, []),
+    ("titles", "Ti", None, [("title", "Ti", {"titleType": "a&b"}, [("i", "i", None, None)]), ("title", None, None, [])]),
+]
+
+
 def _load():
     if os.environ.get("HARVEST_C_WALK", "1") == "0" or etree.LXML_VERSION[0] not in KNOWN_LXML:
-        return None
+        return None, None
     try:
         from harvest.crosswalk import _walk
     except ImportError:
-        return None
+        return None, None
     _walk.init(etree._Element)
-    if _walk.dc_fields(etree.fromstring(_CHECK)) != _EXPECTED:
-        return None
-    return _walk.dc_fields
+    if (_walk.dc_fields(etree.fromstring(_CHECK)) != _EXPECTED
+            or _walk.resource_nodes(etree.fromstring(_CHECK_RESOURCE), 3) != _EXPECTED_RESOURCE):
+        return None, None
+    return _walk.dc_fields, _walk.resource_nodes
 
 
-dc_fields = _load()
+dc_fields, resource_nodes = _load()

@@ -1,9 +1,10 @@
-"""The C walk of the oai_dc crosswalk (harvest/crosswalk/_walk.c) gives exactly what the Python
-walk gives: on generated <dc> elements (whitespace of every kind, comments, processing
-instructions, CDATA, character references, nested elements, non-Latin text), on every oai_dc
-record of the fixtures, and through the whole crosswalk. `make` builds it;
-where it is not built these tests are skipped, unless GOSC_REQUIRE_C_WALK=1 (CI sets it where
-there is a C compiler) makes that a failure."""
+"""The C walks (harvest/crosswalk/_walk.c) give exactly what the Python walks give, for oai_dc
+(`dc_fields`) and DataCite/OpenAIRE (`resource_nodes` → `_walk_nodes` against `_walk`): on
+generated elements (whitespace of every kind, comments, processing instructions, CDATA, character
+references, nested elements, non-Latin text), on the property tests' random trees and mutated
+real records, on every captured record, and through the whole crosswalk on the demo network.
+`make` builds the module; where it is not built these tests are skipped, unless
+GOSC_REQUIRE_C_WALK=1 (CI sets it where there is a C compiler) makes that a failure."""
 from __future__ import annotations
 
 import os
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from harvest.crosswalk import oai_dc, speedups
+from harvest.crosswalk import Unmappable, datacite, oai_dc, speedups
 from harvest.demo.partners import PARTNERS
 from harvest.oai.page import _PARSER, OAI_NS, parse_page
 from tests.conftest import DATA
@@ -27,6 +28,7 @@ if speedups.dc_fields is None:
     pytest.skip("the C walk is not built here (no C compiler?); the Python walk is used", allow_module_level=True)
 
 c_walk = speedups.dc_fields
+c_resource = speedups.resource_nodes
 DC = "http://purl.org/dc/elements/1.1/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 NAMES = ["title", "creator", "subject", "description", "publisher", "contributor", "date", "type", "format",
@@ -173,3 +175,85 @@ def test_long_values_grow_the_buffer_and_stay_whole():
     fields = c_walk(metadata)
     assert fields == oai_dc._dc_fields(metadata)
     assert fields["description"] == [long] and len(fields["title"][0]) > 40 * 700 and len(fields["subject"]) == 50
+
+
+# ---- DataCite / OpenAIRE: resource_nodes + _walk_nodes against find_resource + _walk ------------
+
+def python_resource_walk(metadata):
+    try:
+        resource = datacite.find_resource(metadata)
+    except Unmappable:
+        return None
+    return datacite._walk(resource)
+
+
+def c_resource_walk(metadata):
+    nodes = c_resource(metadata, datacite._DEPTH)
+    assert nodes is not NotImplemented   # only entity references make it decline
+    return None if nodes is None else datacite._walk_nodes(nodes)
+
+
+from tests.crosswalk.test_properties import PROPS, metadata_payloads  # noqa: E402  (after the skip)
+
+_DATACITE = "datacite+oai_datacite+oai_openaire"
+
+
+@PROPS
+@given(metadata_payloads(_DATACITE))
+def test_the_c_resource_walk_equals_the_python_walk_on_random_and_mutated_records(metadata):
+    assert c_resource_walk(metadata) == python_resource_walk(metadata)
+
+
+@PROPS
+@given(metadata_payloads("oai_dc"))
+def test_the_c_dc_walk_equals_the_python_walk_on_random_and_mutated_records(metadata):
+    assert c_walk(metadata) == oai_dc._dc_fields(metadata)
+
+
+def test_the_c_resource_walk_equals_the_python_walk_on_captured_records():
+    found = 0
+    for path in sorted(DATA.rglob("*.xml")):
+        try:
+            root = etree.fromstring(path.read_bytes(), _PARSER)
+        except etree.XMLSyntaxError:
+            continue
+        for el in [root, *root.iter(f"{{{OAI_NS}}}metadata")]:
+            expected = python_resource_walk(el)
+            assert c_resource_walk(el) == expected, path.name
+            found += expected is not None
+    assert found >= 5
+
+
+def test_the_datacite_crosswalk_gives_the_same_rows_with_and_without_the_c_walk(monkeypatch):
+    from harvest.demo.provider import Provider
+
+    rows_by = {}
+    for use_c in (True, False):
+        monkeypatch.setattr(datacite, "c_resource_nodes", c_resource if use_c else None)
+        rows = []
+        for partner in PARTNERS:
+            for prefix in ("oai_datacite", "oai_openaire"):
+                if prefix not in partner.formats:
+                    continue
+                body = Provider(partner, "http://127.0.0.1/oai").handle(
+                    {"verb": ["ListRecords"], "metadataPrefix": [prefix]})[1]
+                for record in parse_page(body, "demo").items:
+                    metadata = next((c for c in record if c.tag == f"{{{OAI_NS}}}metadata"), None)
+                    if metadata is None:
+                        continue
+                    try:
+                        rows.append(datacite.map_datacite(metadata))
+                    except Unmappable as exc:
+                        rows.append(("unmappable", exc.reason))
+        rows_by[use_c] = rows
+    assert len(rows_by[True]) > 100 and rows_by[True] == rows_by[False]
+
+
+def test_the_resource_walk_leaves_an_entity_reference_to_python(monkeypatch):
+    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
+    metadata = etree.fromstring(b'<!DOCTYPE m [<!ENTITY e "x">]><m><resource><titles><title>a &e;</title></titles>'
+                                b'<identifier identifierType="DOI">10.1234/x</identifier></resource></m>', parser)
+    assert c_resource(metadata, datacite._DEPTH) is NotImplemented
+    with_c = datacite.map_datacite(metadata)
+    monkeypatch.setattr(datacite, "c_resource_nodes", None)
+    assert with_c == datacite.map_datacite(metadata) and with_c["primary_pid"] == "doi:10.1234/x"
