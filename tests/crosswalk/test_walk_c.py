@@ -110,26 +110,39 @@ def test_the_c_walk_equals_the_python_walk_on_real_records():
         assert c_walk(metadata) == oai_dc._dc_fields(metadata), etree.tostring(metadata)[:300]
 
 
-def test_the_crosswalk_gives_the_same_rows_with_and_without_the_c_walk(monkeypatch):
+def demo_metadata(prefixes: tuple[str, ...]) -> list:
+    """The <metadata> of every live record on the demo network's first ListRecords page, per format."""
     from harvest.demo.provider import Provider
 
-    rows_by = {}
-    for use_c in (True, False):
-        monkeypatch.setattr(oai_dc, "c_dc_fields", c_walk if use_c else None)
-        rows = []
-        for partner in PARTNERS:
-            if "oai_dc" not in partner.formats:
+    found = []
+    for partner in PARTNERS:
+        for prefix in prefixes:
+            if prefix not in partner.formats:
                 continue
             body = Provider(partner, "http://127.0.0.1/oai").handle(
-                {"verb": ["ListRecords"], "metadataPrefix": ["oai_dc"]})[1]
+                {"verb": ["ListRecords"], "metadataPrefix": [prefix]})[1]
             for record in parse_page(body, "demo").items:
-                metadata = next((c for c in record if c.tag == f"{{{OAI_NS}}}metadata"), None)
-                if metadata is None:
-                    continue
-                try:
-                    rows.append(oai_dc.map_oai_dc(metadata))
-                except oai_dc.Unmappable as exc:
-                    rows.append(("unmappable", exc.reason))
+                found += [c for c in record if c.tag == f"{{{OAI_NS}}}metadata"][:1]
+    return found
+
+
+@pytest.mark.parametrize("module, switch, crosswalk, prefixes", [
+    (oai_dc, "c_dc_fields", "map_oai_dc", ("oai_dc",)),
+    (datacite, "c_resource_nodes", "map_datacite", ("oai_datacite", "oai_openaire")),
+], ids=["oai_dc", "datacite"])
+def test_the_crosswalk_gives_the_same_rows_with_and_without_the_c_walk(monkeypatch, module, switch, crosswalk,
+                                                                       prefixes):
+    records, c_function = demo_metadata(prefixes), getattr(module, switch)
+    assert c_function is not None
+    rows_by = {}
+    for use_c in (True, False):
+        monkeypatch.setattr(module, switch, c_function if use_c else None)
+        rows = []
+        for metadata in records:
+            try:
+                rows.append(getattr(module, crosswalk)(metadata))
+            except Unmappable as exc:
+                rows.append(("unmappable", exc.reason))
         rows_by[use_c] = rows
     assert len(rows_by[True]) > 100 and rows_by[True] == rows_by[False]
 
@@ -222,31 +235,6 @@ def test_the_c_resource_walk_equals_the_python_walk_on_captured_records():
             assert c_resource_walk(el) == expected, path.name
             found += expected is not None
     assert found >= 5
-
-
-def test_the_datacite_crosswalk_gives_the_same_rows_with_and_without_the_c_walk(monkeypatch):
-    from harvest.demo.provider import Provider
-
-    rows_by = {}
-    for use_c in (True, False):
-        monkeypatch.setattr(datacite, "c_resource_nodes", c_resource if use_c else None)
-        rows = []
-        for partner in PARTNERS:
-            for prefix in ("oai_datacite", "oai_openaire"):
-                if prefix not in partner.formats:
-                    continue
-                body = Provider(partner, "http://127.0.0.1/oai").handle(
-                    {"verb": ["ListRecords"], "metadataPrefix": [prefix]})[1]
-                for record in parse_page(body, "demo").items:
-                    metadata = next((c for c in record if c.tag == f"{{{OAI_NS}}}metadata"), None)
-                    if metadata is None:
-                        continue
-                    try:
-                        rows.append(datacite.map_datacite(metadata))
-                    except Unmappable as exc:
-                        rows.append(("unmappable", exc.reason))
-        rows_by[use_c] = rows
-    assert len(rows_by[True]) > 100 and rows_by[True] == rows_by[False]
 
 
 def test_the_resource_walk_leaves_an_entity_reference_to_python(monkeypatch):
