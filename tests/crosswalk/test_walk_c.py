@@ -25,7 +25,8 @@ if speedups.dc_fields is None:
     if os.environ.get("GOSC_REQUIRE_C_WALK") == "1":
         pytest.fail("the C walk is not built or not used (run `python -m harvest.crosswalk.build_walk`)",
                     pytrace=False)
-    pytest.skip("the C walk is not built here (no C compiler?); the Python walk is used", allow_module_level=True)
+    pytest.skip("the C walks are not in use here (not built, or HARVEST_C_WALK=0): the Python walks run",
+                allow_module_level=True)
 
 c_walk = speedups.dc_fields
 c_resource = speedups.resource_nodes
