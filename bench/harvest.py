@@ -115,6 +115,7 @@ CONCURRENT = """
 import sys, time, tempfile
 from harvest.config import Source
 from harvest.cli import run_sources
+import harvest.pipeline   # imported before the timing, as (a)-(d) import theirs (run_sources imports it on first use)
 urls, prefix, workers = sys.argv[1].split(","), sys.argv[2], int(sys.argv[3])
 sources = [Source(id=f"b{i}", name="b", region="europe", endpoint=u, metadata_prefix=prefix, window="none",
                   deletion_census="never") for i, u in enumerate(urls)]

@@ -375,6 +375,7 @@ class Harvest:
         self.pool: ParsePool | None = None
         self._chunks: deque[_Chunk] = deque()       # chunks in parse workers, not yet committed
         self._inflight: deque[_InFlight] = deque()
+        self._fills: dict[str, dict] = {}   # records files sealed by workers: their fill counts
         self.progress, self.clock, self.chunk_rows = progress, clock, chunk_rows
         self.t0 = time.monotonic()
         self.state: SourceState = load_state(self.data_dir, state_id or source.id)
@@ -585,6 +586,10 @@ class Harvest:
                     if chunk.est_rows >= self.chunk_rows:
                         self._close_chunk(chunk)
                         entry.closes = True
+                elif guess_tokens and guess is None:
+                    # by its last bytes the list's final page: its chunk is sealed while the page is
+                    # parsed, not after (should a token turn up, the next pages start a new chunk)
+                    self._close_chunk(chunk)
                 q.append(entry)
             e = q.popleft()
             token = self._settle(unit, e)
@@ -665,9 +670,12 @@ class Harvest:
             if not chunk.closed:
                 self._close_chunk(chunk)
             for fut in chunk.sealed:
-                for tmp, final in _answer(fut):
+                for tmp, final, fill in _answer(fut):
                     os.replace(tmp, final)
-                    files.append(str(Path(final).relative_to(self.data_dir)))
+                    rel = str(Path(final).relative_to(self.data_dir))
+                    files.append(rel)
+                    if fill is not None:
+                        self._fills[rel] = fill
             self._chunks.popleft()
             if chunk is upto:
                 break
@@ -685,10 +693,10 @@ class Harvest:
         self._chunks.clear()
         for fut, sealed in waits:
             try:
-                pairs = _answer(fut)
+                sealed_files = _answer(fut)
             except HarvestError:
                 continue
-            for tmp, _ in pairs if sealed else ():
+            for tmp, *_ in sealed_files if sealed else ():
                 Path(tmp).unlink(missing_ok=True)
 
     def _commit(self, unit: Unit, token: str | None, status: str | None = None, upto: _Chunk | None = None) -> None:
@@ -813,16 +821,20 @@ class Harvest:
         return r
 
     def _validation_report(self, files: list[str]) -> dict:
-        """harvest.validation's report over the run's files, computed in a parse worker when the
-        run has them (pyarrow is loaded there; this process stays without it)."""
-        if self.pool is not None:
-            try:
-                return _answer(self.pool.submit(("validate", None, str(self.data_dir), files))[1])
-            except HarvestError:   # no live worker (the files are committed): compute it here
-                pass
+        """harvest.validation's report over the run's files. The fill counts of the files the
+        parse workers sealed came with them: when those are all the records files and there is
+        no quarantine file, nothing is read. Otherwise it is computed in a parse worker (pyarrow
+        is loaded there; this process stays without it) when there is one."""
         from harvest.validation import validation_report
 
-        return validation_report(self.data_dir, files)
+        known = {f: self._fills[f] for f in files if f in self._fills}
+        unread = [f for f in files if f.startswith("quarantine/") or (f.startswith("records/") and f not in known)]
+        if unread and self.pool is not None:
+            try:
+                return _answer(self.pool.submit(("validate", None, str(self.data_dir), files, known))[1])
+            except HarvestError:   # no live worker (the files are committed): compute it here
+                pass
+        return validation_report(self.data_dir, files, known)
 
 
 def census_wanted(source: Source, deleted_record: str | None) -> bool:

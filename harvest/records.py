@@ -14,12 +14,19 @@ from lxml import etree
 from harvest.crosswalk import Crosswalk, Unmappable
 from harvest.errors import PageError
 from harvest.oai.page import OAI_NS, parse_page
+from harvest.schema import declared
 from harvest.state import parse_utc
 
 _Q = "{%s}" % OAI_NS
 _ID, _STAMP, _SET = _Q + "identifier", _Q + "datestamp", _Q + "setSpec"
 _RECORD, _HEADER, _METADATA = _Q + "record", _Q + "header", _Q + "metadata"
 _EMPTY_DESCRIPTIVE = ("creators", "subjects", "identifiers", "related_identifiers")
+# a tombstone's other descriptive fields, null: its row has every column, like a live record's
+# (harvest.store.ColumnBuffer then takes its fast path)
+_NULL_DESCRIPTIVE = dict.fromkeys(
+    f["name"] for f in declared("records")["fields"]
+    if f["name"] not in (*_EMPTY_DESCRIPTIVE, "source_id", "region", "oai_identifier", "datestamp", "deleted",
+                         "set_specs", "metadata_prefix", "run_id", "harvested_at", "crosswalk_version"))
 
 
 @dataclass
@@ -105,7 +112,7 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None)
            "xml": xml}
     try:
         if deleted:
-            row = {k: [] for k in _EMPTY_DESCRIPTIVE}
+            row = {**_NULL_DESCRIPTIVE, **{k: [] for k in _EMPTY_DESCRIPTIVE}}
         else:
             if metadata is None or len(metadata) == 0:
                 raise Unmappable("missing_metadata", "a live record without <metadata>")
@@ -268,9 +275,8 @@ def _fork_siblings() -> None:
 def worker_main() -> None:
     """A parse worker (started by harvest.pipeline.ParsePool): reads ("page", id, chunk key, spec,
     body, url), ("close", id, key), ("abort", id, key) and ("validate", id, None, data_dir,
-    files) messages on stdin, in order; parses and
-    maps each page into that chunk's ChunkPart and answers (id, ok, PageResult | sealed paths) on
-    stdout. Only counts and paths go back: rows never cross the process boundary. At the end of
+    files, known fill counts) messages on stdin, in order; parses and maps each page into that
+    chunk's ChunkPart and answers (id, ok, PageResult | sealed files | report) on stdout. Only counts and paths go back: rows never cross the process boundary. At the end of
     stdin (the harvester exited, even by SIGKILL) open parts are deleted."""
     import gc
 

@@ -1,27 +1,35 @@
-"""Declared table schemas (schemas/*.schema.json) as Arrow schemas: never inferred, always cast to."""
+"""Declared table schemas (schemas/*.schema.json) as Arrow schemas: never inferred, always cast to.
+
+pyarrow is imported when an Arrow schema is first asked for: reading a declaration does not load
+it (the harvesting process of a parse-worker run reads them and stays without pyarrow)."""
 from __future__ import annotations
 
 import json
 from functools import lru_cache
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from harvest.paths import schemas_dir
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 _SCALARS = {
-    "string": pa.string(),
-    "bool": pa.bool_(),
-    "int32": pa.int32(),
-    "int64": pa.int64(),
-    "binary": pa.binary(),
-    "timestamp[us, UTC]": pa.timestamp("us", tz="UTC"),
+    "string": "string",
+    "bool": "bool_",
+    "int32": "int32",
+    "int64": "int64",
+    "binary": "binary",
+    "timestamp[us, UTC]": ("timestamp", "us", "UTC"),
 }
 
 
 def arrow_type(spec: object) -> pa.DataType:
     """Turn one declared type into an Arrow type."""
+    import pyarrow as pa
+
     if isinstance(spec, str):
-        return _SCALARS[spec]
+        scalar = _SCALARS[spec]
+        return pa.timestamp(scalar[1], tz=scalar[2]) if isinstance(scalar, tuple) else getattr(pa, scalar)()
     if isinstance(spec, dict) and "list" in spec:
         return pa.list_(arrow_type(spec["list"]))
     if isinstance(spec, dict) and "struct" in spec:
@@ -38,6 +46,8 @@ def declared(table: str) -> dict:
 @lru_cache(maxsize=None)
 def arrow_schema(table: str, *, with_partitions: bool = True) -> pa.Schema:
     """The Arrow schema of a table; without its hive partition columns when they live in paths."""
+    import pyarrow as pa
+
     decl = declared(table)
     skip = set() if with_partitions else set(decl.get("partition_by", []))
     fields = [

@@ -45,21 +45,37 @@ def _micros(values: list) -> list:
 
 
 class ColumnBuffer:
-    """Rows accumulated until they become one Arrow table of the declared schema; each column is
-    built in one pass over the rows (cheaper than spreading every row over per-column lists)."""
+    """Rows accumulated until they become one Arrow table of the declared schema. The rows are
+    turned into columns in one pass: each row gives the tuple of its values in schema order
+    (operator.itemgetter), and zip transposes them (half the cost of one pass per column with
+    dict.get); a batch where some row lacks a column takes that slower path, with None for it."""
 
     def __init__(self, table: str):
         self.table = table
         self._schema = None
+        self._values = None   # a row's values in schema order
         self.rows: list[dict] = []
 
     @property
     def schema(self) -> "pa.Schema":
         if self._schema is None:
+            from operator import itemgetter
+
             from harvest.schema import arrow_schema
 
             self._schema = arrow_schema(self.table, with_partitions=False)
+            names = self._schema.names
+            self._values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
         return self._schema
+
+    def _columns(self, rows: list[dict]) -> list:
+        names = self.schema.names
+        if rows:
+            try:
+                return list(zip(*map(self._values, rows)))
+            except KeyError:
+                pass
+        return [[r.get(name) for r in rows] for name in names]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -73,9 +89,7 @@ class ColumnBuffer:
 
         rows, self.rows = self.rows, []
         arrays = []
-        for f in self.schema:
-            name = f.name
-            values = [r.get(name) for r in rows]
+        for f, values in zip(self.schema, self._columns(rows)):
             arrays.append(pa.array(_micros(values) if pa.types.is_timestamp(f.type) else values, type=f.type))
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
@@ -156,6 +170,10 @@ class PartitionWriter:
         with open(self.tmp, "rb") as fh:
             os.fsync(fh.fileno())
         return self.tmp
+
+    def fill_counts(self) -> dict | None:
+        """What the records writer counted (the footer's `gosc:fill_counts`), None for other tables."""
+        return self._fill.as_dict() if self._fill is not None else None
 
     def commit(self) -> Path | None:
         """Make the file visible under its final name (None when nothing was written)."""
@@ -262,9 +280,10 @@ class ChunkPart:
     def add(self, table: str, row: dict) -> None:
         self.writers[table].add(row)
 
-    def seal(self) -> list[tuple[str, str]]:
-        """(temporary, final) paths of the files written, durable on disk."""
-        return [(str(w.tmp), str(w.final)) for w in self.writers.values() if w.seal() is not None]
+    def seal(self) -> list[tuple[str, str, dict | None]]:
+        """(temporary, final path, fill counts) of the files written, durable on disk; the counts
+        (FillCounts.as_dict, records files only) let the harvester report without reading a file."""
+        return [(str(w.tmp), str(w.final), w.fill_counts()) for w in self.writers.values() if w.seal() is not None]
 
     def abort(self) -> None:
         for w in self.writers.values():

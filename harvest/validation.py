@@ -57,8 +57,20 @@ class FillCounts:
         for name, n in other.filled.items():
             self.filled[name] += n
 
+    def as_dict(self) -> dict:
+        return {"live": self.live, "filled": dict(self.filled)}
+
     def dumps(self) -> str:
-        return json.dumps({"live": self.live, "filled": self.filled}, sort_keys=True)
+        return json.dumps(self.as_dict(), sort_keys=True)
+
+    @classmethod
+    def of_dict(cls, data: dict) -> "FillCounts | None":
+        """Counts stored by as_dict; None when they were taken over other fields than today's."""
+        if set(data.get("filled", ())) != set(DESCRIPTIVE):
+            return None
+        counts = cls()
+        counts.live, counts.filled = data["live"], dict(data["filled"])
+        return counts
 
     @classmethod
     def of_file(cls, path: Path) -> "FillCounts":
@@ -67,32 +79,37 @@ class FillCounts:
 
         from harvest.store import iter_batches
 
-        counts = cls()
         stored = (pq.read_metadata(path).metadata or {}).get(FILL_KEY.encode())
         if stored is not None:
-            data = json.loads(stored)
-            if set(data["filled"]) == set(DESCRIPTIVE):   # same fields as now (else count again)
-                counts.live, counts.filled = data["live"], data["filled"]
+            counts = cls.of_dict(json.loads(stored))
+            if counts is not None:   # same fields as now (else count again)
                 return counts
+        counts = cls()
         for batch in iter_batches(path, _BATCH, ["deleted", *DESCRIPTIVE]):
             counts.add(batch)
         return counts
 
 
-def validation_report(data_dir: Path, files: list[str]) -> dict:
+def validation_report(data_dir: Path, files: list[str], known: dict[str, dict] | None = None) -> dict:
     """Fill rates over the run's live records and quarantine counts by reason, from its files:
     a field counts as filled when it is not null (and, for lists, not empty); quarantine reasons
-    by count (then name), each with its first EXAMPLES rows by oai_identifier (nulls last)."""
+    by count (then name), each with its first EXAMPLES rows by oai_identifier (nulls last).
+
+    `known`: records files' fill counts as their writers reported them (FillCounts.as_dict, by
+    the path in `files`); those files are not opened. A run whose records files are all known
+    and that has no quarantine file is reported without pyarrow."""
     from harvest.store import iter_batches
 
     data_dir = Path(data_dir)
-    records = [data_dir / f for f in files if f.startswith("records/")]
+    known = known or {}
+    records = [f for f in files if f.startswith("records/")]
     quarantine = [data_dir / f for f in files if f.startswith("quarantine/")]
     report: dict = {"live_records": 0, "fill_rates": {}, "quarantine": {}}
     if records:
         total = FillCounts()
-        for path in records:
-            total.merge(FillCounts.of_file(path))
+        for f in records:
+            counts = FillCounts.of_dict(known[f]) if f in known else None
+            total.merge(counts if counts is not None else FillCounts.of_file(data_dir / f))
         live = total.live
         report["live_records"] = live
         report["fill_rates"] = {c: round(total.filled[c] / live, 4) if live else 0.0 for c in DESCRIPTIVE}

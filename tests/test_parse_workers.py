@@ -138,6 +138,31 @@ def test_a_wrong_token_guess_is_rewound_and_every_record_kept_once(tmp_path):
     assert committed_files(tmp_path, "raw", "decoy")
 
 
+def test_a_page_whose_token_is_out_of_sight_of_the_tail_scan_ends_a_chunk_and_the_list_goes_on(tmp_path):
+    """A page that looks final by its last bytes has its chunk sealed while it is parsed. Here the
+    tail scan is blind (trailing whitespace longer than its window) on every page but the last:
+    each page then ends a chunk, and the parse's token continues the list; nothing is lost or
+    written twice."""
+    identify, *pages = _pages("mosp-malaysia")
+    assert len(pages) >= 3
+    blind = [p + b" " * 5000 for p in pages[:-1]]
+    assert all(tail_token(p) is None and parse_page(p, "x").token for p in blind)
+    script = [(200, {}, identify), *[(200, {}, p) for p in blind], (200, {}, pages[-1])]
+    with ScriptedServer(script) as srv:
+        src = Source(id="blind", name="Blind", region="malaysia", endpoint=srv.url, metadata_prefix="oai_dc",
+                     window="none", deletion_census="never", politeness=Politeness(max_retries=0))
+        report = run_source(src, tmp_path, parse_workers=2)
+    assert report.status == "complete", report.errors
+    listed = sum(len(parse_page(p, "x").items) for p in pages)
+    ids = read_committed(tmp_path, "records", "blind").column("oai_identifier").to_pylist()
+    assert len(ids) == len(set(ids)) and report.records + report.quarantined == listed
+    assert report.pages == len(pages)
+    seqs = {re.search(r"part-[^-]+-[^-]+-(\d+)-\d\.parquet", f).group(1)
+            for f in report.files if f.startswith("records/")}
+    assert len(seqs) == len(pages)   # one chunk per page: each blind page closed its own
+    assert report.validation["live_records"] == report.records - report.deleted
+
+
 @pytest.fixture
 def fresh_pool():
     """A new parse pool for the test (worker 0 started by the harvester, worker 1 forked by worker 0),

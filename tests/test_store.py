@@ -29,6 +29,24 @@ def test_rows_are_batched_into_arrow_and_written_in_row_groups_of_flush_rows(tmp
     assert not w.tmp.exists() and w.rows == 12_345
 
 
+def test_a_batch_with_a_row_lacking_a_column_gets_null_there_and_extra_keys_are_ignored(tmp_path):
+    """Full rows take the one-pass path (itemgetter + zip); a batch where one row lacks a column
+    is built column by column: both give the same table, nulls where values are missing."""
+    from harvest.store import ColumnBuffer
+
+    full = [dict(row(i), extra="ignored") for i in range(10)]
+    holed = [dict(r) for r in full]
+    del holed[3]["detail"], holed[7]["raw_xml"]
+    a, b = ColumnBuffer("quarantine"), ColumnBuffer("quarantine")
+    a.rows, b.rows = full, holed
+    ta, tb = a.take(), b.take()
+    assert ta.column_names == tb.column_names and "extra" not in ta.column_names
+    assert tb.column("detail").to_pylist() == [None if i == 3 else f"record {i}" for i in range(10)]
+    assert tb.column("raw_xml").to_pylist()[7] is None and ta.column("raw_xml").to_pylist()[7] == b"<record/>"
+    assert ta.drop_columns(["detail", "raw_xml"]).equals(tb.drop_columns(["detail", "raw_xml"]))
+    assert ColumnBuffer("quarantine").take().num_rows == 0
+
+
 def test_abort_drops_written_and_batched_rows(tmp_path):
     w = PartitionWriter(tmp_path, "quarantine", "europe", "s1", "r2", flush_rows=2000, batch_rows=500)
     for i in range(3_200):   # one row group written, two batches and 200 rows waiting
