@@ -160,7 +160,8 @@ def _stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
                 FROM {_scan(files)})
             WHERE h IN (SELECT h FROM shared)
             QUALIFY row_number() OVER (PARTITION BY source_id, oai_identifier
-                                       ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC) > 1""")
+                                       ORDER BY datestamp DESC, harvested_at DESC, run_id DESC, deleted DESC,
+                                                rid DESC) > 1""")
         superseded = f"WHERE {_RID} NOT IN (SELECT rid FROM superseded)"
     con.execute(f"""
         CREATE TABLE live AS

@@ -132,6 +132,25 @@ def test_same_datestamp_versions_are_decided_by_harvest_time_then_run(tmp_path):
     assert (manifest["records_in"], manifest["tombstones_applied"], manifest["live_records"]) == (3, 1, 2)
 
 
+def test_versions_equal_in_every_key_are_decided_by_listing_order(tmp_path):
+    """A partner that lists a record twice in one run (same datestamp, harvest time and run): the
+    copy listed later wins, in a later chunk's file or further down the same file, every build."""
+    def chunk(seq, rows):   # the files of one run's chunks, as parse workers name them
+        w = PartitionWriter(tmp_path, "records", "europe", "a", f"r1-{seq:05d}-0")
+        for r in rows:
+            w.add(r)
+        w.commit()
+
+    chunk(0, [rec("oai:a:1", "Listed first", pids=[("doi", "10.1/f")]),
+              rec("oai:a:2", "Same file, first", pids=[("doi", "10.1/s")]),
+              rec("oai:a:2", "Same file, second", pids=[("doi", "10.1/s")])])
+    chunk(1, [rec("oai:a:1", "Listed again later", pids=[("doi", "10.1/f")])])
+    for _ in range(3):
+        build_and_publish(tmp_path)
+        assert {w["work_id"]: w["title"] for w in works(tmp_path)} == {
+            "doi:10.1/f": "Listed again later", "doi:10.1/s": "Same file, second"}
+
+
 def test_cjk_title_without_pids_merges_by_fallback_key(tmp_path):
     put(tmp_path, "cn", "china", [rec("oai:cn:1", "青藏高原冻土温度数据集（2020）", year=2020, family="Wang",
                                       url="https://cn.example/1")])
