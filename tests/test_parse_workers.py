@@ -346,3 +346,43 @@ print(json.dumps([r.status, r.records, r.validation["live_records"],
     status, records, live, loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert status == "complete" and records > 0 and live > 0
     assert loaded == []
+
+
+def test_a_worker_trims_its_heap_after_a_chunk_only_once_it_has_grown_by_a_quarter():
+    """In a fresh process set up as a worker's heap is: after a chunk that left 100 MB of freed
+    blocks resident, the call after the chunk gives them back; after one that left a few MB (less
+    than a quarter more than after the first chunk), the pages are kept for the next chunk."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import json, os
+import pyarrow.parquet   # a worker's libraries: its size after the first chunk
+from harvest.records import _heap_keeper
+page = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * page >> 20
+def chunk(mb):   # rows built and freed: malloc'd blocks, touched
+    blocks = [bytearray(4096) for _ in range(mb * 256)]
+    del blocks
+after_chunk = _heap_keeper()
+after_chunk()                      # the first chunk: the size to compare with
+base = rss()
+chunk(8)
+small = rss()
+after_chunk()
+kept = rss()
+chunk(100)
+big = rss()
+after_chunk()
+print(json.dumps([base, small, kept, big, rss()]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    base, small, kept, big, trimmed = json.loads(out.stdout)
+    assert base > 40 and small - base > 6 and small < base * 1.25
+    assert kept - base > 6                 # not grown by a quarter: the freed pages stay for reuse
+    assert big - base > 90 and trimmed - base < 10   # grown: given back
