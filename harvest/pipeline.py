@@ -198,6 +198,18 @@ class _Worker:
         self.stdout.close()
 
 
+def _widen_pipe(fd: int) -> None:
+    """A worker's input pipe as large as the system lets a user make it (Linux: 1 MB, against
+    64 kB): a page crosses in one or two writes instead of sixteen, each waking the other side."""
+    try:
+        import fcntl
+
+        with open("/proc/sys/fs/pipe-max-size") as fh:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, int(fh.read()))
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass
+
+
 class ParsePool:
     """Parse workers shared by every harvest of this process (several sources harvested in
     threads spread their CPU work over all of them). A page goes to the least busy worker; each
@@ -234,6 +246,8 @@ class ParsePool:
         finally:
             for fd in child_ends:
                 os.close(fd)
+        for fd in (proc.stdin.fileno(), *(i[1] for i, _ in pipes)):
+            _widen_pipe(fd)
         return [_Worker(index, proc=proc), *(_Worker(index + k + 1, fds=(i[1], o[0])) for k, (i, o) in enumerate(pipes))]
 
     def pick(self) -> "_Worker":

@@ -263,6 +263,7 @@ def test_a_hung_parse_worker_is_stopped_and_the_run_resumes_without_losses(net, 
 def test_workers_after_the_first_are_forked_from_it_and_all_exit_when_the_pool_closes(fresh_pool):
     """Worker 0 is a new interpreter, a child of the harvester; worker 1 is forked by worker 0 (its
     parent), so the libraries are loaded once. Closing the pool ends both."""
+    import fcntl
     import os
 
     pool = fresh_pool()
@@ -272,6 +273,10 @@ def test_workers_after_the_first_are_forked_from_it_and_all_exit_when_the_pool_c
     assert second.proc is None and second.pid not in (os.getpid(), first.pid)
     assert _parent(second.pid) == first.pid
     assert pool.submit(("abort", None, "no-such-chunk"), second)[1].result(10) is None   # it answers
+    if hasattr(fcntl, "F_GETPIPE_SZ"):   # both input pipes as wide as a user may make them (a page at once)
+        with open("/proc/sys/fs/pipe-max-size") as fh:
+            widest = int(fh.read())
+        assert [fcntl.fcntl(w.stdin.fileno(), fcntl.F_GETPIPE_SZ) for w in pool.workers] == [widest, widest]
     pool.close()
     assert first.proc.returncode == 0 and _exited(second.pid)
 
