@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import pickle
 import queue
 import secrets
 import signal
@@ -669,7 +670,8 @@ class Harvest:
         spec = {"data_dir": str(self.data_dir), "region": self.source.region, "source_id": self.source.id,
                 "lineage": self.lineage, "crosswalk": self.source.crosswalk_name,
                 "name": f"{self.report.run_id}-{chunk.seq:05d}-{worker.index}"}
-        return self.pool.submit(("page", self._key(chunk), spec, content, url), worker)[1]
+        # the body travels out of band: written to the worker's pipe from its own memory
+        return self.pool.submit(("page", self._key(chunk), spec, pickle.PickleBuffer(content), url), worker)[1]
 
     def _close_chunk(self, chunk: _Chunk) -> None:
         chunk.closed = True

@@ -193,25 +193,42 @@ def map_page(content: bytes, url: str, source_id: str, crosswalk: Crosswalk, lin
 
 
 # ---- the parse worker process ----------------------------------------------------------------
+_HEAD = struct.Struct("<QI")   # the pickle's length, how many out-of-band buffers follow it
 _LEN = struct.Struct("<Q")
 
 
 def write_frame(fh, obj) -> None:
-    data = pickle.dumps(obj, protocol=5)
-    fh.write(_LEN.pack(len(data)) + data if len(data) < 65536 else _LEN.pack(len(data)))
-    if len(data) >= 65536:
-        fh.write(data)
+    """One message: its pickle (protocol 5), then each pickle.PickleBuffer in it as raw bytes, so
+    a page body (~1 MB) is written from its own memory, not copied into the pickle first."""
+    buffers: list = []
+    data = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    head = _HEAD.pack(len(data), len(buffers)) + data
+    for buf in buffers:
+        head += _LEN.pack(buf.raw().nbytes)
+    fh.write(head)
+    for buf in buffers:
+        fh.write(buf.raw())
     fh.flush()
 
 
 def read_frame(fh):
-    """The next message, or None at the end of the stream (or a message cut short by a dead peer)."""
-    head = fh.read(_LEN.size)
-    if len(head) < _LEN.size:
+    """The next message, or None at the end of the stream (or a message cut short by a dead peer).
+    An out-of-band buffer comes back as the bytes read for it, in its place in the message."""
+    head = fh.read(_HEAD.size)
+    if len(head) < _HEAD.size:
         return None
-    (n,) = _LEN.unpack(head)
+    n, count = _HEAD.unpack(head)
     data = fh.read(n)
-    return pickle.loads(data) if len(data) == n else None
+    sizes = fh.read(_LEN.size * count)
+    if len(data) < n or len(sizes) < _LEN.size * count:
+        return None
+    buffers = []
+    for (size,) in _LEN.iter_unpack(sizes):
+        buf = fh.read(size)
+        if len(buf) < size:
+            return None
+        buffers.append(buf)
+    return pickle.loads(data, buffers=buffers)
 
 
 class _NoPandas:

@@ -391,3 +391,29 @@ print(json.dumps([base, small, kept, big, rss()]))
     assert base > 40 and small - base > 6 and small < base * 1.25
     assert kept - base > 6                 # not grown by a quarter: the freed pages stay for reuse
     assert big - base > 90 and trimmed - base < 10   # grown: given back
+
+
+def test_frames_carry_page_bodies_out_of_band_and_a_frame_cut_short_reads_as_the_end(tmp_path):
+    """A page body wrapped in pickle.PickleBuffer is written after the message's pickle, from its
+    own memory, and read back as bytes in its place; a stream that ends inside a frame (a peer
+    that died mid-write) reads as the end, never as a message."""
+    import io
+    import pickle
+    import struct
+
+    from harvest.records import read_frame, write_frame
+
+    body = bytes(range(256)) * 5000
+    stream = io.BytesIO()
+    write_frame(stream, ("page", 7, "k", {"source_id": "s"}, pickle.PickleBuffer(body), "http://x"))
+    write_frame(stream, (7, True, {"records": 3}))
+    whole = stream.getvalue()
+    pickled, buffers = struct.unpack_from("<QI", whole)
+    assert pickled < 200 and buffers == 1   # the body is not in the pickle: it follows it as is
+    assert whole.index(body) == struct.calcsize("<QI") + pickled + 8   # after the pickle and its length
+    stream.seek(0)
+    page = read_frame(stream)
+    assert page[:4] == ("page", 7, "k", {"source_id": "s"}) and page[4] == body and page[5] == "http://x"
+    assert read_frame(stream) == (7, True, {"records": 3}) and read_frame(stream) is None
+    for cut in (5, 40, len(whole) - len(body) // 2, len(whole) - len(body) - 60):
+        assert read_frame(io.BytesIO(whole[:cut])) is None, cut
