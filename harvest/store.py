@@ -129,12 +129,6 @@ class PartitionWriter:
         n = len(self.buffer)
         if n:
             table = self.buffer.take()
-            if self.table == "records":
-                if self._fill is None:
-                    from harvest.validation import FillCounts
-
-                    self._fill = FillCounts()
-                self._fill.add(table)
             self._batches.append(table)
             self._batched += n
 
@@ -151,6 +145,12 @@ class PartitionWriter:
             self._writer = pq.ParquetWriter(self.tmp, self.buffer.schema, compression="zstd")
         table = pa.concat_tables(self._batches)   # no copy: the batches become the table's chunks
         self._batches, self._batched = [], 0
+        if self.table == "records":   # counted per row group: a few compute calls for thousands of rows
+            if self._fill is None:
+                from harvest.validation import FillCounts
+
+                self._fill = FillCounts()
+            self._fill.add(table)
         self._writer.write_table(table, row_group_size=max(len(table), 1))   # one row group
 
     def seal(self) -> Path | None:
