@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 
 from harvest.config import Politeness, Source
 from harvest.demo.catalog import records_for
@@ -66,8 +68,9 @@ def test_full_reharvest_replaces_earlier_files(demo_sources, tmp_path):
     assert read_committed(tmp_path, "records", src.id).num_rows == first.records == second.records
 
 
-def _scripted_pages(partner_id: str, broken_at: int) -> list:
-    """Identify + ListRecords pages rendered by the demo provider, with page `broken_at` cut short."""
+def _scripted_pages(partner_id: str, broken_at: int | None) -> list:
+    """Identify + ListRecords pages rendered by the demo provider, with page `broken_at` (if any)
+    cut short."""
     provider = Provider(partner(partner_id), "http://127.0.0.1/oai", page_size=20)
     script = [(200, {}, provider.handle({"verb": ["Identify"]})[1])]
     args = {"verb": ["ListRecords"], "metadataPrefix": ["oai_dc"]}
@@ -78,8 +81,9 @@ def _scripted_pages(partner_id: str, broken_at: int) -> list:
         if not token:
             break
         args = {"verb": ["ListRecords"], "resumptionToken": [token]}
-    status, headers, body = script[broken_at]
-    script[broken_at] = (status, headers, body[: len(body) // 2])
+    if broken_at is not None:
+        status, headers, body = script[broken_at]
+        script[broken_at] = (status, headers, body[: len(body) // 2])
     return script
 
 
@@ -97,6 +101,31 @@ def test_a_malformed_page_is_quarantined_and_the_run_marked_partial(tmp_path):
     assert len(page_rows) == 1 and "resumptionToken=" in page_rows[0]["page_url"]
     assert load_state(tmp_path, "flaky").watermark is None     # not advanced: next run re-reads
     assert committed_files(tmp_path, "records", "flaky")       # what was read is kept
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_connection_that_drops_mid_page_is_retried_and_then_fails_the_run_by_name(tmp_path, workers):
+    """Once: the page is asked again and the run completes. Every time: the run fails naming the
+    source, the request and the reason (not a stray requests exception), and the next run resumes."""
+    identify, *steps = _scripted_pages("mosp-malaysia", broken_at=None)
+    pages = [body for _, _, body in steps]
+    once = [identify, (200, {}, pages[0]), ("cut", pages[1], 300), *[(200, {}, p) for p in pages[1:]]]
+    polite = Politeness(max_retries=2, max_retry_after_seconds=0)
+    with ScriptedServer(once) as srv:
+        src = Source(id="cut", name="Cut", region="malaysia", endpoint=srv.url, metadata_prefix="oai_dc",
+                     window="none", deletion_census="never", politeness=polite)
+        report = run_source(src, tmp_path / "once", parse_workers=workers)
+    assert report.status == "complete" and report.retries == 1, report.errors
+    assert report.records + report.quarantined == sum(len(parse_page(p, "x").items) for p in pages)
+    always = [identify, (200, {}, pages[0]), *[("cut", pages[1], 300)] * 3]
+    with ScriptedServer(always) as srv:
+        src = Source(id="cut", name="Cut", region="malaysia", endpoint=srv.url, metadata_prefix="oai_dc",
+                     window="none", deletion_census="never", politeness=polite)
+        report = run_source(src, tmp_path / "always", parse_workers=workers)
+    assert report.status == "failed"
+    assert "[cut]" in report.errors[0] and "resumptionToken=" in report.errors[0]
+    assert "3 attempt(s)" in report.errors[0] and "IncompleteRead" in report.errors[0]
+    assert load_state(tmp_path / "always", "cut").in_progress is not None   # the next run resumes
 
 
 def test_a_server_that_keeps_failing_fails_the_run_loudly(tmp_path):

@@ -23,6 +23,11 @@ from harvest.errors import OAIError, PageError, TransportError
 from harvest.oai.page import OAI_NS, Page, parse_page
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# what a flaky network or server does to an exchange, retried: no connection, no answer in time,
+# a body cut short (requests: ChunkedEncodingError, "Connection broken: IncompleteRead"), a body
+# that does not decode as its Content-Encoding says
+RETRY_EXCEPTIONS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError)
 USER_AGENT = "gosc-harvest/0.1 (+https://gosc.example/harvest)"
 
 _HOST_SLOTS: dict[str, threading.BoundedSemaphore] = {}
@@ -150,8 +155,10 @@ class OAIClient:
             try:
                 with self._slots:
                     response = self._sickle._request(params)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except RETRY_EXCEPTIONS as exc:
                 reason, retry_after = f"{type(exc).__name__}: {exc}", None
+            except requests.RequestException as exc:   # a bad URL, a redirect loop: no retry mends it
+                raise TransportError(f"[{self.source_id}] {url} failed: {type(exc).__name__}: {exc}") from None
             else:
                 if response.status_code not in RETRY_STATUS:
                     return response

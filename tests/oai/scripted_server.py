@@ -16,6 +16,24 @@ class _Handler(QuietHandler):
             self.connection.close()
             self.close_connection = True
             return
+        if isinstance(step, tuple) and step[0] == "cut":   # ("cut", body, n): the first n bytes, then the end
+            _, body, n = step
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[:n])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if isinstance(step, tuple) and step[0] == "gzip-garbage":   # says gzip, is not
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(step[1])))
+            self.end_headers()
+            self.wfile.write(step[1])
+            return
         status, headers, body = step
         self.send_response(status)
         for k, v in {"Content-Type": "text/xml", **headers}.items():

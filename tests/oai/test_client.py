@@ -34,6 +34,8 @@ def test_retry_after_in_both_forms():
     (500, {}, b"oops"),
     (502, {}, b""),
     "reset",
+    ("cut", OK[2], 300),               # the connection ends mid-body
+    ("gzip-garbage", b"not gzip at all"),
 ])
 def test_transient_failures_are_retried(failure):
     with ScriptedServer([failure, failure, OK]) as srv, client(srv.url) as c:
@@ -50,6 +52,15 @@ def test_giving_up_names_source_url_and_reason():
     message = str(exc.value)
     assert "[flaky]" in message and "verb=ListRecords" in message and "HTTP 503" in message
     assert "4 attempt(s)" in message
+
+
+def test_a_body_cut_short_every_time_fails_with_the_url_and_the_reason():
+    with ScriptedServer([("cut", OK[2], 300)] * 4) as srv, client(srv.url) as c:
+        with pytest.raises(TransportError) as exc:
+            c.request("ListRecords", metadataPrefix="oai_dc")
+    message = str(exc.value)
+    assert "[flaky]" in message and "verb=ListRecords" in message and "4 attempt(s)" in message
+    assert "ChunkedEncodingError" in message or "IncompleteRead" in message or "Connection broken" in message
 
 
 def test_oai_errors_sent_with_http_422_are_oai_errors_not_http_errors():
