@@ -14,7 +14,7 @@ from lxml import etree
 from harvest.crosswalk import Crosswalk, Unmappable
 from harvest.errors import PageError
 from harvest.oai.page import OAI_NS, parse_page
-from harvest.schema import declared
+from harvest.validation import DESCRIPTIVE
 from harvest.state import parse_utc
 
 _Q = "{%s}" % OAI_NS
@@ -23,10 +23,7 @@ _RECORD, _HEADER, _METADATA = _Q + "record", _Q + "header", _Q + "metadata"
 _EMPTY_DESCRIPTIVE = ("creators", "subjects", "identifiers", "related_identifiers")
 # a tombstone's other descriptive fields, null: its row has every column, like a live record's
 # (harvest.store.ColumnBuffer then takes its fast path)
-_NULL_DESCRIPTIVE = dict.fromkeys(
-    f["name"] for f in declared("records")["fields"]
-    if f["name"] not in (*_EMPTY_DESCRIPTIVE, "source_id", "region", "oai_identifier", "datestamp", "deleted",
-                         "set_specs", "metadata_prefix", "run_id", "harvested_at", "crosswalk_version"))
+_NULL_DESCRIPTIVE = dict.fromkeys(f for f in DESCRIPTIVE if f not in _EMPTY_DESCRIPTIVE)
 
 
 @dataclass
