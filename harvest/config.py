@@ -28,6 +28,7 @@ class Politeness:
     timeout_seconds: float = 60.0
     max_retries: int = 5
     max_retry_after_seconds: float = 600.0
+    max_page_mb: float = 256.0   # a response larger than this (decoded) is refused, not read into memory
 
 
 @dataclass(frozen=True)

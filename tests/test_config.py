@@ -34,8 +34,11 @@ def test_demo_sources_are_valid_and_cover_five_regions():
 def test_a_minimal_config_gets_defaults(tmp_path):
     src = load_source(write(tmp_path, "repo-a.yaml", GOOD.format(id="repo-a")))
     assert (src.id, src.region, src.sets, src.schedule) == ("repo-a", "europe", (), None)
-    assert src.politeness.max_retries == 5
+    assert src.politeness.max_retries == 5 and src.politeness.max_page_mb == 256
     assert src.crosswalk_name == "oai_dc"
+    bigger = load_source(write(tmp_path, "repo-z.yaml", GOOD.format(id="repo-z").replace(
+        "name: Example repository", "name: x\npoliteness: {max_page_mb: 1024}")))
+    assert bigger.politeness.max_page_mb == 1024
 
 
 @pytest.mark.parametrize("change, field, words", [
@@ -45,6 +48,7 @@ def test_a_minimal_config_gets_defaults(tmp_path):
     (("name: Example repository", "name: Example\nschedul: '@daily'"), "schedul", "not a known key"),
     (("name: Example repository", "name: x\npoliteness: {delay_seconds: -1}"), "politeness.delay_seconds", "-1"),
     (("name: Example repository", "name: x\nsets: ['has space']"), "sets.0", "'has space'"),
+    (("name: Example repository", "name: x\npoliteness: {max_page_mb: 0}"), "politeness.max_page_mb", "0"),
 ])
 def test_errors_name_file_field_and_value(tmp_path, change, field, words):
     path = write(tmp_path, "repo-b.yaml", GOOD.format(id="repo-b").replace(*change))

@@ -53,9 +53,10 @@ class _SessionSickle(Sickle):
         self.session.headers["User-Agent"] = USER_AGENT
 
     def _request(self, kwargs):
+        """The response with its body not read yet (OAIClient._send reads it, bounded)."""
         if self.http_method == "GET":
-            return self.session.get(self.endpoint, params=kwargs, **self.request_args)
-        return self.session.post(self.endpoint, data=kwargs, **self.request_args)
+            return self.session.get(self.endpoint, params=kwargs, stream=True, **self.request_args)
+        return self.session.post(self.endpoint, data=kwargs, stream=True, **self.request_args)
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,9 @@ class OAIClient:
             return min(told, cap)
         return min(cap, self.backoff_base * 2 ** attempt * (0.5 + random.random()))
 
-    def _send(self, params: dict, url: str):
-        """One HTTP exchange with retries; returns the final requests.Response."""
+    def _send(self, params: dict, url: str) -> tuple[requests.Response, bytes]:
+        """One HTTP exchange with retries; the final response and its body (read within the
+        retries: a body cut short is retried like a dropped connection)."""
         attempts = self.politeness.max_retries + 1
         for attempt in range(attempts):
             self._pause()
@@ -155,14 +157,15 @@ class OAIClient:
             try:
                 with self._slots:
                     response = self._sickle._request(params)
+                    with response:   # the connection goes back to the pool, or is closed if unread
+                        if response.status_code in RETRY_STATUS:
+                            reason, retry_after = f"HTTP {response.status_code}", response.headers.get("Retry-After")
+                        else:
+                            return response, self._body(response, url)
             except RETRY_EXCEPTIONS as exc:
                 reason, retry_after = f"{type(exc).__name__}: {exc}", None
             except requests.RequestException as exc:   # a bad URL, a redirect loop: no retry mends it
                 raise TransportError(f"[{self.source_id}] {url} failed: {type(exc).__name__}: {exc}") from None
-            else:
-                if response.status_code not in RETRY_STATUS:
-                    return response
-                reason, retry_after = f"HTTP {response.status_code}", response.headers.get("Retry-After")
             if attempt + 1 == attempts:
                 raise TransportError(f"[{self.source_id}] {url} failed after {attempts} attempt(s): {reason}")
             wait = self._backoff(attempt, retry_after)
@@ -171,6 +174,20 @@ class OAIClient:
             self.transfer.events.append(f"retry {attempt + 1} after {reason}: waited {wait:.1f}s")
             self.clock.sleep(wait)
         raise AssertionError("unreachable")
+
+    def _body(self, response: requests.Response, url: str) -> bytes:
+        """The whole body, decoded, read in 1 MB pieces (requests' own `.content` reads 10 kB at a
+        time); past max_page_mb the read stops and the page is refused, so that neither a huge
+        page nor a compression bomb is held in memory."""
+        limit = int(self.politeness.max_page_mb * 1e6)
+        parts, size = [], 0
+        for part in response.iter_content(1 << 20):
+            size += len(part)
+            if size > limit:
+                raise TransportError(f"[{self.source_id}] {url} answered with more than "
+                                     f"{self.politeness.max_page_mb:g} MB (max_page_mb); the page was refused")
+            parts.append(part)
+        return b"".join(parts)
 
     def request(self, verb: str, **params) -> Page:
         """Send one OAI-PMH request and return its parsed page.
@@ -184,8 +201,7 @@ class OAIClient:
         not parsed yet (a parse worker may read the body: see harvest.pipeline)."""
         params = {"verb": verb, **{k: v for k, v in params.items() if v is not None}}
         url = self._url(params)
-        response = self._send(params, url)
-        content = response.content
+        response, content = self._send(params, url)
         self.transfer.bytes += len(content)
         return url, content, response.status_code
 

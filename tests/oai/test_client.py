@@ -63,6 +63,26 @@ def test_a_body_cut_short_every_time_fails_with_the_url_and_the_reason():
     assert "ChunkedEncodingError" in message or "IncompleteRead" in message or "Connection broken" in message
 
 
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_a_page_past_max_page_mb_is_refused_without_being_held_whole(encoding):
+    """A response larger than max_page_mb once decoded (here 3 MB against 1 MB; gzipped, 3 MB of
+    spaces are a few kB on the wire: a small compression bomb) is refused at once, naming the
+    limit; nothing is retried, and the next response on the same client is read as usual."""
+    import gzip
+
+    big = OK[2].replace(b"<ListIdentifiers>", b"<ListIdentifiers>" + b" " * 3_000_000, 1)
+    body, headers = (gzip.compress(big), {"Content-Encoding": "gzip"}) if encoding == "gzip" else (big, {})
+    assert encoding == "identity" or len(body) < 100_000
+    small = Politeness(max_retries=3, max_retry_after_seconds=0.05, timeout_seconds=5, max_page_mb=1)
+    with ScriptedServer([(200, headers, body), OK]) as srv, client(srv.url, small) as c:
+        with pytest.raises(TransportError) as exc:
+            c.request("ListRecords", metadataPrefix="oai_dc")
+        assert len(srv.requests) == 1 and c.transfer.retries == 0
+        message = str(exc.value)
+        assert "[flaky]" in message and "verb=ListRecords" in message and "more than 1 MB (max_page_mb)" in message
+        assert len(c.request("ListIdentifiers", metadataPrefix="oai_dc").items) > 0
+
+
 def test_oai_errors_sent_with_http_422_are_oai_errors_not_http_errors():
     body = (DATA / "oai" / "zenodo_422_badResumptionToken.xml").read_bytes()
     with ScriptedServer([(422, {}, body)]) as srv, client(srv.url) as c:
