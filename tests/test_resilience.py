@@ -59,6 +59,7 @@ def expected_ids(pid) -> list[str]:
     (Fault("status", status=502, page=0), None),
     (Fault("status", status=504, page=3), None),
     (Fault("reset", page=2, times=2), None),
+    (Fault("cut", page=1, times=2), None),                                  # the body ends half-way
 ])
 def test_transient_http_failures_are_retried(net, tmp_path, fault, sleeps):
     clock = FakeClock()

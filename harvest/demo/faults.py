@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 PRE = ("status", "reset", "slow", "oai_error", "expire_token", "hide_records")
 # After the provider answers: damage the page it produced.
 POST = ("repeat_token", "illegal_chars", "big_page", "xxe", "billion_laughs", "malformed", "undecodable",
-        "inflate_size")
+        "inflate_size", "cut")
 KINDS = PRE + POST
 
 XXE = b'<!DOCTYPE OAI-PMH [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'

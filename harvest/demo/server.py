@@ -32,14 +32,21 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def _send(self, status: int, body: bytes, ctype: str = "text/xml; charset=utf-8",
-              headers: dict | None = None) -> None:
+              headers: dict | None = None, cut: int | None = None) -> None:
+        """The answer; with `cut`, only its first `cut` bytes (Content-Length still says all of
+        them), then the connection ends: a body cut short."""
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if cut is None:
+            self.wfile.write(body)
+            return
+        self.wfile.write(body[:cut])
+        self.wfile.flush()
+        self.close_connection = True
 
     def _answer(self, query: str) -> None:
         provider = self._provider()
@@ -67,7 +74,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(*answer)
 
     def _answer_with_faults(self, provider: Provider, args: dict) -> tuple | None:
-        """(status, body, content type, headers) for this request, or None to reset the connection."""
+        """(status, body, content type, headers[, bytes to send before the connection ends]) for
+        this request, or None to reset the connection."""
         plan = self.server.faults[provider.partner.id]
         verb = (args.get("verb") or [None])[0]
         token = (args.get("resumptionToken") or [None])[0]
@@ -88,9 +96,12 @@ class _Handler(BaseHTTPRequestHandler):
             if f.kind == "hide_records":
                 provider.hidden.update(f.ids)
         status, body = provider.handle(args)
+        cut = None
         for f in plan.take(verb, page, POST):
+            if f.kind == "cut":   # the connection ends half-way through the body
+                cut = len(body) // 2
             body = damage(body, f, token)
-        return status, body, xml, {}
+        return status, body, xml, {}, cut
 
     def do_GET(self):
         self._answer(urlsplit(self.path).query)
