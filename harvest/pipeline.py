@@ -33,7 +33,7 @@ from harvest.config import Source
 from harvest.crosswalk import get_crosswalk
 from harvest.errors import HarvestError, OAIError, PageError, ProtocolError
 from harvest.oai import OAIClient, list_pages
-from harvest.oai.page import salvage_token, tail_token
+from harvest.oai.page import record_bytes, salvage_token, tail_token
 from harvest.records import Lineage, PageResult, map_items, quarantine_row, read_frame, write_frame
 from harvest.state import SourceState, load_state, parse_utc, save_state, write_json_atomic
 from harvest.store import ChunkWriter, committed_files, run_files
@@ -560,7 +560,7 @@ class Harvest:
             self.report.errors.append(f"{exc} (page quarantined; list continued with its token)")
         unit.complete_list_size = page.complete_list_size or unit.complete_list_size
         result = PageResult(page.url)
-        map_items(page.items, self.crosswalk, self.lineage, page.url, self.writer.add, result)
+        map_items(page.items, self.crosswalk, self.lineage, page.url, self.writer.add, result, record_bytes(page))
         for k in ("listed", "records", "deleted", "quarantined"):
             p[k] += getattr(result, k)
         if self.progress:

@@ -13,7 +13,7 @@ from lxml import etree
 
 from harvest.crosswalk import Crosswalk, Unmappable
 from harvest.errors import PageError
-from harvest.oai.page import OAI_NS, parse_page
+from harvest.oai.page import OAI_NS, parse_page, record_bytes
 from harvest.validation import DESCRIPTIVE
 from harvest.state import parse_utc
 
@@ -92,17 +92,21 @@ def _read_header(header) -> tuple[str, datetime, bool, list[str]]:
     return ident.strip(), datestamp, header.get("status") == "deleted", sets
 
 
-def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None) -> Outcome:
+def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None,
+               received: bytes | None = None) -> Outcome:
     """Map one <record>; never raises for bad content: unmappable records become quarantine rows.
 
     Every record whose header can be read also gets a raw row (quarantined ones included), so a
-    later crosswalk can map it again without the network (`harvest retransform`)."""
-    xml = etree.tostring(record, encoding="utf-8")
+    later crosswalk can map it again without the network (`harvest retransform`). Its XML is
+    `received` (the record's bytes in the page: harvest.oai.page.record_bytes) when given and
+    holding the record's identifier, else lxml's serialisation of the element."""
     try:
         header, metadata = _parts(record) if record.tag == _RECORD else (record, None)
         oai_id, datestamp, deleted, sets = _read_header(header)
     except Unmappable as exc:
-        return Outcome(None, None, quarantine_row(lin, page_url, None, exc.reason, exc.detail, xml))
+        return Outcome(None, None, quarantine_row(lin, page_url, None, exc.reason, exc.detail,
+                                                  etree.tostring(record, encoding="utf-8")))
+    xml = received if received is not None and oai_id.encode() in received else etree.tostring(record, encoding="utf-8")
     # the row is the crosswalk's own fresh dict, completed in place: no dict is copied per record
     raw = {"oai_identifier": oai_id, "datestamp": datestamp, "deleted": deleted,
            "metadata_prefix": lin.metadata_prefix, "run_id": lin.run_id, "harvested_at": lin.harvested_at,
@@ -152,10 +156,11 @@ class PageResult:
 
 
 def map_items(items, crosswalk: Crosswalk, lin: Lineage, page_url: str | None, add: AddRow,
-              result: PageResult) -> None:
-    """Map a page's <record>s into `add`, counting into `result`."""
-    for record in items:
-        out = map_record(record, crosswalk, lin, page_url)
+              result: PageResult, received: list[bytes] | None = None) -> None:
+    """Map a page's <record>s into `add`, counting into `result`; `received`: their bytes in the
+    page, in the same order (harvest.oai.page.record_bytes), when they could be cut out."""
+    for record, xml in zip(items, received or [None] * len(items)):
+        out = map_record(record, crosswalk, lin, page_url, xml)
         result.listed += 1
         if out.raw is not None:
             add("raw", out.raw)
@@ -185,7 +190,7 @@ def map_page(content: bytes, url: str, source_id: str, crosswalk: Crosswalk, lin
         if page.errors[0][0] != "noRecordsMatch":
             result.errors = list(page.errors)
         return result
-    map_items(page.items, crosswalk, lin, url, add, result)
+    map_items(page.items, crosswalk, lin, url, add, result, record_bytes(page))
     return result
 
 
