@@ -126,9 +126,11 @@ def parse_page(content: bytes, url: str, source_id: str = "") -> Page:
 _SPACE = re.compile(rb"[ \t\r\n]*")
 
 
+_UTF8 = frozenset({"UTF-8", "UTF8", "US-ASCII", "ASCII"})
+
+
 def _attr(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-_UTF8 = frozenset({"UTF-8", "UTF8", "US-ASCII", "ASCII"})
 
 
 def record_bytes(page: Page) -> list[bytes] | None:
