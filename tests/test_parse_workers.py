@@ -190,7 +190,7 @@ def _exited(pid: int, timeout: float = 5.0) -> bool:
             with open(f"/proc/{pid}/stat") as fh:
                 if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
                     return True
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):   # gone before the open, or between open and read
             return True
         time.sleep(0.05)
     return False
