@@ -410,6 +410,519 @@ static PyObject *resource_nodes(PyObject *self, PyObject *args) {
     return nodes;
 }
 
+/* ---- the identifier normalisers (harvest/crosswalk/normalize.py) for ASCII values -------------
+ *
+ * classify_identifier() and normalise_orcid() run for every identifier, related identifier and
+ * ORCID iD of every record; in Python each costs ~1 µs of regular expressions and string methods.
+ * These give the same answers for values (and hints) that are ASCII strings without '%', reading
+ * the patterns of normalize.py by hand; anything else goes to the Python function given to
+ * set_fallbacks(). Python's `re` and str.strip() count \t\n\v\f\r, \x1c-\x1f and ' ' as ASCII
+ * whitespace, and re.I folds ASCII letters only (non-ASCII never reaches this code).
+ * tests/crosswalk/test_walk_c.py compares both on generated and real identifiers. */
+
+static PyObject *py_classify = NULL, *py_orcid = NULL;   /* the Python versions */
+static PyObject *str_doi, *str_handle, *str_arxiv, *str_ark, *str_urn, *str_cstr, *str_issn, *str_isbn, *str_url;
+
+static int ws(char c) { return c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f); }
+static int dig(char c) { return c >= '0' && c <= '9'; }
+static char low(char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int alpha(char c) { c = low(c); return c >= 'a' && c <= 'z'; }
+
+/* the length of `lit` (lower case) if s[i..n) starts with it, ignoring ASCII case; else -1 */
+static Py_ssize_t lit(const char *s, Py_ssize_t n, Py_ssize_t i, const char *lit) {
+    Py_ssize_t k = 0;
+    for (; lit[k]; k++)
+        if (i + k >= n || low(s[i + k]) != lit[k])
+            return -1;
+    return k;
+}
+
+/* "http://" or "https://" at i, ignoring case: where what follows starts, or -1 */
+static Py_ssize_t http(const char *s, Py_ssize_t n, Py_ssize_t i) {
+    Py_ssize_t k = lit(s, n, i, "http");
+    if (k < 0)
+        return -1;
+    i += k;
+    if (i < n && low(s[i]) == 's')
+        i++;
+    k = lit(s, n, i, "://");
+    return k < 0 ? -1 : i + k;
+}
+
+static Py_ssize_t spaces(const char *s, Py_ssize_t n, Py_ssize_t i) {
+    while (i < n && ws(s[i]))
+        i++;
+    return i;
+}
+
+/* \S+$ from i: at least one character, none of them whitespace */
+static int nonspace_to_end(const char *s, Py_ssize_t n, Py_ssize_t i) {
+    if (i >= n)
+        return 0;
+    for (; i < n; i++)
+        if (ws(s[i]))
+            return 0;
+    return 1;
+}
+
+static Py_ssize_t digits(const char *s, Py_ssize_t n, Py_ssize_t i) {
+    Py_ssize_t j = i;
+    while (j < n && dig(s[j]))
+        j++;
+    return j - i;
+}
+
+/* s[a..b) as a new str, lower-cased when `lower` */
+static PyObject *piece(const char *s, Py_ssize_t a, Py_ssize_t b, int lower) {
+    PyObject *out = PyUnicode_New(b - a, 127);
+    if (!out)
+        return NULL;
+    Py_UCS1 *d = PyUnicode_1BYTE_DATA(out);
+    for (Py_ssize_t i = a; i < b; i++)
+        d[i - a] = lower ? low(s[i]) : s[i];
+    return out;
+}
+
+static PyObject *pair(PyObject *scheme, PyObject *value) {
+    if (!value)
+        return NULL;
+    PyObject *t = PyTuple_Pack(2, scheme, value);
+    Py_DECREF(value);
+    return t;
+}
+
+/* _DOI_PREFIXES: where the DOI starts after one of them at 0, else 0 */
+static Py_ssize_t doi_prefix(const char *s, Py_ssize_t n) {
+    Py_ssize_t k, i;
+    if ((k = lit(s, n, 0, "doi:")) >= 0)
+        return spaces(s, n, k);
+    if ((k = lit(s, n, 0, "info:doi/")) >= 0)
+        return k;
+    if ((i = http(s, n, 0)) >= 0) {
+        Py_ssize_t j = i;
+        if ((k = lit(s, n, j, "dx.")) >= 0 || (k = lit(s, n, j, "www.")) >= 0)
+            j += k;
+        if ((k = lit(s, n, j, "doi.org/")) >= 0)
+            return j + k;
+        if ((k = lit(s, n, i, "doi.")) >= 0) {   /* https?://doi\.[a-z]+/ */
+            j = i + k;
+            Py_ssize_t start = j;
+            while (j < n && alpha(s[j]))
+                j++;
+            if (j > start && j < n && s[j] == '/')
+                return j + 1;
+        }
+    }
+    if ((k = lit(s, n, 0, "urn:doi:")) >= 0)
+        return k;
+    return 0;
+}
+
+/* ^10\.\d{4,9}/\S+$ over s[a..b) */
+static int doi_match(const char *s, Py_ssize_t a, Py_ssize_t b) {
+    if (b - a < 3 || s[a] != '1' || s[a + 1] != '0' || s[a + 2] != '.')
+        return 0;
+    Py_ssize_t k = digits(s, b, a + 3);
+    return k >= 4 && k <= 9 && a + 3 + k < b && s[a + 3 + k] == '/' && nonspace_to_end(s, b, a + 4 + k);
+}
+
+/* _HANDLE_PREFIXES: the length of the one at i, else -1 */
+static Py_ssize_t handle_prefix(const char *s, Py_ssize_t n) {
+    Py_ssize_t k, i;
+    if ((k = lit(s, n, 0, "hdl:")) >= 0)
+        return spaces(s, n, k);
+    if ((k = lit(s, n, 0, "info:hdl/")) >= 0)
+        return k;
+    if ((i = http(s, n, 0)) >= 0 && (k = lit(s, n, i, "hdl.handle.net/")) >= 0)
+        return i + k;
+    return -1;
+}
+
+/* ^\d[\d.]*\/\S+$ over s[a..b) */
+static int handle_match(const char *s, Py_ssize_t a, Py_ssize_t b) {
+    if (a >= b || !dig(s[a]))
+        return 0;
+    Py_ssize_t i = a + 1;
+    while (i < b && (dig(s[i]) || s[i] == '.'))
+        i++;
+    return i < b && s[i] == '/' && nonspace_to_end(s, b, i + 1);
+}
+
+static Py_ssize_t arxiv_prefix(const char *s, Py_ssize_t n) {
+    Py_ssize_t k, i;
+    if ((k = lit(s, n, 0, "arxiv:")) >= 0)
+        return spaces(s, n, k);
+    if ((i = http(s, n, 0)) >= 0) {
+        if ((k = lit(s, n, i, "export.")) >= 0 && lit(s, n, i + k, "arxiv.org/") >= 0)
+            i += k;
+        if ((k = lit(s, n, i, "arxiv.org/")) >= 0) {
+            i += k;
+            if (((k = lit(s, n, i, "abs")) >= 0 || (k = lit(s, n, i, "pdf")) >= 0) && i + k < n && s[i + k] == '/')
+                return i + k + 1;
+        }
+    }
+    if ((k = lit(s, n, 0, "oai:arxiv.org:")) >= 0)
+        return k;
+    return -1;
+}
+
+/* (?:v\d+)?(?:\.pdf)?$ from i; `ci`: v and .pdf in any case */
+static int arxiv_tail(const char *s, Py_ssize_t n, Py_ssize_t i, int ci) {
+    if (i < n && (s[i] == 'v' || (ci && s[i] == 'V')) && i + 1 < n && dig(s[i + 1]))
+        i += 1 + digits(s, n, i + 1);
+    if (i < n && s[i] == '.') {
+        if (ci ? lit(s, n, i + 1, "pdf") < 0 : (i + 3 >= n || s[i + 1] != 'p' || s[i + 2] != 'd' || s[i + 3] != 'f'))
+            return 0;
+        i += 4;
+    }
+    return i == n;
+}
+
+/* _ARXIV_NEW, then _ARXIV_OLD, over s[a..n): the end of group 1, else -1 */
+static Py_ssize_t arxiv_match(const char *s, Py_ssize_t a, Py_ssize_t n) {
+    if (digits(s, n, a) >= 4 && a + 4 < n && s[a + 4] == '.') {
+        Py_ssize_t k = digits(s, n, a + 5);
+        if ((k == 4 || k == 5) && arxiv_tail(s, n, a + 5 + k, 0))
+            return a + 5 + k;
+    }
+    if (a < n && alpha(s[a])) {
+        Py_ssize_t i = a + 1;
+        while (i < n && (alpha(s[i]) || s[i] == '.' || s[i] == '-'))
+            i++;
+        if (i < n && s[i] == '/' && digits(s, n, i + 1) >= 7 && arxiv_tail(s, n, i + 8, 1))
+            return i + 8;
+    }
+    return -1;
+}
+
+/* _ARK from 0: the start of group 1 (which runs to the end), else -1 */
+static Py_ssize_t ark_match(const char *s, Py_ssize_t n) {
+    Py_ssize_t i = 0, j = http(s, n, 0);
+    if (j >= 0) {   /* (?:https?://[^/]+/)? */
+        Py_ssize_t h = j;
+        while (h < n && s[h] != '/')
+            h++;
+        if (h > j && h < n)
+            i = h + 1;
+    }
+    Py_ssize_t k = lit(s, n, i, "ark:");
+    if (k < 0)
+        return -1;
+    i += k;
+    if (i < n && s[i] == '/')
+        i++;
+    k = digits(s, n, i);
+    return k >= 5 && k <= 9 && i + k < n && s[i + k] == '/' && nonspace_to_end(s, n, i + k + 1) ? i : -1;
+}
+
+/* _URN_NBN from 0: the start of group 1, else -1 */
+static Py_ssize_t urn_nbn_match(const char *s, Py_ssize_t n) {
+    Py_ssize_t i = 0, j = http(s, n, 0), k;
+    if (j >= 0 && (k = lit(s, n, j, "nbn-resolving.")) >= 0) {
+        j += k;
+        if ((k = lit(s, n, j, "org/")) >= 0 || (k = lit(s, n, j, "de/")) >= 0)
+            i = j + k;
+    }
+    Py_ssize_t start = i;
+    if ((k = lit(s, n, i, "urn:nbn:")) < 0)
+        return -1;
+    i += k;
+    if (!nonspace_to_end(s, n, i))
+        return -1;
+    /* [a-z0-9-]+[:-]\S+: some non-empty run of the class, then ':' or '-', then one character more */
+    for (Py_ssize_t e = i + 1; e < n && (alpha(s[e - 1]) || dig(s[e - 1]) || s[e - 1] == '-'); e++)
+        if ((s[e] == ':' || s[e] == '-') && e + 1 < n)
+            return start;
+    return -1;
+}
+
+/* \d{5}\.\d{2}\.\S+$ from i */
+static int cstr_tail(const char *s, Py_ssize_t n, Py_ssize_t i) {
+    return digits(s, n, i) >= 5 && i + 5 < n && s[i + 5] == '.' && digits(s, n, i + 6) >= 2 && i + 8 < n
+        && s[i + 8] == '.' && nonspace_to_end(s, n, i + 9);
+}
+
+/* _CSTR from 0: the start of group 1, else -1 */
+static Py_ssize_t cstr_match(const char *s, Py_ssize_t n) {
+    Py_ssize_t k, i;
+    if ((k = lit(s, n, 0, "cstr:")) >= 0) {
+        i = spaces(s, n, k);
+        return cstr_tail(s, n, i) ? i : -1;
+    }
+    if ((i = http(s, n, 0)) >= 0) {
+        if ((k = lit(s, n, i, "www.")) >= 0 && lit(s, n, i + k, "cstr.cn/") >= 0)
+            i += k;
+        if ((k = lit(s, n, i, "cstr.cn/")) >= 0 && cstr_tail(s, n, i + k))
+            return i + k;
+    }
+    return -1;
+}
+
+/* normalise_issn(s[0..n)), already stripped */
+static PyObject *issn(const char *s, Py_ssize_t n) {
+    Py_ssize_t i = 0, k;
+    if ((k = lit(s, n, 0, "urn:issn:")) >= 0)
+        i = k;
+    else if ((k = lit(s, n, 0, "issn")) >= 0) {
+        i = k;
+        if (i < n && s[i] == ':')
+            i++;
+        i = spaces(s, n, i);
+    }
+    char d[8];
+    if (digits(s, n, i) < 4)
+        Py_RETURN_NONE;
+    memcpy(d, s + i, 4);
+    i += 4;
+    if (i < n && s[i] == '-')
+        i++;
+    if (digits(s, n, i) < 3 || i + 4 != n || !(dig(s[i + 3]) || low(s[i + 3]) == 'x'))
+        Py_RETURN_NONE;
+    memcpy(d + 4, s + i, 4);
+    if (d[7] == 'x')
+        d[7] = 'X';
+    int total = 0;
+    for (int w = 0; w < 7; w++)
+        total += (d[w] - '0') * (8 - w);
+    int check = (11 - total % 11) % 11;
+    if (d[7] != (check == 10 ? 'X' : '0' + check))
+        Py_RETURN_NONE;
+    char out[9] = {d[0], d[1], d[2], d[3], '-', d[4], d[5], d[6], d[7]};
+    return PyUnicode_FromStringAndSize(out, 9);
+}
+
+/* _ISBN_PREFIX at 0: its length, else -1 */
+static Py_ssize_t isbn_prefix(const char *s, Py_ssize_t n) {
+    Py_ssize_t k, i;
+    if ((k = lit(s, n, 0, "urn:isbn:")) >= 0)
+        return k;
+    if ((k = lit(s, n, 0, "isbn")) < 0)
+        return -1;
+    i = k;
+    if (i + 2 < n && s[i] == '-' && s[i + 1] == '1' && (s[i + 2] == '0' || s[i + 2] == '3'))
+        i += 3;
+    if (i < n && s[i] == ':')
+        i++;
+    return spaces(s, n, i);
+}
+
+/* normalise_isbn(s[0..n)), already stripped */
+static PyObject *isbn(const char *s, Py_ssize_t n) {
+    Py_ssize_t i = isbn_prefix(s, n), m = 0;
+    char d[14];
+    for (i = i < 0 ? 0 : i; i < n; i++) {
+        if (ws(s[i]) || s[i] == '-')
+            continue;
+        if (m == 14)
+            Py_RETURN_NONE;
+        d[m++] = s[i] == 'x' ? 'X' : s[i];
+    }
+    int total = 0;
+    if (m == 10) {
+        for (int j = 0; j < 9; j++)
+            if (!dig(d[j]))
+                Py_RETURN_NONE;
+        if (!dig(d[9]) && d[9] != 'X')
+            Py_RETURN_NONE;
+        for (int j = 0; j < 10; j++)
+            total += (10 - j) * (d[j] == 'X' ? 10 : d[j] - '0');
+        if (total % 11)
+            Py_RETURN_NONE;
+        memmove(d + 3, d, 9);
+        d[0] = '9', d[1] = '7', d[2] = '8';
+        total = 0;
+        for (int j = 0; j < 12; j++)
+            total += (j % 2 ? 3 : 1) * (d[j] - '0');
+        d[12] = '0' + (10 - total % 10) % 10;
+        return PyUnicode_FromStringAndSize(d, 13);
+    }
+    if (m != 13 || d[0] != '9' || d[1] != '7' || (d[2] != '8' && d[2] != '9'))
+        Py_RETURN_NONE;
+    for (int j = 0; j < 13; j++) {
+        if (!dig(d[j]))
+            Py_RETURN_NONE;
+        total += (j % 2 ? 3 : 1) * (d[j] - '0');
+    }
+    if (total % 10)
+        Py_RETURN_NONE;
+    return PyUnicode_FromStringAndSize(d, 13);
+}
+
+/* classify_identifier for ASCII s[0..n) and hint h (stripped, lower-cased); NotImplemented
+ * (a new reference) when the Python function must decide */
+static PyObject *classify(const char *value, Py_ssize_t n, const char *h) {
+    Py_ssize_t a = 0, b = n, k;
+    while (a < b && ws(value[a]))
+        a++;
+    while (b > a && ws(value[b - 1]))
+        b--;
+    if (a == b)
+        Py_RETURN_NONE;
+    const char *v = value + a;
+    n = b - a;
+    int doi_like = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (v[i] == '%')
+            Py_RETURN_NOTIMPLEMENTED;   /* unquote: percent escapes may decode to anything */
+        if (v[i] == '1' && i + 2 < n && v[i + 1] == '0' && v[i + 2] == '.')
+            doi_like = 1;
+    }
+    if (doi_like) {
+        Py_ssize_t i = doi_prefix(v, n), e = n;
+        while (i < e && ws(v[i]))
+            i++;
+        if (doi_match(v, i, e))
+            return pair(str_doi, piece(v, i, e, 1));
+    }
+    Py_ssize_t hp = handle_prefix(v, n);
+    if (hp >= 0 || (!strcmp(h, "handle") && handle_match(v, 0, n))) {
+        Py_ssize_t i = hp < 0 ? 0 : hp;
+        i = spaces(v, n, i);
+        return handle_match(v, i, n) ? pair(str_handle, piece(v, i, n, 1)) : (Py_INCREF(Py_None), Py_None);
+    }
+    int has_arxiv = 0, has_ark = 0, has_nbn = 0, has_cstr = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        has_arxiv = has_arxiv || lit(v, n, i, "arxiv") >= 0;
+        has_ark = has_ark || lit(v, n, i, "ark:") >= 0;
+        has_nbn = has_nbn || lit(v, n, i, "urn:nbn:") >= 0;
+        has_cstr = has_cstr || lit(v, n, i, "cstr") >= 0;
+    }
+    Py_ssize_t ap = has_arxiv ? arxiv_prefix(v, n) : -1;
+    if (!strcmp(h, "arxiv") || ap >= 0) {
+        Py_ssize_t i = ap < 0 ? 0 : ap, e = arxiv_match(v, i, n);
+        return e >= 0 ? pair(str_arxiv, piece(v, i, e, 1)) : (Py_INCREF(Py_None), Py_None);
+    }
+    if (has_ark && (k = ark_match(v, n)) >= 0)
+        return pair(str_ark, piece(v, k, n, 0));
+    if (has_nbn && (k = urn_nbn_match(v, n)) >= 0)
+        return pair(str_urn, piece(v, k, n, 1));
+    if ((has_cstr && (k = cstr_match(v, n)) >= 0) || (!strcmp(h, "cstr") && cstr_tail(v, n, 0) && (k = 0) == 0))
+        return pair(str_cstr, piece(v, k, n, 1));
+    if (!strcmp(h, "issn") || !strcmp(h, "eissn") || !strcmp(h, "pissn") || !strcmp(h, "lissn")
+            || lit(v, n, 0, "issn") >= 0 || lit(v, n, 0, "urn:issn:") >= 0) {
+        PyObject *found = issn(v, n);
+        return found == Py_None || !found ? found : pair(str_issn, found);
+    }
+    if (!strcmp(h, "isbn") || isbn_prefix(v, n) >= 0) {
+        PyObject *found = isbn(v, n);
+        return found == Py_None || !found ? found : pair(str_isbn, found);
+    }
+    if ((k = http(v, n, 0)) >= 0 && nonspace_to_end(v, n, k))
+        return pair(str_url, piece(v, 0, n, 0));
+    Py_RETURN_NONE;
+}
+
+static PyObject *classify_identifier(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "classify_identifier(value, hint=None)");
+        return NULL;
+    }
+    PyObject *value = args[0], *hint = nargs > 1 ? args[1] : Py_None;
+    if (value == Py_None)
+        Py_RETURN_NONE;
+    char h[16] = "";
+    int fast = PyUnicode_CheckExact(value) && PyUnicode_IS_ASCII(value);
+    if (fast && hint != Py_None) {   /* (hint or "").strip().lower(); a long hint is no hint this code knows */
+        if (!PyUnicode_CheckExact(hint) || !PyUnicode_IS_ASCII(hint))
+            fast = 0;
+        else {
+            const char *s = (const char *)PyUnicode_1BYTE_DATA(hint);
+            Py_ssize_t a = 0, b = PyUnicode_GET_LENGTH(hint);
+            while (a < b && ws(s[a]))
+                a++;
+            while (b > a && ws(s[b - 1]))
+                b--;
+            if (b - a >= (Py_ssize_t)sizeof(h))
+                strcpy(h, "?");   /* longer than any hint compared with */
+            else {
+                for (Py_ssize_t i = a; i < b; i++)
+                    h[i - a] = low(s[i]);
+                h[b - a] = 0;
+            }
+        }
+    }
+    if (fast) {
+        PyObject *found = classify((const char *)PyUnicode_1BYTE_DATA(value), PyUnicode_GET_LENGTH(value), h);
+        if (found != Py_NotImplemented)
+            return found;
+        Py_DECREF(found);
+    }
+    if (!py_classify) {
+        PyErr_SetString(PyExc_RuntimeError, "harvest.crosswalk._walk.set_fallbacks() was not called");
+        return NULL;
+    }
+    return PyObject_Vectorcall(py_classify, args, nargs, NULL);
+}
+
+/* normalise_orcid: (\d{4}-?\d{4}-?\d{4}-?\d{3}[\dX])$ searched in the stripped value (re.I), then
+ * the ISO 7064 11,2 check digit */
+static int orcid_at(const char *s, Py_ssize_t i, Py_ssize_t n, char *d) {
+    int m = 0;
+    for (int group = 0; group < 4; group++) {
+        for (int j = 0; j < 4; j++) {
+            if (i >= n)
+                return 0;
+            char c = s[i++];
+            if (!(dig(c) || (group == 3 && j == 3 && low(c) == 'x')))
+                return 0;
+            d[m++] = c == 'x' ? 'X' : c;
+        }
+        if (group < 3 && i < n && s[i] == '-')
+            i++;
+    }
+    return i == n;
+}
+
+static PyObject *normalise_orcid(PyObject *self, PyObject *value) {
+    if (value == Py_None)
+        Py_RETURN_NONE;
+    if (PyUnicode_CheckExact(value) && PyUnicode_IS_ASCII(value)) {
+        const char *s = (const char *)PyUnicode_1BYTE_DATA(value);
+        Py_ssize_t a = 0, b = PyUnicode_GET_LENGTH(value);
+        if (b == 0)
+            Py_RETURN_NONE;
+        while (a < b && ws(s[a]))
+            a++;
+        while (b > a && ws(s[b - 1]))
+            b--;
+        char d[16];
+        int found = 0;
+        for (Py_ssize_t i = b - 19 > a ? b - 19 : a; i <= b - 16 && !found; i++)   /* the leftmost match */
+            found = orcid_at(s, i, b, d);
+        if (!found)
+            Py_RETURN_NONE;
+        int total = 0;
+        for (int j = 0; j < 15; j++)
+            total = (total + d[j] - '0') * 2;
+        int check = (12 - total % 11) % 11;
+        if (d[15] != (check == 10 ? 'X' : '0' + check))
+            Py_RETURN_NONE;
+        char out[19];
+        for (int j = 0, o = 0; j < 16; j++) {
+            if (j && j % 4 == 0)
+                out[o++] = '-';
+            out[o++] = d[j];
+        }
+        return PyUnicode_FromStringAndSize(out, 19);
+    }
+    if (!py_orcid) {
+        PyErr_SetString(PyExc_RuntimeError, "harvest.crosswalk._walk.set_fallbacks() was not called");
+        return NULL;
+    }
+    return PyObject_CallOneArg(py_orcid, value);
+}
+
+static PyObject *set_fallbacks(PyObject *self, PyObject *args) {
+    PyObject *classify_fn, *orcid_fn;
+    if (!PyArg_ParseTuple(args, "OO", &classify_fn, &orcid_fn))
+        return NULL;
+    Py_INCREF(classify_fn);
+    Py_INCREF(orcid_fn);
+    Py_XSETREF(py_classify, classify_fn);
+    Py_XSETREF(py_orcid, orcid_fn);
+    Py_RETURN_NONE;
+}
+
 static PyObject *init(PyObject *self, PyObject *type) {
     if (!PyType_Check(type)) {
         PyErr_SetString(PyExc_TypeError, "init() takes lxml.etree._Element");
@@ -425,6 +938,11 @@ static PyMethodDef methods[] = {
     {"dc_fields", dc_fields, METH_O, "dc_fields(metadata) -> {local name: [value, ...]} | None | NotImplemented"},
     {"resource_nodes", resource_nodes, METH_VARARGS,
      "resource_nodes(metadata, depth) -> [(name, text, attributes, children), ...] | None | NotImplemented"},
+    {"classify_identifier", (PyCFunction)(void (*)(void))classify_identifier, METH_FASTCALL,
+     "classify_identifier(value, hint=None) -> (scheme, value) | None, as harvest.crosswalk.normalize's"},
+    {"normalise_orcid", normalise_orcid, METH_O, "normalise_orcid(value) -> str | None, as harvest.crosswalk.normalize's"},
+    {"set_fallbacks", set_fallbacks, METH_VARARGS,
+     "set_fallbacks(classify_identifier, normalise_orcid): the Python versions, for what the C code leaves"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -436,5 +954,10 @@ PyMODINIT_FUNC PyInit__walk(void) {
     str_space = PyUnicode_InternFromString(" ");
     if (!str_strip || !str_split || !str_space)
         return NULL;
+    static const char *schemes[] = {"doi", "handle", "arxiv", "ark", "urn", "cstr", "issn", "isbn", "url"};
+    PyObject **slots[] = {&str_doi, &str_handle, &str_arxiv, &str_ark, &str_urn, &str_cstr, &str_issn, &str_isbn, &str_url};
+    for (int i = 0; i < 9; i++)
+        if (!(*slots[i] = PyUnicode_InternFromString(schemes[i])))
+            return NULL;
     return PyModule_Create(&module);
 }

@@ -1,7 +1,8 @@
-"""The optional C walks (harvest/crosswalk/_walk.c): `dc_fields`, the oai_dc child loop, and
+"""The optional C code (harvest/crosswalk/_walk.c): `dc_fields`, the oai_dc child loop, and
 `resource_nodes`, the DataCite/OpenAIRE resource as tuples; both None where the module is not
 built, the lxml version's element layout is not one it knows, it gives a different answer than
-the Python walks on check documents, or HARVEST_C_WALK=0 turns it off."""
+the Python walks on check documents, or HARVEST_C_WALK=0 turns it off. `normalisers` gives the C
+classify_identifier and normalise_orcid under the same conditions (lxml's layout aside)."""
 from __future__ import annotations
 
 import os
@@ -34,12 +35,19 @@ _EXPECTED_RESOURCE = [
 ]
 
 
-def _load():
-    if os.environ.get("HARVEST_C_WALK", "1") == "0" or etree.LXML_VERSION[0] not in KNOWN_LXML:
-        return None, None
+def _module():
+    if os.environ.get("HARVEST_C_WALK", "1") == "0":
+        return None
     try:
         from harvest.crosswalk import _walk
     except ImportError:
+        return None
+    return _walk
+
+
+def _load():
+    _walk = _module()
+    if _walk is None or etree.LXML_VERSION[0] not in KNOWN_LXML:
         return None, None
     _walk.init(etree._Element)
     if (_walk.dc_fields(etree.fromstring(_CHECK)) != _EXPECTED
@@ -49,3 +57,31 @@ def _load():
 
 
 dc_fields, resource_nodes = _load()
+
+
+# identifiers whose answers the C normalisers must reproduce before they are used: every scheme,
+# the prefixes and hints, check digits that hold and fail, and what goes back to Python
+_CHECK_IDS = [
+    (" doi: 10.1234/AbC ", None), ("https://dx.doi.org/10.5281/zenodo.1", None), ("10.1%2Fx", None),
+    ("hdl:1234/5", None), ("1234.5/x", "Handle"), ("arXiv:2101.00001v2", None), ("hep-th/9901001", "arxiv"),
+    ("https://n2t.net/ark:/13030/tf5p30086k", None), ("urn:nbn:de:101-2019", None), ("cstr:31253.11.X", None),
+    ("ISSN 0947-6539", None), ("0947-6538", "eissn"), ("ISBN 0-306-40615-2", None), ("978-0-306-40615-7", "ISBN"),
+    ("http://example.org/a b", None), ("HTTPS://x.org/Y", " URL "), ("10.123/x", None), ("", None), (None, None),
+    ("https://doi.org/10.1234/é", None), ("10.1234/x", "Ïsbn"),
+]
+_CHECK_ORCIDS = ["https://orcid.org/0000-0002-1825-0097", "0000000218250097", "0000-0002-1694-233x",
+                 "0000-0002-1825-0098", "orcid 0000-0002-1825-0097 ", "", None, "٠٠٠٠-0002-1825-0097"]
+
+
+def normalisers(classify, orcid):
+    """(classify_identifier, normalise_orcid): the C versions, which hand what they do not decide
+    to `classify` and `orcid` (the Python versions), or these two themselves where the C module
+    is not in use or answers a check value otherwise."""
+    _walk = _module()
+    if _walk is None or not hasattr(_walk, "classify_identifier"):
+        return classify, orcid
+    _walk.set_fallbacks(classify, orcid)
+    if (any(_walk.classify_identifier(v, h) != classify(v, h) for v, h in _CHECK_IDS)
+            or any(_walk.normalise_orcid(v) != orcid(v) for v in _CHECK_ORCIDS)):
+        return classify, orcid
+    return _walk.classify_identifier, _walk.normalise_orcid
