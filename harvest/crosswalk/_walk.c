@@ -923,6 +923,81 @@ static PyObject *set_fallbacks(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ---- the records of a ListRecords page as bytes (harvest/oai/page.py: record_bytes) -------------
+ * cut_records(content, pos, count, open_tag, close_tag, head) -> ([head + record, ...], end) | None:
+ * the loop of record_bytes, with memmem for its two searches a record (bytes.find's skip table
+ * does poorly on a needle that starts with '<' in XML), same rules and same answers. */
+static const char *find_in(const char *s, Py_ssize_t from, Py_ssize_t to, const char *needle, Py_ssize_t m) {
+    if (to - from < m)
+        return NULL;
+    return memmem(s + from, to - from, needle, m);
+}
+
+static PyObject *cut_records(PyObject *self, PyObject *args) {
+    Py_buffer content;
+    Py_ssize_t pos, count, n, cn, hn;
+    const char *open_tag, *close_tag, *head;
+    if (!PyArg_ParseTuple(args, "y*nny#y#y#", &content, &pos, &count, &open_tag, &n, &close_tag, &cn, &head, &hn))
+        return NULL;
+    const char *s = content.buf;
+    Py_ssize_t len = content.len;
+    PyObject *out = PyList_New(0);
+    if (!out)
+        goto fail;
+    for (Py_ssize_t item = 0; item < count; item++) {
+        while (pos < len && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\r' || s[pos] == '\n'))
+            pos++;
+        if (pos < 0 || pos + n + 1 > len || memcmp(s + pos, open_tag, n) || s[pos + n] != '>')
+            goto none;
+        Py_ssize_t depth = 1, k = pos + n + 1;
+        while (depth) {
+            const char *hit = find_in(s, k, len, close_tag, cn);
+            if (!hit)
+                goto none;
+            Py_ssize_t close = hit - s;
+            hit = find_in(s, k, close, open_tag, n);
+            if (hit) {   /* an element of the same name inside */
+                Py_ssize_t nested = hit - s;
+                char after = s[nested + n];
+                if (after == '>' || after == ' ' || after == '\t' || after == '\r' || after == '\n') {
+                    const char *gt = memchr(s + nested, '>', len - nested);
+                    if (!gt || gt - s > close)
+                        goto none;
+                    depth += gt[-1] != '/';
+                    k = gt - s + 1;
+                } else if (after == '/')
+                    k = nested + n + 2;
+                else   /* a longer name */
+                    k = nested + n;
+                continue;
+            }
+            depth--;
+            k = close + cn;
+        }
+        PyObject *record = PyBytes_FromStringAndSize(NULL, hn + k - pos - n);
+        if (!record)
+            goto fail;
+        memcpy(PyBytes_AS_STRING(record), head, hn);
+        memcpy(PyBytes_AS_STRING(record) + hn, s + pos + n, k - pos - n);
+        int bad = PyList_Append(out, record);
+        Py_DECREF(record);
+        if (bad)
+            goto fail;
+        pos = k;
+    }
+    PyBuffer_Release(&content);
+    PyObject *result = Py_BuildValue("(Nn)", out, pos);
+    return result;
+none:
+    Py_DECREF(out);
+    PyBuffer_Release(&content);
+    Py_RETURN_NONE;
+fail:
+    Py_XDECREF(out);
+    PyBuffer_Release(&content);
+    return NULL;
+}
+
 static PyObject *init(PyObject *self, PyObject *type) {
     if (!PyType_Check(type)) {
         PyErr_SetString(PyExc_TypeError, "init() takes lxml.etree._Element");
@@ -941,6 +1016,8 @@ static PyMethodDef methods[] = {
     {"classify_identifier", (PyCFunction)(void (*)(void))classify_identifier, METH_FASTCALL,
      "classify_identifier(value, hint=None) -> (scheme, value) | None, as harvest.crosswalk.normalize's"},
     {"normalise_orcid", normalise_orcid, METH_O, "normalise_orcid(value) -> str | None, as harvest.crosswalk.normalize's"},
+    {"cut_records", cut_records, METH_VARARGS,
+     "cut_records(content, pos, count, open_tag, close_tag, head) -> ([bytes, ...], end) | None"},
     {"set_fallbacks", set_fallbacks, METH_VARARGS,
      "set_fallbacks(classify_identifier, normalise_orcid): the Python versions, for what the C code leaves"},
     {NULL, NULL, 0, NULL},

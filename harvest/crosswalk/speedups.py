@@ -57,6 +57,8 @@ def _load():
 
 
 dc_fields, resource_nodes = _load()
+# record_bytes' loop (harvest/oai/page.py: _cut_records) in C: plain bytes, no lxml structures
+cut_records = getattr(_module(), "cut_records", None)
 
 
 # identifiers whose answers the C normalisers must reproduce before they are used: every scheme,

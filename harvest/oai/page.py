@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from harvest.crosswalk.speedups import cut_records
 from harvest.errors import PageError
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -161,10 +162,27 @@ def record_bytes(page: Page) -> list[bytes] | None:
         return None
     pos = content.find(b">", start) + 1
     open_tag, close_tag = b"<" + qname, b"</" + qname + b">"
-    n = len(open_tag)
     head = open_tag + "".join(f' xmlns{":" + k if k else ""}="{_attr(v)}"' for k, v in first.nsmap.items()).encode()
+    done = (_cut_records if cut_records is None else cut_records)(content, pos, len(items), open_tag, close_tag, head)
+    if done is None:
+        return None
+    out, pos = done
+    pos = _SPACE.match(content, pos).end()
+    tail = content[pos:pos + 64]
+    if not (tail.startswith(b"</" + list_name) or tail.startswith(b"<resumptionToken")
+            or (prefix and tail.startswith(b"<" + prefix.encode() + b":resumptionToken"))):
+        return None
+    return out
+
+
+def _cut_records(content: bytes, pos: int, count: int, open_tag: bytes, close_tag: bytes,
+                 head: bytes) -> tuple[list[bytes], int] | None:
+    """record_bytes' loop: `count` records from `pos` on, each `head` + its bytes after the open
+    tag's name, and where the last one ends; None where the bytes are not as expected.
+    harvest/crosswalk/_walk.c (cut_records) does the same in C."""
+    n = len(open_tag)
     out = []
-    for _ in items:
+    for _ in range(count):
         pos = _SPACE.match(content, pos).end()
         if not (content.startswith(open_tag, pos) and content[pos + n:pos + n + 1] == b">"):
             return None
@@ -191,12 +209,7 @@ def record_bytes(page: Page) -> list[bytes] | None:
             k = close + len(close_tag)
         out.append(head + content[pos + n:k])
         pos = k
-    pos = _SPACE.match(content, pos).end()
-    tail = content[pos:pos + 64]
-    if not (tail.startswith(b"</" + list_name) or tail.startswith(b"<resumptionToken")
-            or (prefix and tail.startswith(b"<" + prefix.encode() + b":resumptionToken"))):
-        return None
-    return out
+    return out, pos
 
 
 def _read_list(container, page: Page) -> None:
@@ -208,3 +221,4 @@ def _read_list(container, page: Page) -> None:
             page.cursor = _int(el.get("cursor"))
         elif tag in (_Q + "record", _Q + "header"):
             page.items.append(el)
+
