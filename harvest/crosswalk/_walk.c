@@ -5,9 +5,10 @@
  * and a record has 20-40 elements. These functions read the same tree through the structures lxml
  * wraps (an lxml element holds a pointer to its libxml2 node) and create only the strings the
  * crosswalk keeps: dc_fields() for oai_dc (harvest/crosswalk/oai_dc.py: _dc_fields) and
- * resource_nodes() for DataCite/OpenAIRE (harvest/crosswalk/datacite.py: _walk_nodes), giving
- * exactly what the Python walks give (tests/crosswalk/test_walk_c.py compares them on generated,
- * mutated and real records).
+ * datacite_fields() for DataCite/OpenAIRE (harvest/crosswalk/datacite.py: _walk), giving exactly
+ * what the Python walks give (tests/crosswalk/test_walk_c.py compares them on generated, mutated
+ * and real records). The module also holds C versions of two identifier normalisers and of
+ * record_bytes' loop (see their sections below), which need no lxml structure.
  *
  * Only fields of the structures are read; no libxml2 function is called, so nothing is linked
  * against libxml2. The layouts are libxml2's public ABI (tree.h: struct _xmlNode, _xmlAttr) and
@@ -287,89 +288,6 @@ static int attr_value(xattr *a, PyObject **out) {
     return *out ? 0 : -1;
 }
 
-/* The nodes of an element's element children, down to `depth` levels: tuples (local name, text,
- * attributes, children). text: the element's whitespace-normalised text, descendants' included,
- * or None (what harvest.crosswalk.base.element_text gives); attributes: {name: value} of the
- * attributes in no namespace (what lxml's el.get(name) finds), or None when there are none;
- * children: the same for its element children while depth lasts, else None.
- * Returns NULL with an error set, or NotImplemented (a borrowed singleton, not increfed here)
- * when a node of a kind the Python walk must handle is met. */
-static PyObject *nodes_of(xnode *el, int depth, buffer *b) {
-    PyObject *list = PyList_New(0);
-    if (!list)
-        return NULL;
-    for (xnode *c = el->children; c; c = c->next) {
-        if (c->type != ELEMENT_NODE) {
-            if (c->type == TEXT_NODE || c->type == CDATA_SECTION_NODE || c->type == COMMENT_NODE || c->type == PI_NODE)
-                continue;
-            Py_DECREF(list);
-            return Py_NotImplemented;
-        }
-        b->len = 0;
-        int r = collect_text(c, b);
-        if (r) {
-            Py_DECREF(list);
-            return r < 0 ? NULL : Py_NotImplemented;
-        }
-        PyObject *text = make_value(b->data, b->len);
-        if (!text) {
-            if (PyErr_Occurred()) {
-                Py_DECREF(list);
-                return NULL;
-            }
-            text = Py_None;
-            Py_INCREF(text);
-        }
-        PyObject *attrs = Py_None;
-        Py_INCREF(attrs);
-        for (xattr *a = (xattr *)c->properties; a; a = a->next) {
-            if (a->ns)
-                continue;
-            PyObject *value = NULL;
-            r = attr_value(a, &value);
-            if (r == 0 && attrs == Py_None) {
-                Py_DECREF(attrs);
-                if (!(attrs = PyDict_New()))
-                    r = -1;
-            }
-            if (r == 0)
-                r = PyDict_SetItemString(attrs, (const char *)a->name, value) < 0 ? -1 : 0;
-            Py_XDECREF(value);
-            if (r) {
-                Py_XDECREF(attrs);
-                Py_DECREF(text);
-                Py_DECREF(list);
-                return r < 0 ? NULL : Py_NotImplemented;
-            }
-        }
-        PyObject *kids = Py_None;
-        Py_INCREF(kids);
-        if (depth > 1) {
-            Py_DECREF(kids);
-            kids = nodes_of(c, depth - 1, b);
-            if (!kids || kids == Py_NotImplemented) {
-                Py_DECREF(attrs);
-                Py_DECREF(text);
-                Py_DECREF(list);
-                return kids;
-            }
-        }
-        PyObject *name = PyUnicode_FromString((const char *)c->name);
-        PyObject *node = name ? PyTuple_Pack(4, name, text, attrs, kids) : NULL;
-        Py_XDECREF(name);
-        Py_DECREF(text);
-        Py_DECREF(attrs);
-        Py_DECREF(kids);
-        if (!node || PyList_Append(list, node) < 0) {
-            Py_XDECREF(node);
-            Py_DECREF(list);
-            return NULL;
-        }
-        Py_DECREF(node);
-    }
-    return list;
-}
-
 /* The first element named `name` (any namespace): `node` itself, else its first descendant in
  * document order (what lxml's iterdescendants("{*}name", "name") finds first). */
 static xnode *first_named(xnode *node, const char *name, int self) {
@@ -383,31 +301,6 @@ static xnode *first_named(xnode *node, const char *name, int self) {
         }
     }
     return NULL;
-}
-
-/* resource_nodes(metadata, depth) -> list | None | NotImplemented: the nodes (see nodes_of) of the
- * DataCite/OpenAIRE <resource>'s children; None when there is no resource element. */
-static PyObject *resource_nodes(PyObject *self, PyObject *args) {
-    PyObject *metadata;
-    int depth;
-    if (!PyArg_ParseTuple(args, "Oi", &metadata, &depth))
-        return NULL;
-    xnode *node = node_of(metadata);
-    if (!node)
-        return NULL;
-    xnode *resource = first_named(node, "resource", 1);
-    if (!resource)
-        Py_RETURN_NONE;
-    buffer b;
-    b.data = b.small;
-    b.cap = sizeof(b.small);
-    b.len = 0;
-    PyObject *nodes = nodes_of(resource, depth < 1 ? 1 : depth, &b);
-    if (b.data != b.small)
-        PyMem_Free(b.data);
-    if (nodes == Py_NotImplemented)
-        Py_INCREF(nodes);
-    return nodes;
 }
 
 /* ---- the identifier normalisers (harvest/crosswalk/normalize.py) for ASCII values -------------
@@ -923,6 +816,443 @@ static PyObject *set_fallbacks(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ---- the DataCite/OpenAIRE walk to its fields in one pass (harvest/crosswalk/datacite.py: _walk) --
+ * datacite_fields(metadata) -> dict | None | NotImplemented: the dict `_walk(find_resource(m))`
+ * gives, read straight from libxml2's nodes: only the strings the fields keep are made. year_of,
+ * normalise_resource_type, normalise_language and normalise_orcid are the functions given to
+ * set_datacite_helpers(); names are split here for ASCII (else by the split_name given).
+ * NotImplemented for anything the lxml walk must see (an entity reference, ...). */
+static PyObject *py_year_of = NULL, *py_resource_type = NULL, *py_language = NULL, *py_split_name = NULL,
+                *py_normalise_orcid = NULL;
+static PyObject *str_lower, *str_upper;
+
+typedef struct {
+    buffer b;
+    int status;   /* 0; 1: leave the record to the Python walk; -1: error set */
+} dwalk;
+
+/* element_text(el): a new reference (None when empty), or NULL with w->status set */
+static PyObject *dtext(dwalk *w, xnode *el) {
+    w->b.len = 0;
+    int r = collect_text(el, &w->b);
+    if (r) {
+        w->status = r < 0 ? -1 : 1;
+        return NULL;
+    }
+    PyObject *v = make_value(w->b.data, w->b.len);
+    if (!v) {
+        if (PyErr_Occurred()) {
+            w->status = -1;
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    return v;
+}
+
+/* el.get(name), an attribute in no namespace: a new reference (None when absent) */
+static PyObject *dattr(dwalk *w, xnode *el, const char *name) {
+    for (xattr *a = (xattr *)el->properties; a; a = a->next) {
+        if (a->ns || strcmp((const char *)a->name, name))
+            continue;
+        PyObject *v = NULL;
+        int r = attr_value(a, &v);
+        if (r) {
+            w->status = r < 0 ? -1 : 1;
+            return NULL;
+        }
+        return v;
+    }
+    Py_RETURN_NONE;
+}
+
+static int truthy(PyObject *v) { return v != Py_None && PyUnicode_GET_LENGTH(v) > 0; }
+
+/* a or b: steals both references, returns one */
+static PyObject *either(PyObject *a, PyObject *b) {
+    if (!a || !b) {
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        return NULL;
+    }
+    if (truthy(a)) {
+        Py_DECREF(b);
+        return a;
+    }
+    Py_DECREF(a);
+    return b;
+}
+
+/* (el.get(name) or "").lower(): a new reference */
+static PyObject *dattr_lower(dwalk *w, xnode *el, const char *name) {
+    PyObject *v = dattr(w, el, name);
+    if (!v)
+        return NULL;
+    if (v == Py_None) {
+        Py_DECREF(v);
+        return PyUnicode_FromStringAndSize("", 0);
+    }
+    PyObject *out = PyObject_CallMethodNoArgs(v, str_lower);
+    Py_DECREF(v);
+    if (!out)
+        w->status = -1;
+    return out;
+}
+
+/* the element children of el, one after another; NULL at the end (w->status 1 for a node of a kind
+ * the Python walk must see) */
+static xnode *next_element(dwalk *w, xnode *c) {
+    for (; c; c = c->next) {
+        if (c->type == ELEMENT_NODE)
+            return c;
+        if (c->type != TEXT_NODE && c->type != CDATA_SECTION_NODE && c->type != COMMENT_NODE && c->type != PI_NODE) {
+            w->status = 1;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+#define EACH_ELEMENT(w, k, parent) for (xnode *k = next_element(w, (parent)->children); k; k = next_element(w, k->next))
+#define IS(node, s) (strcmp((const char *)(node)->name, s) == 0)
+
+/* split_name(name): the family name in 'Family, Given' or 'Given Family' (ASCII here) */
+static PyObject *split_name(PyObject *name) {
+    if (!PyUnicode_IS_ASCII(name))
+        return PyObject_CallOneArg(py_split_name, name);
+    const char *s = (const char *)PyUnicode_1BYTE_DATA(name);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name), a = 0, b;
+    const char *comma = memchr(s, ',', n);
+    if (comma) {
+        b = comma - s;
+        while (a < b && ws(s[a]))
+            a++;
+        while (b > a && ws(s[b - 1]))
+            b--;
+        return PyUnicode_Substring(name, a, b);
+    }
+    b = n;
+    while (b > 0 && ws(s[b - 1]))
+        b--;
+    if (b == 0) {
+        Py_INCREF(name);
+        return name;
+    }
+    a = b;
+    while (a > 0 && !ws(s[a - 1]))
+        a--;
+    return PyUnicode_Substring(name, a, b);
+}
+
+/* _creator(el): {"name", "family_name", "orcid", "affiliation"} or None */
+static PyObject *dcreator(dwalk *w, xnode *el) {
+    PyObject *name = NULL, *family = NULL, *orcid = NULL, *affiliation = NULL, *v, *out = NULL;
+    EACH_ELEMENT(w, c, el) {
+        if (IS(c, "creatorName") || IS(c, "contributorName")) {
+            if (!(v = dtext(w, c)))
+                goto done;
+            Py_XSETREF(name, v);
+        } else if (IS(c, "familyName")) {
+            if (!(v = dtext(w, c)))
+                goto done;
+            Py_XSETREF(family, v);
+        } else if (IS(c, "affiliation")) {
+            if (!affiliation || affiliation == Py_None) {
+                if (!(v = dtext(w, c)))
+                    goto done;
+                Py_XSETREF(affiliation, v);
+            }
+        } else if (IS(c, "nameIdentifier")) {
+            PyObject *scheme = dattr(w, c, "nameIdentifierScheme");
+            if (!scheme)
+                goto done;
+            int is_orcid = 0;
+            if (scheme != Py_None) {
+                PyObject *up = PyObject_CallMethodNoArgs(scheme, str_upper);
+                if (!up) {
+                    Py_DECREF(scheme);
+                    w->status = -1;
+                    goto done;
+                }
+                is_orcid = PyUnicode_CompareWithASCIIString(up, "ORCID") == 0;
+                Py_DECREF(up);
+            }
+            Py_DECREF(scheme);
+            if (is_orcid) {
+                if (!(v = dtext(w, c)))
+                    goto done;
+                PyObject *found = PyObject_CallOneArg(py_normalise_orcid, v);
+                Py_DECREF(v);
+                if (!found) {
+                    w->status = -1;
+                    goto done;
+                }
+                Py_XSETREF(orcid, found);
+            }
+        }
+    }
+    if (w->status)
+        goto done;
+    if (!name || !truthy(name)) {
+        out = Py_None;
+        Py_INCREF(out);
+        goto done;
+    }
+    PyObject *fam = family && truthy(family) ? (Py_INCREF(family), family) : split_name(name);
+    if (!fam) {
+        w->status = -1;
+        goto done;
+    }
+    out = PyDict_New();
+    if (!out || PyDict_SetItemString(out, "name", name) < 0 || PyDict_SetItemString(out, "family_name", fam) < 0
+            || PyDict_SetItemString(out, "orcid", orcid ? orcid : Py_None) < 0
+            || PyDict_SetItemString(out, "affiliation", affiliation ? affiliation : Py_None) < 0) {
+        Py_CLEAR(out);
+        w->status = -1;
+    }
+    Py_DECREF(fam);
+done:
+    Py_XDECREF(name);
+    Py_XDECREF(family);
+    Py_XDECREF(orcid);
+    Py_XDECREF(affiliation);
+    return out;
+}
+
+/* list.append(item), stealing item; 0, or -1 with w->status set */
+static int add(dwalk *w, PyObject *list, PyObject *item) {
+    if (!item) {
+        if (!w->status)
+            w->status = -1;
+        return -1;
+    }
+    int r = PyList_Append(list, item);
+    Py_DECREF(item);
+    if (r < 0)
+        w->status = -1;
+    return r;
+}
+
+/* (a, b) and (a, b, c), stealing the references; NULL if one is NULL */
+static PyObject *tuple2(PyObject *a, PyObject *b) {
+    PyObject *t = a && b ? PyTuple_Pack(2, a, b) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    return t;
+}
+
+static PyObject *tuple3(PyObject *a, PyObject *b, PyObject *c) {
+    PyObject *t = a && b && c ? PyTuple_Pack(3, a, b, c) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(c);
+    return t;
+}
+
+static int set_item(dwalk *w, PyObject *out, const char *key, PyObject *value) {
+    if (!value) {
+        if (!w->status)
+            w->status = -1;
+        return -1;
+    }
+    int r = PyDict_SetItemString(out, key, value);
+    Py_DECREF(value);
+    if (r < 0)
+        w->status = -1;
+    return r;
+}
+
+static PyObject *call1(dwalk *w, PyObject *fn, PyObject *arg) {
+    if (!arg)
+        return NULL;
+    PyObject *r = PyObject_CallOneArg(fn, arg);
+    Py_DECREF(arg);
+    if (!r)
+        w->status = -1;
+    return r;
+}
+
+static PyObject *datacite_fields(PyObject *self, PyObject *metadata) {
+    if (!py_year_of) {
+        PyErr_SetString(PyExc_RuntimeError, "harvest.crosswalk._walk.set_datacite_helpers() was not called");
+        return NULL;
+    }
+    xnode *node = node_of(metadata);
+    if (!node)
+        return NULL;
+    xnode *resource = first_named(node, "resource", 1);
+    if (!resource)
+        Py_RETURN_NONE;
+    static const char *lists[] = {"titles", "creators", "subjects", "descriptions", "ids", "related", "dates", "rights"};
+    PyObject *l[8] = {NULL};
+    PyObject *out = PyDict_New();
+    dwalk w;
+    w.b.data = w.b.small;
+    w.b.cap = sizeof(w.b.small);
+    w.b.len = 0;
+    w.status = out ? 0 : -1;
+    for (int i = 0; i < 8 && !w.status; i++)
+        if (!(l[i] = PyList_New(0)) || PyDict_SetItemString(out, lists[i], l[i]) < 0)
+            w.status = -1;
+    static const char *nones[] = {"publisher", "year", "type", "language"};
+    for (int i = 0; i < 4 && !w.status; i++)
+        if (PyDict_SetItemString(out, nones[i], Py_None) < 0)
+            w.status = -1;
+    PyObject *titles = l[0], *creators = l[1], *subjects = l[2], *descriptions = l[3], *ids = l[4], *related = l[5],
+             *dates = l[6], *rights = l[7];
+    if (!w.status) {
+        EACH_ELEMENT(&w, c, resource) {
+            if (IS(c, "creators")) {
+                EACH_ELEMENT(&w, k, c) {
+                    if (IS(k, "creator") && add(&w, creators, dcreator(&w, k)) < 0)
+                        break;
+                }
+            } else if (IS(c, "titles")) {
+                EACH_ELEMENT(&w, k, c) {
+                    PyObject *v = dtext(&w, k);
+                    if (!v)
+                        break;
+                    if (!truthy(v)) {
+                        Py_DECREF(v);
+                        continue;
+                    }
+                    if (add(&w, titles, tuple2(dattr(&w, k, "titleType"), v)) < 0)
+                        break;
+                }
+            } else if (IS(c, "subjects")) {
+                EACH_ELEMENT(&w, k, c) {
+                    if (add(&w, subjects, dtext(&w, k)) < 0)
+                        break;
+                }
+            } else if (IS(c, "identifier")) {
+                PyObject *v = dtext(&w, c);
+                add(&w, ids, tuple2(v, v ? dattr(&w, c, "identifierType") : NULL));
+            } else if (IS(c, "alternateIdentifiers")) {
+                EACH_ELEMENT(&w, k, c) {
+                    PyObject *v = dtext(&w, k);
+                    if (add(&w, ids, tuple2(v, v ? dattr(&w, k, "alternateIdentifierType") : NULL)) < 0)
+                        break;
+                }
+            } else if (IS(c, "descriptions")) {
+                EACH_ELEMENT(&w, k, c) {
+                    PyObject *kind = dattr(&w, k, "descriptionType");
+                    if (!kind)
+                        break;
+                    int abstract = !truthy(kind) || PyUnicode_CompareWithASCIIString(kind, "Abstract") == 0;
+                    Py_DECREF(kind);
+                    if (abstract && add(&w, descriptions, dtext(&w, k)) < 0)
+                        break;
+                }
+            } else if (IS(c, "dates")) {
+                EACH_ELEMENT(&w, k, c) {
+                    PyObject *kind = dattr_lower(&w, k, "dateType");
+                    if (add(&w, dates, tuple2(kind, kind ? dtext(&w, k) : NULL)) < 0)
+                        break;
+                }
+            } else if (IS(c, "relatedIdentifiers")) {
+                EACH_ELEMENT(&w, k, c) {
+                    PyObject *rel = dattr(&w, k, "relationType");
+                    PyObject *v = rel ? dtext(&w, k) : NULL;
+                    PyObject *kind = v ? dattr(&w, k, "relatedIdentifierType") : NULL;
+                    if (add(&w, related, tuple3(rel, v, kind)) < 0)
+                        break;
+                }
+            } else if (IS(c, "rightsList")) {
+                EACH_ELEMENT(&w, k, c) {
+                    PyObject *v = dattr(&w, k, "rightsURI");
+                    if (v && !truthy(v))
+                        v = either(v, dattr(&w, k, "rightsIdentifier"));
+                    if (v && !truthy(v))
+                        v = either(v, dtext(&w, k));
+                    if (add(&w, rights, v) < 0)
+                        break;
+                }
+            } else if (IS(c, "publisher")) {
+                set_item(&w, out, "publisher", dtext(&w, c));
+            } else if (IS(c, "publicationYear")) {
+                set_item(&w, out, "year", call1(&w, py_year_of, dtext(&w, c)));
+            } else if (IS(c, "resourceType")) {
+                PyObject *written[3] = {dattr(&w, c, "uri"), NULL, NULL};
+                if (written[0])
+                    written[1] = dattr(&w, c, "resourceTypeGeneral");
+                if (written[1])
+                    written[2] = dtext(&w, c);
+                PyObject *type = NULL, *raw = NULL;
+                for (int i = 0; i < 3 && written[2] && !type; i++) {
+                    PyObject *t = PyObject_CallOneArg(py_resource_type, written[i]);
+                    if (!t) {
+                        w.status = -1;
+                        break;
+                    }
+                    if (PyObject_IsTrue(t)) {
+                        type = t;
+                        raw = written[i];
+                        Py_INCREF(raw);
+                    } else
+                        Py_DECREF(t);
+                }
+                for (int i = 0; i < 3; i++)
+                    Py_XDECREF(written[i]);
+                if (!w.status) {
+                    if (!type) {
+                        type = Py_None, raw = Py_None;
+                        Py_INCREF(type);
+                        Py_INCREF(raw);
+                    }
+                    set_item(&w, out, "type", type);
+                    set_item(&w, out, "type_raw", raw);
+                }
+            } else if (IS(c, "language")) {
+                PyObject *v = dtext(&w, c);
+                if (v) {
+                    Py_INCREF(v);
+                    set_item(&w, out, "language_raw", v);
+                    set_item(&w, out, "language", call1(&w, py_language, v));
+                }
+            } else if (IS(c, "subject")) {
+                add(&w, subjects, dtext(&w, c));
+            } else if (IS(c, "description")) {
+                add(&w, descriptions, dtext(&w, c));
+            } else if (IS(c, "date")) {
+                PyObject *kind = dattr_lower(&w, c, "dateType");
+                add(&w, dates, tuple2(kind, kind ? dtext(&w, c) : NULL));
+            } else if (IS(c, "rights") || IS(c, "licenseCondition")) {
+                PyObject *v = dattr(&w, c, "rightsURI");
+                if (v && !truthy(v))
+                    v = either(v, dattr(&w, c, "uri"));
+                if (v && !truthy(v))
+                    v = either(v, dtext(&w, c));
+                add(&w, rights, v);
+            }
+            if (w.status)
+                break;
+        }
+    }
+    for (int i = 0; i < 8; i++)
+        Py_XDECREF(l[i]);
+    if (w.b.data != w.b.small)
+        PyMem_Free(w.b.data);
+    if (w.status) {
+        Py_XDECREF(out);
+        if (w.status < 0)
+            return NULL;
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    return out;
+}
+
+static PyObject *set_datacite_helpers(PyObject *self, PyObject *args) {
+    PyObject *fns[5];
+    if (!PyArg_ParseTuple(args, "OOOOO", &fns[0], &fns[1], &fns[2], &fns[3], &fns[4]))
+        return NULL;
+    PyObject **slots[] = {&py_year_of, &py_resource_type, &py_language, &py_split_name, &py_normalise_orcid};
+    for (int i = 0; i < 5; i++) {
+        Py_INCREF(fns[i]);
+        Py_XSETREF(*slots[i], fns[i]);
+    }
+    Py_RETURN_NONE;
+}
+
 /* ---- the records of a ListRecords page as bytes (harvest/oai/page.py: record_bytes) -------------
  * cut_records(content, pos, count, open_tag, close_tag, head) -> ([head + record, ...], end) | None:
  * the loop of record_bytes, with memmem for its two searches a record (bytes.find's skip table
@@ -1011,11 +1341,12 @@ static PyObject *init(PyObject *self, PyObject *type) {
 static PyMethodDef methods[] = {
     {"init", init, METH_O, "init(lxml.etree._Element): the element class the functions accept"},
     {"dc_fields", dc_fields, METH_O, "dc_fields(metadata) -> {local name: [value, ...]} | None | NotImplemented"},
-    {"resource_nodes", resource_nodes, METH_VARARGS,
-     "resource_nodes(metadata, depth) -> [(name, text, attributes, children), ...] | None | NotImplemented"},
     {"classify_identifier", (PyCFunction)(void (*)(void))classify_identifier, METH_FASTCALL,
      "classify_identifier(value, hint=None) -> (scheme, value) | None, as harvest.crosswalk.normalize's"},
     {"normalise_orcid", normalise_orcid, METH_O, "normalise_orcid(value) -> str | None, as harvest.crosswalk.normalize's"},
+    {"datacite_fields", datacite_fields, METH_O, "datacite_fields(metadata) -> dict | None | NotImplemented"},
+    {"set_datacite_helpers", set_datacite_helpers, METH_VARARGS,
+     "set_datacite_helpers(year_of, normalise_resource_type, normalise_language, split_name, normalise_orcid)"},
     {"cut_records", cut_records, METH_VARARGS,
      "cut_records(content, pos, count, open_tag, close_tag, head) -> ([bytes, ...], end) | None"},
     {"set_fallbacks", set_fallbacks, METH_VARARGS,
@@ -1030,6 +1361,10 @@ PyMODINIT_FUNC PyInit__walk(void) {
     str_split = PyUnicode_InternFromString("split");
     str_space = PyUnicode_InternFromString(" ");
     if (!str_strip || !str_split || !str_space)
+        return NULL;
+    str_lower = PyUnicode_InternFromString("lower");
+    str_upper = PyUnicode_InternFromString("upper");
+    if (!str_lower || !str_upper)
         return NULL;
     static const char *schemes[] = {"doi", "handle", "arxiv", "ark", "urn", "cstr", "issn", "isbn", "url"};
     PyObject **slots[] = {&str_doi, &str_handle, &str_arxiv, &str_ark, &str_urn, &str_cstr, &str_issn, &str_isbn, &str_url};

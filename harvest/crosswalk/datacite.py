@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from lxml.etree import Element
 
-from harvest.crosswalk.base import _LOCAL, Unmappable, creator, element_text, finish, local, register
+from harvest.crosswalk import speedups
+from harvest.crosswalk.base import (
+    _LOCAL, Unmappable, creator, element_text, finish, local, register, split_name,
+)
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_orcid, normalise_resource_type, pick_license_from, year_of,
 )
-from harvest.crosswalk.speedups import resource_nodes as c_resource_nodes
 
 _ISSUED = ("issued", "available", "accepted", "created")
 
@@ -108,77 +110,10 @@ def _walk(resource) -> dict:
     return out
 
 
-# ---- the same walk over the nodes the C walk gives (harvest/crosswalk/_walk.c: resource_nodes):
-# tuples (local name, element_text, {attribute: value} | None, children) for the resource's
-# children, theirs, and their children's (creators/creator/creatorName). It must give exactly
-# what _walk gives: tests/crosswalk/test_walk_c.py compares the two.
-_DEPTH = 3
-
-
-def _get(attrs: dict | None, name: str) -> str | None:
-    return attrs.get(name) if attrs else None
-
-
-def _creator_node(node) -> dict | None:
-    name = family = orcid = affiliation = None
-    for tag, text, attrs, _ in node[3]:
-        if tag == "creatorName" or tag == "contributorName":
-            name = text
-        elif tag == "familyName":
-            family = text
-        elif tag == "affiliation":
-            if affiliation is None:
-                affiliation = text
-        elif tag == "nameIdentifier" and (_get(attrs, "nameIdentifierScheme") or "").upper() == "ORCID":
-            orcid = normalise_orcid(text)
-    return creator(name, orcid, affiliation, family)
-
-
-def _walk_nodes(nodes) -> dict:
-    """_walk over resource_nodes' tuples."""
-    titles, creators, subjects, descriptions, ids, related, dates, rights = [], [], [], [], [], [], [], []
-    out = {"titles": titles, "creators": creators, "subjects": subjects, "descriptions": descriptions,
-           "ids": ids, "related": related, "dates": dates, "rights": rights, "publisher": None, "year": None,
-           "type": None, "language": None}
-    for tag, text, attrs, kids in nodes:
-        if tag == "creators":
-            creators += [_creator_node(c) for c in kids if c[0] == "creator"]
-        elif tag == "titles":
-            titles += [(_get(t[2], "titleType"), t[1]) for t in kids if t[1]]
-        elif tag == "subjects":
-            subjects += [k[1] for k in kids]
-        elif tag == "identifier":
-            ids.append((text, _get(attrs, "identifierType")))
-        elif tag == "alternateIdentifiers":
-            ids += [(a[1], _get(a[2], "alternateIdentifierType")) for a in kids]
-        elif tag == "descriptions":
-            descriptions += [d[1] for d in kids if (_get(d[2], "descriptionType") or "Abstract") == "Abstract"]
-        elif tag == "dates":
-            dates += [((_get(d[2], "dateType") or "").lower(), d[1]) for d in kids]
-        elif tag == "relatedIdentifiers":
-            related += [(_get(r[2], "relationType"), r[1], _get(r[2], "relatedIdentifierType")) for r in kids]
-        elif tag == "rightsList":
-            rights += [_get(r[2], "rightsURI") or _get(r[2], "rightsIdentifier") or r[1] for r in kids]
-        elif tag == "publisher":
-            out["publisher"] = text
-        elif tag == "publicationYear":
-            out["year"] = year_of(text)
-        elif tag == "resourceType":
-            written = [_get(attrs, "uri"), _get(attrs, "resourceTypeGeneral"), text]
-            out["type"], out["type_raw"] = next(
-                ((t, w) for w in written for t in [normalise_resource_type(w)] if t), (None, None))
-        elif tag == "language":
-            out["language_raw"] = text
-            out["language"] = normalise_language(text)
-        elif tag == "subject":
-            subjects.append(text)
-        elif tag == "description":
-            descriptions.append(text)
-        elif tag == "date":
-            dates.append(((_get(attrs, "dateType") or "").lower(), text))
-        elif tag == "rights" or tag == "licenseCondition":
-            rights.append(_get(attrs, "rightsURI") or _get(attrs, "uri") or text)
-    return out
+# the same walk in C where it is built (harvest/crosswalk/_walk.c: datacite_fields), straight from
+# libxml2's nodes; it must give exactly what _walk gives: tests/crosswalk/test_walk_c.py compares them
+c_datacite_fields = speedups.datacite_walk(_walk, year_of, normalise_resource_type, normalise_language, split_name,
+                                           normalise_orcid)
 
 
 def _to_row(f: dict) -> dict:
@@ -205,9 +140,9 @@ def _to_row(f: dict) -> dict:
 def map_datacite(metadata) -> dict:
     """DataCite and OpenAIRE v4 payloads share one walk (see the module docstring), in C where it
     is built."""
-    nodes = c_resource_nodes(metadata, _DEPTH) if c_resource_nodes is not None else NotImplemented
-    if nodes is None:
+    f = c_datacite_fields(metadata) if c_datacite_fields is not None else NotImplemented
+    if f is None:
         raise Unmappable("wrong_format", "no DataCite/OpenAIRE <resource> element in <metadata>")
-    if nodes is NotImplemented:   # no C walk, or a node it leaves to Python (an entity reference)
-        return _to_row(_walk(find_resource(metadata)))
-    return _to_row(_walk_nodes(nodes))
+    if f is NotImplemented:   # no C walk, or a node it leaves to Python (an entity reference)
+        f = _walk(find_resource(metadata))
+    return _to_row(f)

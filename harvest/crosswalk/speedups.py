@@ -1,8 +1,8 @@
-"""The optional C code (harvest/crosswalk/_walk.c): `dc_fields`, the oai_dc child loop, and
-`resource_nodes`, the DataCite/OpenAIRE resource as tuples; both None where the module is not
-built, the lxml version's element layout is not one it knows, it gives a different answer than
-the Python walks on check documents, or HARVEST_C_WALK=0 turns it off. `normalisers` gives the C
-classify_identifier and normalise_orcid under the same conditions (lxml's layout aside)."""
+"""The optional C code (harvest/crosswalk/_walk.c): `dc_fields`, the oai_dc child loop, None where
+the module is not built, the lxml version's element layout is not one it knows, it gives a
+different answer than the Python walk on a check document, or HARVEST_C_WALK=0 turns it off;
+`datacite_walk` gives the DataCite/OpenAIRE walk under the same conditions, `normalisers` the
+identifier normalisers and `cut_records` record_bytes' loop (these two need no lxml layout)."""
 from __future__ import annotations
 
 import os
@@ -23,16 +23,12 @@ _EXPECTED = {"title": ["A title"], "creator": ["X, Y", "Z"], "subject": ["cda&bc
 
 _CHECK_RESOURCE = (b'<metadata><r:resource xmlns:r="http://datacite.org/schema/kernel-4" '
                    b'xmlns:x="urn:x"><r:creators><r:creator><r:creatorName> B,  A </r:creatorName>'
-                   b'<!--c--><r:nameIdentifier nameIdentifierScheme="ORCID" x:n="1">0000</r:nameIdentifier>'
-                   b'</r:creator></r:creators><r:publicationYear>2020</r:publicationYear>'
-                   b'<r:titles><r:title titleType="a&amp;b">T<x:i>i</x:i></r:title><r:title/></r:titles>'
-                   b'</r:resource></metadata>')
-_EXPECTED_RESOURCE = [
-    ("creators", "B, A 0000", None, [("creator", "B, A 0000", None, [
-        ("creatorName", "B, A", None, None), ("nameIdentifier", "0000", {"nameIdentifierScheme": "ORCID"}, None)])]),
-    ("publicationYear", "2020", None, []),
-    ("titles", "Ti", None, [("title", "Ti", {"titleType": "a&b"}, [("i", "i", None, None)]), ("title", None, None, [])]),
-]
+                   b'<!--c--><r:nameIdentifier nameIdentifierScheme="orcid" x:n="1">0000-0002-1825-0097'
+                   b'</r:nameIdentifier></r:creator><r:creator><r:creatorName>C D</r:creatorName></r:creator>'
+                   b'</r:creators><r:publicationYear>2020</r:publicationYear><r:dates><r:date dateType="Issued">'
+                   b'2019</r:date></r:dates><r:titles><r:title titleType="a&amp;b">T<x:i>i</x:i></r:title><r:title/>'
+                   b'</r:titles><r:resourceType resourceTypeGeneral="Dataset">x</r:resourceType>'
+                   b'<r:rightsList><r:rights rightsURI="">CC0</r:rights></r:rightsList></r:resource></metadata>')
 
 
 def _module():
@@ -48,15 +44,14 @@ def _module():
 def _load():
     _walk = _module()
     if _walk is None or etree.LXML_VERSION[0] not in KNOWN_LXML:
-        return None, None
+        return None
     _walk.init(etree._Element)
-    if (_walk.dc_fields(etree.fromstring(_CHECK)) != _EXPECTED
-            or _walk.resource_nodes(etree.fromstring(_CHECK_RESOURCE), 3) != _EXPECTED_RESOURCE):
-        return None, None
-    return _walk.dc_fields, _walk.resource_nodes
+    if _walk.dc_fields(etree.fromstring(_CHECK)) != _EXPECTED:
+        return None
+    return _walk.dc_fields
 
 
-dc_fields, resource_nodes = _load()
+dc_fields = _load()
 # record_bytes' loop (harvest/oai/page.py: _cut_records) in C: plain bytes, no lxml structures
 cut_records = getattr(_module(), "cut_records", None)
 
@@ -87,3 +82,17 @@ def normalisers(classify, orcid):
             or any(_walk.normalise_orcid(v) != orcid(v) for v in _CHECK_ORCIDS)):
         return classify, orcid
     return _walk.classify_identifier, _walk.normalise_orcid
+
+
+def datacite_walk(python_walk, year_of, normalise_resource_type, normalise_language, split_name, normalise_orcid):
+    """The C DataCite/OpenAIRE walk (datacite_fields: metadata → the dict `python_walk` gives for
+    its resource, None without one, NotImplemented where it leaves the record to Python), using
+    the helpers given; None where the C walks are not in use or it answers the check otherwise."""
+    if dc_fields is None:
+        return None
+    _walk = _module()
+    _walk.set_datacite_helpers(year_of, normalise_resource_type, normalise_language, split_name, normalise_orcid)
+    check = etree.fromstring(_CHECK_RESOURCE)
+    if _walk.datacite_fields(check) != python_walk(check[0]):
+        return None
+    return _walk.datacite_fields

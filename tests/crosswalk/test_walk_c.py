@@ -1,5 +1,5 @@
 """The C walks (harvest/crosswalk/_walk.c) give exactly what the Python walks give, for oai_dc
-(`dc_fields`) and DataCite/OpenAIRE (`resource_nodes` → `_walk_nodes` against `_walk`): on
+(`dc_fields` against `_dc_fields`) and DataCite/OpenAIRE (`datacite_fields` against `_walk`): on
 generated elements (whitespace of every kind, comments, processing instructions, CDATA, character
 references, nested elements, non-Latin text), on the property tests' random trees and mutated
 real records, on every captured record, and through the whole crosswalk on the demo network.
@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -29,7 +29,7 @@ if speedups.dc_fields is None:
                 allow_module_level=True)
 
 c_walk = speedups.dc_fields
-c_resource = speedups.resource_nodes
+c_resource = datacite.c_datacite_fields
 DC = "http://purl.org/dc/elements/1.1/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 NAMES = ["title", "creator", "subject", "description", "publisher", "contributor", "date", "type", "format",
@@ -129,7 +129,7 @@ def demo_metadata(prefixes: tuple[str, ...]) -> list:
 
 @pytest.mark.parametrize("module, switch, crosswalk, prefixes", [
     (oai_dc, "c_dc_fields", "map_oai_dc", ("oai_dc",)),
-    (datacite, "c_resource_nodes", "map_datacite", ("oai_datacite", "oai_openaire")),
+    (datacite, "c_datacite_fields", "map_datacite", ("oai_datacite", "oai_openaire")),
 ], ids=["oai_dc", "datacite"])
 def test_the_crosswalk_gives_the_same_rows_with_and_without_the_c_walk(monkeypatch, module, switch, crosswalk,
                                                                        prefixes):
@@ -191,7 +191,7 @@ def test_long_values_grow_the_buffer_and_stay_whole():
     assert fields["description"] == [long] and len(fields["title"][0]) > 40 * 700 and len(fields["subject"]) == 50
 
 
-# ---- DataCite / OpenAIRE: resource_nodes + _walk_nodes against find_resource + _walk ------------
+# ---- DataCite / OpenAIRE: datacite_fields against find_resource + _walk -------------------------
 
 def python_resource_walk(metadata):
     try:
@@ -202,9 +202,9 @@ def python_resource_walk(metadata):
 
 
 def c_resource_walk(metadata):
-    nodes = c_resource(metadata, datacite._DEPTH)
-    assert nodes is not NotImplemented   # only entity references make it decline
-    return None if nodes is None else datacite._walk_nodes(nodes)
+    fields = c_resource(metadata)
+    assert fields is not NotImplemented   # only entity references make it decline
+    return fields
 
 
 from tests.crosswalk.test_properties import PROPS, metadata_payloads  # noqa: E402  (after the skip)
@@ -242,9 +242,9 @@ def test_the_resource_walk_leaves_an_entity_reference_to_python(monkeypatch):
     parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
     metadata = etree.fromstring(b'<!DOCTYPE m [<!ENTITY e "x">]><m><resource><titles><title>a &e;</title></titles>'
                                 b'<identifier identifierType="DOI">10.1234/x</identifier></resource></m>', parser)
-    assert c_resource(metadata, datacite._DEPTH) is NotImplemented
+    assert c_resource(metadata) is NotImplemented
     with_c = datacite.map_datacite(metadata)
-    monkeypatch.setattr(datacite, "c_resource_nodes", None)
+    monkeypatch.setattr(datacite, "c_datacite_fields", None)
     assert with_c == datacite.map_datacite(metadata) and with_c["primary_pid"] == "doi:10.1234/x"
 
 
@@ -259,12 +259,19 @@ def test_the_c_walks_keep_reference_counts_and_memory_steady():
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
     parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
-    declined = etree.fromstring(b'<!DOCTYPE m [<!ENTITY e "x">]><m><resource><x><title a="1">a &e;</title></x>'
-                                b'</resource><dc><t>&e;</t></dc></m>', parser)
-    empties = etree.fromstring(b'<m><resource><a/><b x="">t</b><c><d/></c></resource><dc><t></t><u> </u></dc></m>')
-    calls = [lambda m: c_resource(m, 3), c_walk]
+    declined = etree.fromstring(b'<!DOCTYPE m [<!ENTITY e "x">]><m><resource><titles><title a="1">a &e;</title>'
+                                b'</titles></resource><dc><t>&e;</t></dc></m>', parser)
+    empties = etree.fromstring(b'<m><resource><a/><b x="">t</b><c><d/></c><titles><title/></titles><creators><creator/>'
+                               b'<creator><creatorName/><nameIdentifier nameIdentifierScheme="ORCID"/><affiliation/>'
+                               b'</creator></creators><identifier/><alternateIdentifiers><alternateIdentifier/>'
+                               b'</alternateIdentifiers><dates><date/></dates><date/><relatedIdentifiers>'
+                               b'<relatedIdentifier/></relatedIdentifiers><rightsList><rights/></rightsList><rights/>'
+                               b'<resourceType/><language/><publicationYear/><publisher/><subjects><subject/></subjects>'
+                               b'<descriptions><description/></descriptions></resource><dc><t></t><u> </u></dc></m>')
+    assert c_resource(declined) is NotImplemented and c_resource(empties) == python_resource_walk(empties)
+    calls = [c_resource, c_walk]
     for call in calls:
-        for doc in (declined, empties, etree.fromstring(b"<m/>")):
+        for doc in (declined, empties, etree.fromstring(b"<m/>"), etree.fromstring(speedups._CHECK_RESOURCE)):
             before = sys.getrefcount(None), sys.getrefcount(NotImplemented)
             for _ in range(5000):
                 result = call(doc)
@@ -276,7 +283,7 @@ def test_the_c_walks_keep_reference_counts_and_memory_steady():
         for _ in range(times):
             for el in real:
                 c_walk(el)
-                c_resource(el, 3)
+                c_resource(el)
             with pytest.raises(TypeError):
                 c_walk(None)
     walk_all(200)
@@ -285,3 +292,62 @@ def test_the_c_walks_keep_reference_counts_and_memory_steady():
     walk_all(100_000 // len(real))
     gc.collect()
     assert rss_kb() - before < 2048
+
+
+# a DataCite/OpenAIRE resource from the pieces the walk tells apart: repeated and empty elements,
+# attributes present, empty, absent or in another namespace, names with and without commas,
+# spaces and non-ASCII letters, comments and processing instructions between elements
+_ATTR = st.sampled_from([None, "", "x", "Abstract", "Other", "Issued", "İssued", "ORCID", "orcid", " ORCID", "orcıd",
+                         "https://creativecommons.org/licenses/by/4.0/", "CC-BY-4.0", "Dataset", "IsCitedBy", "DOI"])
+_TEXT = st.sampled_from(["", " ", "Smith, Jane", "Family , Given ", " A  B ", "Ng", "数据, 名", "Ó Briain\u2003Seán",
+                         "0000-0002-1825-0097", "https://orcid.org/0000-0002-1694-233X", "2019-05-01", "eng", "Dataset",
+                         "10.5281/zenodo.1", "https://x.org/a", "CC0", "c. 1998", "Text", "a &amp; b", "<!-- c -->"])
+
+
+@st.composite
+def _resource(draw) -> bytes:
+    def attrs(*names):
+        out = ""
+        for name in names:
+            value = draw(_ATTR)
+            if value is not None:
+                out += f' {draw(st.sampled_from(["", "x:"]))}{name}="{value}"'
+        return out
+
+    def el(name, *attr_names, kids=None):
+        inner = kids if kids is not None else draw(_TEXT)
+        return f"<r:{name}{attrs(*attr_names)}>{inner}</r:{name}>"
+
+    def some(make, most=3):
+        return "".join(make() for _ in range(draw(st.integers(0, most))))
+
+    creator = lambda: el(draw(st.sampled_from(["creator", "contributor", "creator"])), kids=some(lambda: draw(st.sampled_from([
+        el("creatorName"), el("contributorName"), el("familyName"), el("givenName"), el("affiliation"),
+        el("nameIdentifier", "nameIdentifierScheme"), "<!--c-->", "<?pi x?>"])), 5))
+    children = [
+        lambda: el("creators", kids=some(creator)), lambda: el("titles", kids=some(lambda: el("title", "titleType"))),
+        lambda: el("subjects", kids=some(lambda: el("subject"))), lambda: el("identifier", "identifierType"),
+        lambda: el("alternateIdentifiers", kids=some(lambda: el("alternateIdentifier", "alternateIdentifierType"))),
+        lambda: el("descriptions", kids=some(lambda: el("description", "descriptionType"))),
+        lambda: el("dates", kids=some(lambda: el("date", "dateType"))),
+        lambda: el("relatedIdentifiers", kids=some(lambda: el("relatedIdentifier", "relationType",
+                                                              "relatedIdentifierType"))),
+        lambda: el("rightsList", kids=some(lambda: el("rights", "rightsURI", "rightsIdentifier"))),
+        lambda: el("publisher"), lambda: el("publicationYear"), lambda: el("resourceType", "uri", "resourceTypeGeneral"),
+        lambda: el("language"), lambda: el("subject"), lambda: el("description"), lambda: el("date", "dateType"),
+        lambda: el("rights", "rightsURI", "uri"), lambda: el("licenseCondition", "uri"), lambda: "<!-- between -->",
+        lambda: el("other", "uri"),
+    ]
+    body = "".join(draw(st.sampled_from(children))() for _ in range(draw(st.integers(0, 14))))
+    return (f'<metadata xmlns="{OAI_NS}"><r:resource xmlns:r="http://datacite.org/schema/kernel-4" '
+            f'xmlns:x="urn:x">{body}</r:resource></metadata>').encode()
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_resource())
+@example(f'<metadata xmlns="{OAI_NS}"><r:resource xmlns:r="http://datacite.org/schema/kernel-4"><r:creators><r:creator>'
+         '<r:creatorName>Ng, A</r:creatorName><r:affiliation/><r:affiliation>First</r:affiliation>'
+         '<r:affiliation>Second</r:affiliation></r:creator></r:creators></r:resource></metadata>'.encode())
+def test_the_c_datacite_walk_equals_the_python_walk_on_generated_resources(doc):
+    metadata = etree.fromstring(doc, _PARSER)
+    assert c_resource_walk(metadata) == python_resource_walk(metadata)
