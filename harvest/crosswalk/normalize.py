@@ -13,22 +13,24 @@ from harvest.crosswalk import speedups
 # one edition of a book (a work here); an ISSN names a journal, never an article, so it is no PID.
 PID_SCHEMES = ("doi", "handle", "ark", "urn", "arxiv", "cstr", "isbn")
 
+# Identifiers are written in ASCII digits: `\d` would also take another script's digits (Python's
+# re is Unicode-aware) and make "10.١٢٣٤/x" a DOI, so the identifier patterns say [0-9].
 _DOI_PREFIXES = re.compile(
     r"^(?:doi:\s*|info:doi/|https?://(?:dx\.|www\.)?doi\.org/|https?://doi\.[a-z]+/|urn:doi:)", re.I)
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+_DOI = re.compile(r"^10\.[0-9]{4,9}/\S+$")
 _HANDLE_PREFIXES = re.compile(r"^(?:hdl:\s*|info:hdl/|https?://hdl\.handle\.net/)", re.I)
-_HANDLE = re.compile(r"^\d[\d.]*/\S+$")
+_HANDLE = re.compile(r"^[0-9][0-9.]*/\S+$")
 _ARXIV_PREFIXES = re.compile(r"^(?:arxiv:\s*|https?://(?:export\.)?arxiv\.org/(?:abs|pdf)/|oai:arxiv\.org:)", re.I)
-_ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?$")
-_ARXIV_OLD = re.compile(r"^([a-z][a-z.-]*/\d{7})(?:v\d+)?(?:\.pdf)?$", re.I)
-_ARK = re.compile(r"^(?:https?://[^/]+/)?ark:/?(\d{5,9}/\S+)$", re.I)
+_ARXIV_NEW = re.compile(r"^([0-9]{4}\.[0-9]{4,5})(?:v[0-9]+)?(?:\.pdf)?$")
+_ARXIV_OLD = re.compile(r"^([a-z][a-z.-]*/[0-9]{7})(?:v[0-9]+)?(?:\.pdf)?$", re.I)
+_ARK = re.compile(r"^(?:https?://[^/]+/)?ark:/?([0-9]{5,9}/\S+)$", re.I)
 _URN_NBN = re.compile(r"^(?:https?://nbn-resolving\.(?:org|de)/)?(urn:nbn:[a-z0-9-]+[:-]\S+)$", re.I)
-_CSTR = re.compile(r"^(?:cstr:\s*|https?://(?:www\.)?cstr\.cn/)(\d{5}\.\d{2}\.\S+)$", re.I)
-_CSTR_BARE = re.compile(r"^(\d{5}\.\d{2}\.\S+)$")
+_CSTR = re.compile(r"^(?:cstr:\s*|https?://(?:www\.)?cstr\.cn/)([0-9]{5}\.[0-9]{2}\.\S+)$", re.I)
+_CSTR_BARE = re.compile(r"^([0-9]{5}\.[0-9]{2}\.\S+)$")
 _URL = re.compile(r"^https?://\S+$", re.I)
-_ISSN = re.compile(r"^(?:urn:issn:|issn:?\s*)?(\d{4})-?(\d{3}[\dX])$", re.I)
+_ISSN = re.compile(r"^(?:urn:issn:|issn:?\s*)?([0-9]{4})-?([0-9]{3}[0-9X])$", re.I)
 _ISBN_PREFIX = re.compile(r"^(?:urn:isbn:|isbn(?:-1[03])?:?\s*)", re.I)
-_ORCID = re.compile(r"(\d{4}-?\d{4}-?\d{4}-?\d{3}[\dX])$", re.I)
+_ORCID = re.compile(r"([0-9]{4}-?[0-9]{4}-?[0-9]{4}-?[0-9]{3}[0-9X])$", re.I)
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?!\d)")
 
 
@@ -98,13 +100,13 @@ def normalise_issn(value: str) -> str | None:
 def normalise_isbn(value: str) -> str | None:
     """ISBN-10 or ISBN-13, with or without hyphens → the ISBN-13 digits, if the check digit holds."""
     digits = re.sub(r"[\s-]", "", _ISBN_PREFIX.sub("", value.strip())).upper()
-    if re.fullmatch(r"\d{9}[\dX]", digits):
+    if re.fullmatch(r"[0-9]{9}[0-9X]", digits):
         total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(digits))
         if total % 11:
             return None
         digits = "978" + digits[:9]
         return digits + str((10 - sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(digits)) % 10) % 10)
-    if re.fullmatch(r"97[89]\d{10}", digits):
+    if re.fullmatch(r"97[89][0-9]{10}", digits):
         if sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(digits)) % 10:
             return None
         return digits

@@ -10,7 +10,7 @@ from harvest.crosswalk.normalize import (
 from harvest.crosswalk.speedups import dc_fields as c_dc_fields
 
 
-_ISSN_LIKE = re.compile(r"^(?:e?issn:?\s*)?\d{4}-?\d{3}[\dxX]$", re.I)
+_ISSN_LIKE = re.compile(r"^(?:e?issn:?\s*)?[0-9]{4}-?[0-9]{3}[0-9xX]$", re.I)
 
 
 def _creator(value: str) -> dict | None:

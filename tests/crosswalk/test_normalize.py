@@ -106,3 +106,23 @@ def test_year(value, expected):
 ])
 def test_issn_and_isbn(value, hint, expected):
     assert classify_identifier(value, hint) == expected
+
+
+# the same identifiers written with another script's digits (Arabic-Indic, Devanagari, full-width):
+# Python's \d would take them; an identifier's structure is ASCII digits, so none is recognised
+# (C and Python alike: the C code hands non-ASCII values to Python)
+@pytest.mark.parametrize("value, hint", [
+    ("10.١٢٣٤/abc", None), ("https://doi.org/10.१२३४/abc", None), ("hdl:１２３４/5", None), ("１２３４/5", "Handle"),
+    ("arXiv:٢١٠١.٠٠٠٠١", None), ("ark:/١٣٠٣٠/x", None), ("cstr:٣١٢٥٣.١١.x", None),
+    ("ISSN ٠٩٤٧-٦٥٣٩", None), ("ISBN ٠-٣٠٦-٤٠٦١٥-٢", None),
+])
+def test_identifiers_in_other_digits_are_not_recognised(value, hint):
+    found = classify_identifier(value, hint)
+    assert found is None or found == ("url", value)   # a resolver URL stays a URL, never a PID
+
+
+def test_an_orcid_in_other_digits_is_not_recognised():
+    assert normalise_orcid("٠٠٠٠-٠٠٠٢-١٨٢٥-٠٠٩٧") is None and normalise_orcid("٠٠٠٠-0002-1825-0097") is None
+    assert normalise_orcid("0000-0002-1825-0097") == "0000-0002-1825-0097"
+    # an ASCII DOI whose suffix holds other digits is still a DOI, kept as written
+    assert classify_identifier("10.1234/abc١") == ("doi", "10.1234/abc١")
