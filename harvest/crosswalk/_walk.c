@@ -1279,12 +1279,14 @@ static PyObject *cut_records(PyObject *self, PyObject *args) {
             pos++;
         if (pos < 0 || pos + n + 1 > len || memcmp(s + pos, open_tag, n) || s[pos + n] != '>')
             goto none;
-        Py_ssize_t depth = 1, k = pos + n + 1;
+        Py_ssize_t depth = 1, k = pos + n + 1, close = -1;
         while (depth) {
-            const char *hit = find_in(s, k, len, close_tag, cn);
-            if (!hit)
-                goto none;
-            Py_ssize_t close = hit - s;
+            const char *hit;
+            if (close < k) {   /* the first end tag from k on; kept while k has not passed it */
+                if (!(hit = find_in(s, k, len, close_tag, cn)))
+                    goto none;
+                close = hit - s;
+            }
             hit = find_in(s, k, close, open_tag, n);
             if (hit) {   /* an element of the same name inside */
                 Py_ssize_t nested = hit - s;

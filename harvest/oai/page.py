@@ -186,11 +186,12 @@ def _cut_records(content: bytes, pos: int, count: int, open_tag: bytes, close_ta
         pos = _SPACE.match(content, pos).end()
         if not (content.startswith(open_tag, pos) and content[pos + n:pos + n + 1] == b">"):
             return None
-        depth, k = 1, pos + n + 1
+        depth, k, close = 1, pos + n + 1, -1
         while depth:
-            close = content.find(close_tag, k)
-            if close < 0:
-                return None
+            if close < k:   # the first end tag from k on (still `close` while k has not passed it:
+                close = content.find(close_tag, k)   # searching again for each nested start tag
+                if close < 0:                        # would make a hostile record quadratic)
+                    return None
             nested = content.find(open_tag, k, close)
             if nested >= 0:   # an element of the same name inside: `<record>`, `<record ...>`, `<record/>`
                 after = content[nested + n:nested + n + 1]
