@@ -824,7 +824,7 @@ static PyObject *set_fallbacks(PyObject *self, PyObject *args) {
  * NotImplemented for anything the lxml walk must see (an entity reference, ...). */
 static PyObject *py_year_of = NULL, *py_resource_type = NULL, *py_language = NULL, *py_split_name = NULL,
                 *py_normalise_orcid = NULL;
-static PyObject *str_lower, *str_upper;
+static PyObject *str_lower, *str_upper;   /* str.lower and str.upper */
 
 typedef struct {
     buffer b;
@@ -883,20 +883,25 @@ static PyObject *either(PyObject *a, PyObject *b) {
     return b;
 }
 
+/* fn(arg), stealing arg: a new reference, or NULL with w->status set */
+static PyObject *call1(dwalk *w, PyObject *fn, PyObject *arg) {
+    if (!arg)
+        return NULL;
+    PyObject *r = PyObject_CallOneArg(fn, arg);
+    Py_DECREF(arg);
+    if (!r)
+        w->status = -1;
+    return r;
+}
+
 /* (el.get(name) or "").lower(): a new reference */
 static PyObject *dattr_lower(dwalk *w, xnode *el, const char *name) {
     PyObject *v = dattr(w, el, name);
-    if (!v)
-        return NULL;
     if (v == Py_None) {
         Py_DECREF(v);
         return PyUnicode_FromStringAndSize("", 0);
     }
-    PyObject *out = PyObject_CallMethodNoArgs(v, str_lower);
-    Py_DECREF(v);
-    if (!out)
-        w->status = -1;
-    return out;
+    return call1(w, str_lower, v);
 }
 
 /* the element children of el, one after another; NULL at the end (w->status 1 for a node of a kind
@@ -967,17 +972,15 @@ static PyObject *dcreator(dwalk *w, xnode *el) {
             if (!scheme)
                 goto done;
             int is_orcid = 0;
-            if (scheme != Py_None) {
-                PyObject *up = PyObject_CallMethodNoArgs(scheme, str_upper);
-                if (!up) {
-                    Py_DECREF(scheme);
-                    w->status = -1;
+            if (scheme == Py_None)
+                Py_DECREF(scheme);
+            else {
+                PyObject *up = call1(w, str_upper, scheme);
+                if (!up)
                     goto done;
-                }
                 is_orcid = PyUnicode_CompareWithASCIIString(up, "ORCID") == 0;
                 Py_DECREF(up);
             }
-            Py_DECREF(scheme);
             if (is_orcid) {
                 if (!(v = dtext(w, c)))
                     goto done;
@@ -1058,16 +1061,6 @@ static int set_item(dwalk *w, PyObject *out, const char *key, PyObject *value) {
     int r = PyDict_SetItemString(out, key, value);
     Py_DECREF(value);
     if (r < 0)
-        w->status = -1;
-    return r;
-}
-
-static PyObject *call1(dwalk *w, PyObject *fn, PyObject *arg) {
-    if (!arg)
-        return NULL;
-    PyObject *r = PyObject_CallOneArg(fn, arg);
-    Py_DECREF(arg);
-    if (!r)
         w->status = -1;
     return r;
 }
@@ -1364,8 +1357,8 @@ PyMODINIT_FUNC PyInit__walk(void) {
     str_space = PyUnicode_InternFromString(" ");
     if (!str_strip || !str_split || !str_space)
         return NULL;
-    str_lower = PyUnicode_InternFromString("lower");
-    str_upper = PyUnicode_InternFromString("upper");
+    str_lower = PyObject_GetAttrString((PyObject *)&PyUnicode_Type, "lower");
+    str_upper = PyObject_GetAttrString((PyObject *)&PyUnicode_Type, "upper");
     if (!str_lower || !str_upper)
         return NULL;
     static const char *schemes[] = {"doi", "handle", "arxiv", "ark", "urn", "cstr", "issn", "isbn", "url"};
