@@ -2,12 +2,12 @@
 give exactly what the Python ones in harvest/crosswalk/normalize.py give: on generated values built
 from the patterns' own pieces (prefixes in any case, digit runs around every length limit, check
 digits that hold and fail, whitespace Python counts and ASCII text does not show, percent escapes,
-non-ASCII letters and digits), on every identifier of the captured records, and through the
-crosswalks. Skipped where the module is not in use, unless GOSC_REQUIRE_C_WALK=1."""
+non-ASCII letters and digits), on every element text and attribute value of the captured
+responses, and on crafted cases; the crosswalk tests then run with them. Skipped where the module
+is not in use, unless GOSC_REQUIRE_C_WALK=1."""
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 import pytest
