@@ -20,6 +20,32 @@ if TYPE_CHECKING:
 
 TABLES = ("records", "raw", "quarantine")
 
+# Parquet options per table, as for the index (harvest.index): dictionaries only for columns whose
+# values repeat within a file (for the others the encoder builds one, finds it too big and falls
+# back: time spent for nothing), min/max statistics only where a reader filters, never on free text
+# (a whole XML record or abstract as a page's "maximum"). Leaves of nested columns by their path.
+_LIST = ".list.element"
+TABLE_PARQUET = {
+    "records": {
+        "use_dictionary": ["set_specs" + _LIST, "metadata_prefix", "subjects" + _LIST, "publisher",
+                           "publication_year", "resource_type", "language", "license", "run_id", "harvested_at",
+                           "crosswalk_version", *(f"creators{_LIST}.{f}" for f in ("name", "family_name", "affiliation")),
+                           f"identifiers{_LIST}.scheme", *(f"related_identifiers{_LIST}.{f}" for f in ("relation", "scheme")),
+                           *(f"originals{_LIST}.{f}" for f in ("field", "value"))],
+        "write_statistics": ["oai_identifier", "datestamp", "deleted", "metadata_prefix", "publisher", "publication_year",
+                             "resource_type", "language", "license", "primary_pid", "run_id", "harvested_at",
+                             "crosswalk_version"],
+    },
+    "raw": {
+        "use_dictionary": ["metadata_prefix", "run_id", "harvested_at"],
+        "write_statistics": ["oai_identifier", "datestamp", "deleted", "metadata_prefix", "run_id", "harvested_at"],
+    },
+    "quarantine": {
+        "use_dictionary": ["run_id", "page_url", "reason", "quarantined_at"],
+        "write_statistics": ["run_id", "page_url", "oai_identifier", "reason", "quarantined_at"],
+    },
+}
+
 
 def partition_dir(data_dir: Path, table: str, region: str, source_id: str) -> Path:
     return Path(data_dir) / table / f"region={region}" / f"source_id={source_id}"
@@ -142,7 +168,8 @@ class PartitionWriter:
             import pyarrow.parquet as pq
 
             self.dir.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.tmp, self.buffer.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self.tmp, self.buffer.schema, compression="zstd",
+                                           **TABLE_PARQUET.get(self.table, {}))
         table = pa.concat_tables(self._batches)   # no copy: the batches become the table's chunks
         self._batches, self._batched = [], 0
         if self.table == "records":   # counted per row group: a few compute calls for thousands of rows

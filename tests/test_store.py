@@ -83,3 +83,36 @@ print(len(rows), pa.default_memory_pool().max_memory())
     batches, peak = map(int, out.stdout.split())
     assert batches == 80 and path.stat().st_size > 40_000_000
     assert peak < path.stat().st_size / 4   # a row group (1/20 of the file) and its batches, not the file
+
+
+def test_each_table_gets_dictionaries_and_statistics_where_its_options_say(tmp_path):
+    """TABLE_PARQUET names column paths; pyarrow ignores a name that matches no column, so every
+    path is checked against a file written from real mapped records (sickle's sample page: live
+    and deleted records) and the table's quarantine rows; free text never carries statistics."""
+    from pathlib import Path
+
+    from harvest.crosswalk import get_crosswalk
+    from harvest.records import Lineage, map_page
+    from harvest.store import TABLE_PARQUET, ChunkPart
+
+    content = (Path(__file__).parent / "data" / "oai" / "sickle_ListRecords.xml").read_bytes()
+    part = ChunkPart(tmp_path, "europe", "s1", "r1-00000-0")
+    lin = Lineage("s1", "europe", "oai_dc", "r1", AT, "oai_dc/2")
+    result = map_page(content, "http://127.0.0.1/oai", "s1", get_crosswalk("oai_dc"), lin, part.add)
+    for i in range(3):
+        part.add("quarantine", row(i))
+    assert result.records > 0 and result.deleted > 0
+    sealed = part.seal()
+    assert len(sealed) == 3
+    for tmp, final, _ in sealed:
+        table = Path(final).parts[-4]
+        meta = pq.ParquetFile(tmp).metadata
+        chunks = {meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i)
+                  for i in range(meta.num_columns)}
+        options = TABLE_PARQUET[table]
+        assert set(options["use_dictionary"]) <= set(chunks), table
+        assert set(options["write_statistics"]) <= set(chunks), table
+        for path, chunk in chunks.items():
+            assert ("RLE_DICTIONARY" in chunk.encodings) == (path in options["use_dictionary"]), path
+            assert chunk.is_stats_set == (path in options["write_statistics"]), path
+        assert not {"title", "description", "xml", "raw_xml", "detail"} & set(options["write_statistics"])
