@@ -7,6 +7,7 @@ import struct
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Callable
 
 from lxml import etree
@@ -14,16 +15,32 @@ from lxml import etree
 from harvest.crosswalk import Crosswalk, Unmappable
 from harvest.errors import PageError
 from harvest.oai.page import OAI_NS, parse_page, record_bytes
+from harvest.schema import declared
 from harvest.validation import DESCRIPTIVE
 from harvest.state import parse_utc
 
 _Q = "{%s}" % OAI_NS
 _ID, _STAMP, _SET = _Q + "identifier", _Q + "datestamp", _Q + "setSpec"
 _RECORD, _HEADER, _METADATA = _Q + "record", _Q + "header", _Q + "metadata"
-_EMPTY_DESCRIPTIVE = ("creators", "subjects", "identifiers", "related_identifiers")
-# a tombstone's other descriptive fields, null: its row has every column, like a live record's
-# (harvest.store.ColumnBuffer then takes its fast path)
-_NULL_DESCRIPTIVE = dict.fromkeys(f for f in DESCRIPTIVE if f not in _EMPTY_DESCRIPTIVE)
+
+
+def _columns(table: str) -> tuple[str, ...]:
+    decl = declared(table)
+    return tuple(f["name"] for f in decl["fields"] if f["name"] not in decl.get("partition_by", ()))
+
+
+# A record's rows are tuples in their table's declared column order (partition columns aside, they
+# live in paths), as harvest.store.ColumnBuffer takes them: no dict per row to build and read back.
+# map_record writes them in this order; a schema whose columns move must fail here, not misplace
+# values.
+RECORD_COLUMNS, RAW_COLUMNS = _columns("records"), _columns("raw")
+_HEAD = ("oai_identifier", "datestamp", "deleted", "set_specs", "metadata_prefix")
+_TAIL = ("run_id", "harvested_at", "crosswalk_version")
+if (RECORD_COLUMNS[:len(_HEAD)], RECORD_COLUMNS[-len(_TAIL):], RECORD_COLUMNS[len(_HEAD):-len(_TAIL)]) != \
+        (_HEAD, _TAIL, tuple(DESCRIPTIVE)) or RAW_COLUMNS != (*_HEAD[:3], "metadata_prefix", "xml", *_TAIL[:2]):
+    raise ImportError("schemas/records or raw.schema.json changed its column order: update harvest.records")
+_descriptive = itemgetter(*DESCRIPTIVE)   # a crosswalk's dict → its values in column order
+_EMPTY_DESCRIPTIVE = frozenset({"creators", "subjects", "identifiers", "related_identifiers"})
 
 
 @dataclass
@@ -38,12 +55,23 @@ class Lineage:
 
 @dataclass(slots=True)
 class Outcome:
-    """What became of one record: a row for `records` (None if quarantined), raw and quarantine rows."""
+    """What became of one record: its `records` row (None if quarantined) and `raw` row as tuples
+    in RECORD_COLUMNS and RAW_COLUMNS order, and its quarantine row (a dict)."""
 
-    row: dict | None
-    raw: dict | None
+    values: tuple | None
+    raw_values: tuple | None
     quarantine: dict | None
     deleted: bool = False
+
+    @property
+    def row(self) -> dict | None:
+        """The records row as a dict (column → value)."""
+        return dict(zip(RECORD_COLUMNS, self.values)) if self.values is not None else None
+
+    @property
+    def raw(self) -> dict | None:
+        """The raw row as a dict (column → value)."""
+        return dict(zip(RAW_COLUMNS, self.raw_values)) if self.raw_values is not None else None
 
 
 def read_header(record) -> tuple[str, datetime, bool, list[str]]:
@@ -107,20 +135,20 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None,
         return Outcome(None, None, quarantine_row(lin, page_url, None, exc.reason, exc.detail,
                                                   etree.tostring(record, encoding="utf-8")))
     xml = received if received is not None and oai_id.encode() in received else etree.tostring(record, encoding="utf-8")
-    # the row is the crosswalk's own fresh dict, completed in place: no dict is copied per record
-    raw = {"oai_identifier": oai_id, "datestamp": datestamp, "deleted": deleted,
-           "metadata_prefix": lin.metadata_prefix, "run_id": lin.run_id, "harvested_at": lin.harvested_at,
-           "xml": xml}
+    raw = (oai_id, datestamp, deleted, lin.metadata_prefix, xml, lin.run_id, lin.harvested_at)
     try:
-        if deleted:
-            row = {**_NULL_DESCRIPTIVE, **{k: [] for k in _EMPTY_DESCRIPTIVE}}
+        if deleted:   # a tombstone: every descriptive column null, lists empty
+            described = tuple([] if name in _EMPTY_DESCRIPTIVE else None for name in DESCRIPTIVE)
         else:
             if metadata is None or len(metadata) == 0:
                 raise Unmappable("missing_metadata", "a live record without <metadata>")
-            row = crosswalk.fn(metadata)
-        row["oai_identifier"], row["datestamp"], row["deleted"] = oai_id, datestamp, deleted
-        row["metadata_prefix"], row["run_id"], row["harvested_at"] = lin.metadata_prefix, lin.run_id, lin.harvested_at
-        row["set_specs"], row["crosswalk_version"] = sets, lin.crosswalk_version
+            mapped = crosswalk.fn(metadata)
+            try:
+                described = _descriptive(mapped)
+            except KeyError:   # a crosswalk that leaves a field out: null there
+                described = tuple(map(mapped.get, DESCRIPTIVE))
+        row = (oai_id, datestamp, deleted, sets, lin.metadata_prefix, *described, lin.run_id, lin.harvested_at,
+               lin.crosswalk_version)
         return Outcome(row, raw, None, deleted)
     except Unmappable as exc:
         return Outcome(None, raw, quarantine_row(lin, page_url, oai_id, exc.reason, exc.detail, xml))
@@ -136,7 +164,9 @@ def quarantine_row(lin: Lineage, page_url: str | None, oai_id: str | None, reaso
 
 
 # ---- one page, mapped into a sink: the same code in the harvesting process and in parse workers --
-AddRow = Callable[[str, dict], None]   # (table, row)
+# (table, row): records and raw rows are tuples in their declared column order (RECORD_COLUMNS,
+# RAW_COLUMNS), quarantine rows dicts; harvest.store's writers take either
+AddRow = Callable[[str, tuple | dict], None]
 
 
 @dataclass
@@ -162,10 +192,10 @@ def map_items(items, crosswalk: Crosswalk, lin: Lineage, page_url: str | None, a
     for record, xml in zip(items, received or [None] * len(items)):
         out = map_record(record, crosswalk, lin, page_url, xml)
         result.listed += 1
-        if out.raw is not None:
-            add("raw", out.raw)
-        if out.row is not None:
-            add("records", out.row)
+        if out.raw_values is not None:
+            add("raw", out.raw_values)
+        if out.values is not None:
+            add("records", out.values)
             result.records += 1
             result.deleted += out.deleted
         if out.quarantine is not None:

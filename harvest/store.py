@@ -71,16 +71,16 @@ def _micros(values: list) -> list:
 
 
 class ColumnBuffer:
-    """Rows accumulated until they become one Arrow table of the declared schema. The rows are
-    turned into columns in one pass: each row gives the tuple of its values in schema order
-    (operator.itemgetter), and zip transposes them (half the cost of one pass per column with
-    dict.get); a batch where some row lacks a column takes that slower path, with None for it."""
+    """Rows accumulated until they become one Arrow table of the declared schema. A row is a tuple
+    of its values in schema order (harvest.records writes its rows so) or a dict; zip transposes
+    the tuples into columns in one pass. A dict gives its tuple by operator.itemgetter, None for a
+    column it lacks."""
 
     def __init__(self, table: str):
         self.table = table
         self._schema = None
-        self._values = None   # a row's values in schema order
-        self.rows: list[dict] = []
+        self._values = None   # a dict row's values in schema order
+        self.rows: list[tuple | dict] = []
 
     @property
     def schema(self) -> "pa.Schema":
@@ -94,19 +94,25 @@ class ColumnBuffer:
             self._values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
         return self._schema
 
-    def _columns(self, rows: list[dict]) -> list:
+    def _tuple(self, row: dict) -> tuple:
+        try:
+            return self._values(row)
+        except KeyError:
+            return tuple(map(row.get, self.schema.names))
+
+    def _columns(self, rows: list) -> list:
         names = self.schema.names
-        if rows:
-            try:
-                return list(zip(*map(self._values, rows)))
-            except KeyError:
-                pass
-        return [[r.get(name) for r in rows] for name in names]
+        if not rows:
+            return [[] for _ in names]
+        tuples = [r if r.__class__ is tuple else self._tuple(r) for r in rows]
+        if len(set(map(len, tuples))) != 1 or len(tuples[0]) != len(names):   # zip would cut or shift values
+            raise ValueError(f"{self.table}: a row tuple does not have the table's {len(names)} columns")
+        return list(zip(*tuples))
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def add(self, row: dict) -> None:
+    def add(self, row: tuple | dict) -> None:
         self.rows.append(row)
 
     def take(self) -> pa.Table:
@@ -142,7 +148,7 @@ class PartitionWriter:
         self._writer = None   # a pyarrow.parquet.ParquetWriter once the first rows are flushed
         self._fill = None     # records: fill counts of what is written, for the file's footer
 
-    def add(self, row: dict) -> None:
+    def add(self, row: tuple | dict) -> None:
         rows = self.buffer.rows   # called for every row of a harvest: no method call on the way
         rows.append(row)
         self.rows += 1
@@ -271,7 +277,7 @@ class ChunkWriter:
     def pending_rows(self) -> int:
         return sum(w.rows for w in self.writers.values())
 
-    def add(self, table: str, row: dict) -> None:
+    def add(self, table: str, row: tuple | dict) -> None:
         self.writers[table].add(row)
 
     def commit(self) -> list[str]:
@@ -304,7 +310,7 @@ class ChunkPart:
     def __init__(self, data_dir: Path, region: str, source_id: str, name: str):
         self.writers = {t: PartitionWriter(data_dir, t, region, source_id, name) for t in TABLES}
 
-    def add(self, table: str, row: dict) -> None:
+    def add(self, table: str, row: tuple | dict) -> None:
         self.writers[table].add(row)
 
     def seal(self) -> list[tuple[str, str, dict | None]]:

@@ -116,3 +116,28 @@ def test_each_table_gets_dictionaries_and_statistics_where_its_options_say(tmp_p
             assert ("RLE_DICTIONARY" in chunk.encodings) == (path in options["use_dictionary"]), path
             assert chunk.is_stats_set == (path in options["write_statistics"]), path
         assert not {"title", "description", "xml", "raw_xml", "detail"} & set(options["write_statistics"])
+
+
+def test_tuple_rows_in_column_order_and_dict_rows_give_the_same_table_and_a_wrong_tuple_is_refused(tmp_path):
+    """harvest.records hands its rows over as tuples in the declared column order; other writers
+    add dicts; one batch may hold both. A tuple of the wrong length would shift or cut columns
+    under zip, so it is refused."""
+    import pytest
+
+    from harvest.records import RAW_COLUMNS, RECORD_COLUMNS
+    from harvest.schema import arrow_schema
+    from harvest.store import ColumnBuffer
+
+    assert RECORD_COLUMNS == tuple(arrow_schema("records", with_partitions=False).names)
+    assert RAW_COLUMNS == tuple(arrow_schema("raw", with_partitions=False).names)
+    names = arrow_schema("quarantine", with_partitions=False).names
+    dicts = [row(i) for i in range(6)]
+    mixed = [tuple(r[n] for n in names) if i % 2 else r for i, r in enumerate(dicts)]
+    a, b = ColumnBuffer("quarantine"), ColumnBuffer("quarantine")
+    a.rows, b.rows = dicts, mixed
+    assert a.take().equals(b.take())
+    for bad in (tuple(dicts[0][n] for n in names)[:-1], (*(dicts[0][n] for n in names), "extra")):
+        c = ColumnBuffer("quarantine")
+        c.rows = [tuple(r[n] for n in names) for r in dicts] + [bad]
+        with pytest.raises(ValueError, match="quarantine: a row tuple"):
+            c.take()
