@@ -13,6 +13,7 @@ from typing import Callable
 from lxml import etree
 
 from harvest.crosswalk import Crosswalk, Unmappable
+from harvest.crosswalk.base import VALUE_FIELDS, as_mapped
 from harvest.errors import PageError
 from harvest.oai.page import OAI_NS, parse_page, record_bytes
 from harvest.schema import declared
@@ -34,10 +35,12 @@ def _columns(table: str) -> tuple[str, ...]:
 # map_record writes them in this order; a schema whose columns move must fail here, not misplace
 # values.
 RECORD_COLUMNS, RAW_COLUMNS = _columns("records"), _columns("raw")
-_HEAD = ("oai_identifier", "datestamp", "deleted", "set_specs", "metadata_prefix")
-_TAIL = ("run_id", "harvested_at", "crosswalk_version")
-if (RECORD_COLUMNS[:len(_HEAD)], RECORD_COLUMNS[-len(_TAIL):], RECORD_COLUMNS[len(_HEAD):-len(_TAIL)]) != \
-        (_HEAD, _TAIL, tuple(DESCRIPTIVE)) or RAW_COLUMNS != (*_HEAD[:3], "metadata_prefix", "xml", *_TAIL[:2]):
+_ROW_HEAD = ("oai_identifier", "datestamp", "deleted", "set_specs", "metadata_prefix")
+_ROW_TAIL = ("run_id", "harvested_at", "crosswalk_version")
+_DESCRIBED = slice(len(_ROW_HEAD), -len(_ROW_TAIL))   # where a crosswalk's values sit in a records row
+if (RECORD_COLUMNS[:len(_ROW_HEAD)], RECORD_COLUMNS[_DESCRIBED], RECORD_COLUMNS[-len(_ROW_TAIL):]) \
+        != (_ROW_HEAD, tuple(DESCRIPTIVE), _ROW_TAIL) or tuple(DESCRIPTIVE) != VALUE_FIELDS \
+        or RAW_COLUMNS != (*_ROW_HEAD[:3], "metadata_prefix", "xml", *_ROW_TAIL[:2]):
     raise ImportError("schemas/records or raw.schema.json changed its column order: update harvest.records")
 _descriptive = itemgetter(*DESCRIPTIVE)   # a crosswalk's dict → its values in column order
 _EMPTY_DESCRIPTIVE = frozenset({"creators", "subjects", "identifiers", "related_identifiers"})
@@ -65,8 +68,12 @@ class Outcome:
 
     @property
     def row(self) -> dict | None:
-        """The records row as a dict (column → value)."""
-        return dict(zip(RECORD_COLUMNS, self.values)) if self.values is not None else None
+        """The records row as a dict (column → value, struct entries as dicts)."""
+        if self.values is None:
+            return None
+        row = dict(zip(RECORD_COLUMNS, self.values))
+        row.update(as_mapped(self.values[_DESCRIBED]))
+        return row
 
     @property
     def raw(self) -> dict | None:
@@ -142,11 +149,16 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None,
         else:
             if metadata is None or len(metadata) == 0:
                 raise Unmappable("missing_metadata", "a live record without <metadata>")
-            mapped = crosswalk.fn(metadata)
-            try:
-                described = _descriptive(mapped)
-            except KeyError:   # a crosswalk that leaves a field out: null there
-                described = tuple(map(mapped.get, DESCRIPTIVE))
+            if crosswalk.values is not None:   # the built-in crosswalks: finish's tuple as it is
+                described = crosswalk.values(metadata)
+                if len(described) != len(DESCRIPTIVE):
+                    raise TypeError(f"crosswalk {crosswalk.name} gave {len(described)} values, not {len(DESCRIPTIVE)}")
+            else:
+                mapped = crosswalk.fn(metadata)
+                try:
+                    described = _descriptive(mapped)
+                except KeyError:   # a crosswalk that leaves a field out: null there
+                    described = tuple(map(mapped.get, DESCRIPTIVE))
         row = (oai_id, datestamp, deleted, sets, lin.metadata_prefix, *described, lin.run_id, lin.harvested_at,
                lin.crosswalk_version)
         return Outcome(row, raw, None, deleted)

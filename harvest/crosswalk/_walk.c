@@ -949,7 +949,7 @@ static PyObject *split_name(PyObject *name) {
     return PyUnicode_Substring(name, a, b);
 }
 
-/* _creator(el): {"name", "family_name", "orcid", "affiliation"} or None */
+/* _creator(el): (name, family_name, orcid, affiliation) or None */
 static PyObject *dcreator(dwalk *w, xnode *el) {
     PyObject *name = NULL, *family = NULL, *orcid = NULL, *affiliation = NULL, *v, *out = NULL;
     EACH_ELEMENT(w, c, el) {
@@ -1006,13 +1006,9 @@ static PyObject *dcreator(dwalk *w, xnode *el) {
         w->status = -1;
         goto done;
     }
-    out = PyDict_New();
-    if (!out || PyDict_SetItemString(out, "name", name) < 0 || PyDict_SetItemString(out, "family_name", fam) < 0
-            || PyDict_SetItemString(out, "orcid", orcid ? orcid : Py_None) < 0
-            || PyDict_SetItemString(out, "affiliation", affiliation ? affiliation : Py_None) < 0) {
-        Py_CLEAR(out);
+    out = PyTuple_Pack(4, name, fam, orcid ? orcid : Py_None, affiliation ? affiliation : Py_None);
+    if (!out)
         w->status = -1;
-    }
     Py_DECREF(fam);
 done:
     Py_XDECREF(name);

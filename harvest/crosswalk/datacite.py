@@ -10,7 +10,7 @@ from lxml.etree import Element
 
 from harvest.crosswalk import speedups
 from harvest.crosswalk.base import (
-    _LOCAL, Unmappable, creator, element_text, finish, local, register, split_name,
+    _LOCAL, Unmappable, Values, creator, element_text, finish, local, register, split_name,
 )
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_orcid, normalise_resource_type, pick_license_from, year_of,
@@ -28,7 +28,7 @@ def find_resource(metadata):
     raise Unmappable("wrong_format", "no DataCite/OpenAIRE <resource> element in <metadata>")
 
 
-def _creator(el) -> dict | None:
+def _creator(el) -> tuple | None:
     name = family = orcid = affiliation = None
     known = _LOCAL.get
     for c in el.iterchildren():
@@ -116,7 +116,7 @@ c_datacite_fields = speedups.datacite_walk(_walk, year_of, normalise_resource_ty
                                            normalise_orcid)
 
 
-def _to_row(f: dict) -> dict:
+def _to_row(f: dict) -> Values:
     main = [t for kind, t in f["titles"] if not kind] or [t for _, t in f["titles"]]
     issued = [year_of(v) for kind, v in f["dates"] if kind in _ISSUED and year_of(v)]
     license, license_raw = pick_license_from(f["rights"])
@@ -136,8 +136,8 @@ def _to_row(f: dict) -> dict:
     )
 
 
-@register("oai_datacite", "datacite", "oai_openaire", version="datacite/1")
-def map_datacite(metadata) -> dict:
+@register("oai_datacite", "datacite", "oai_openaire", version="datacite/1", values=True)
+def map_datacite(metadata) -> Values:
     """DataCite and OpenAIRE v4 payloads share one walk (see the module docstring), in C where it
     is built."""
     f = c_datacite_fields(metadata) if c_datacite_fields is not None else NotImplemented

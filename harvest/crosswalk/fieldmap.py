@@ -36,7 +36,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from harvest.crosswalk.base import Crosswalk, Unmappable, creator, finish, local, text
+from harvest.crosswalk.base import Crosswalk, Unmappable, Values, creator, dict_view, finish, local, text
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_license, normalise_resource_type, pick_license, year_of,
 )
@@ -63,7 +63,7 @@ class FieldMap:
     fields: dict[str, tuple[etree.XPath, ...]]
     related: tuple[tuple[str, etree.XPath], ...]
 
-    def __call__(self, metadata) -> dict:
+    def __call__(self, metadata) -> Values:
         root = self._root(metadata)
         values = {name: self._values(root, xpaths) for name, xpaths in self.fields.items()}
         related = [(relation, v, None) for relation, xp in self.related for v in self._run(root, xp)]
@@ -227,4 +227,4 @@ def load_field_map(path: str | Path, name: str | None = None) -> Crosswalk:
     content, data = read_yaml(path)
     fmap = parse_field_map(data, str(path))
     version = f"fieldmap:{path.name}:{hashlib.sha1(content).hexdigest()[:8]}"
-    return Crosswalk(name or path.stem, version, fmap)
+    return Crosswalk(name or path.stem, version, dict_view(fmap), fmap)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from harvest.crosswalk.base import Unmappable, creator, finish, local, register, text
+from harvest.crosswalk.base import Unmappable, Values, creator, finish, local, register, text
 from harvest.crosswalk.normalize import normalise_language, normalise_orcid, pick_license, year_of
 
 NS = "http://www.loc.gov/MARC21/slim"
@@ -112,8 +112,8 @@ def _language(f008: str, fields) -> str | None:
     return None if lang in _NO_LANGUAGE else lang
 
 
-@register("marc21", "marcxml", version="marc21/1")
-def map_marc21(metadata) -> dict:
+@register("marc21", "marcxml", version="marc21/1", values=True)
+def map_marc21(metadata) -> Values:
     """245 title, 100/700 creators, 024/856 identifiers; Leader and 008 fill what the fields leave out."""
     leader, f008, fields = _walk(find_record(metadata))
     title = next((" ".join(v for c, v in f[2] if c in "abnp") for f in fields.get("245", [])), None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from harvest.crosswalk.base import _LOCAL, Unmappable, creator, finish, local, register, split_name
+from harvest.crosswalk.base import _LOCAL, Unmappable, Values, creator, finish, local, register, split_name
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_resource_type, pick_license_from, year_of,
 )
@@ -13,10 +13,10 @@ from harvest.crosswalk.speedups import dc_fields as c_dc_fields
 _ISSN_LIKE = re.compile(r"^(?:e?issn:?\s*)?[0-9]{4}-?[0-9]{3}[0-9xX]$", re.I)
 
 
-def _creator(value: str) -> dict | None:
+def _creator(value: str) -> tuple | None:
     """OJS and some DSpace sites write 'Family, Given; affiliation; role' into dc:creator."""
     if ";" not in value:   # the common case: no affiliation to split off (`value` is already stripped)
-        return {"name": value, "family_name": split_name(value), "orcid": None, "affiliation": None}
+        return value, split_name(value), None, None
     name, _, rest = value.partition(";")
     affiliation = " ".join(p.strip() for p in rest.split(";") if p.strip()) or None
     return creator(name.strip(), None, affiliation)
@@ -60,8 +60,8 @@ def _dc_fields(metadata) -> dict[str, list[str]] | None:
     return f
 
 
-@register("oai_dc", version="oai_dc/2")
-def map_oai_dc(metadata) -> dict:
+@register("oai_dc", version="oai_dc/2", values=True)
+def map_oai_dc(metadata) -> Values:
     """Walk the dc:* children once (in C where it is built); repeated elements keep their order."""
     f = c_dc_fields(metadata) if c_dc_fields is not None else NotImplemented
     if f is NotImplemented:   # no C walk, or a node it leaves to Python (an entity reference)

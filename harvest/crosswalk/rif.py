@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 
-from harvest.crosswalk.base import Unmappable, creator, finish, local, register, text
+from harvest.crosswalk.base import Unmappable, Values, creator, finish, local, register, text
 from harvest.crosswalk.normalize import normalise_language, pick_license, year_of
 
 NS = "http://ands.org.au/standards/rif-cs/registryObjects"
@@ -118,8 +118,8 @@ def _walk(obj) -> dict:
     return out
 
 
-@register("rif", "rif-cs", version="rif/1")
-def map_rif(metadata) -> dict:
+@register("rif", "rif-cs", version="rif/1", values=True)
+def map_rif(metadata) -> Values:
     """Title from the primary name, PIDs from identifiers, landing pages and the citation."""
     ro, obj = find_object(metadata)
     f = _walk(obj)
