@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from harvest.crosswalk.base import Unmappable, Values, creator, finish, local, register, text
+from harvest.crosswalk.base import Unmappable, Values, creator, element_text, finish, local, register
 from harvest.crosswalk.normalize import normalise_language, normalise_orcid, pick_license, year_of
 
 NS = "http://www.loc.gov/MARC21/slim"
@@ -47,8 +47,16 @@ def _initial(v: str) -> bool:
     return len(v) >= 2 and v[-2].isupper() and (len(v) == 2 or v[-3] in " .")
 
 
+# The datafields the crosswalk reads. A catalogue record holds many more (035 system numbers, 040
+# cataloguing source, 5xx notes, 9xx local fields, ...): their subfields are never read.
+USED_FIELDS = frozenset({"020", "022", "024", "041", "100", "245", "260", "264", "502", "520", "540", "650", "653",
+                         "655", "700", "856"})
+_SUBFIELD = f"{{{NS}}}subfield"
+
+
 def _walk(record) -> tuple[str, str, dict]:
-    """Leader, 008 and the datafields by tag, in one pass over the record's children."""
+    """Leader, 008 and the datafields the crosswalk reads (USED_FIELDS) by tag, in one pass over
+    the record's children."""
     leader, f008, fields = "", "", {}
     for child in record.iterchildren():
         tag = local(child.tag)
@@ -58,10 +66,18 @@ def _walk(record) -> tuple[str, str, dict]:
         elif tag == "controlfield" and child.get("tag") == "008":
             f008 = child.text or ""
         elif tag == "datafield":
+            number = child.get("tag")
+            if number not in USED_FIELDS:
+                continue
             # Codes are one character; anything else ('' would match every code set) is skipped.
-            subs = [(sf.get("code"), text(sf)) for sf in child.iterchildren(f"{{{NS}}}subfield")
-                    if len(sf.get("code") or "") == 1 and text(sf)]
-            fields.setdefault(child.get("tag"), []).append((child.get("ind1"), child.get("ind2"), subs))
+            subs = []
+            for sf in child.iterchildren(_SUBFIELD):
+                code = sf.get("code")
+                if code is not None and len(code) == 1:
+                    value = element_text(sf)
+                    if value:
+                        subs.append((code, value))
+            fields.setdefault(number, []).append((child.get("ind1"), child.get("ind2"), subs))
     return leader, f008, fields
 
 
