@@ -1,7 +1,8 @@
 """`make bench`: every benchmark, ratios measured side by side in one run; JSON in bench/results/.
 
-    python -m bench            # full sizes (100 k and 1 M records; 3 M for the consolidation): ~15 min
-    python -m bench --quick    # small sizes, for a first look
+    python -m bench            # full sizes (100 k and 1 M records; 3 M for the consolidation), medians of
+                               # three interleaved runs: ~10 min
+    python -m bench --quick    # small sizes, one run each, for a first look
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench")
     ap.add_argument("--quick", action="store_true")
     quick = ap.parse_args().quick
-    n, big = (20_000, None) if quick else (100_000, 1_000_000)
+    n, big, repeats = (20_000, None, 1) if quick else (100_000, 1_000_000, 3)
     from harvest.crosswalk import speedups
     from harvest.pipeline import default_parse_workers, fork_workers
 
@@ -36,7 +37,7 @@ def main() -> None:
     setup = {"c_walk": speedups.dc_fields is not None, "parse_workers": default_parse_workers(),
              "fork_workers": fork_workers()}
     results = {"when": datetime.now(timezone.utc).isoformat(), "python": platform.python_version(),
-               "machine": platform.machine(), "quick": quick, "setup": setup}
+               "machine": platform.machine(), "quick": quick, "repeats": repeats, "setup": setup}
     print(f"setup: C walks {'on' if setup['c_walk'] else 'off (not built, or HARVEST_C_WALK=0)'}, "
           f"{setup['parse_workers']} parse workers{' (forked from the first)' if setup['fork_workers'] else ''}")
 
@@ -47,7 +48,9 @@ def main() -> None:
               f"(bare parse {r['lxml_parse_rec_per_s']:>9,} rec/s, "
               f"parse + generic fields {r['parse_and_generic_fields_rec_per_s']:>9,} rec/s)")
 
-    results["harvest"] = harvest.run(n=n, big=big)
+    results["harvest"] = harvest.run(n=n, big=big, repeats=repeats)
+    if repeats > 1:
+        print(f"(each figure below: the median of {repeats} runs, the methods' runs interleaved)")
     for fmt in ("oai_dc", "oai_datacite"):
         print(f"harvest {fmt}, {n:,} records (same server process, same pages)")
         for name, r in results["harvest"][fmt].items():
@@ -59,7 +62,8 @@ def main() -> None:
         print(f"four partners, 50 ms per page, {e['records_per_page']} records a page: one after another "
               f"{e['one_after_another_s']} s, concurrent {e['concurrent_s']} s, speed-up {e['speedup']}x")
 
-    results["consolidate"] = consolidate.run(sizes=(100_000,) if quick else (100_000, 1_000_000, 3_000_000))
+    results["consolidate"] = consolidate.run(sizes=(100_000,) if quick else (100_000, 1_000_000, 3_000_000),
+                                             repeats=repeats)
     for r in results["consolidate"]:
         print(f"consolidate {r['records']:,} records: ours {r['ours_seconds']} s / {r['ours_peak_rss_mb']} MB, "
               f"plain DuckDB read+write {r['plain_duckdb_seconds']} s / {r['plain_peak_rss_mb']} MB "

@@ -73,15 +73,24 @@ def _run(code: str, *args: str) -> list[str]:
     return out.stdout.strip().splitlines()[-1].split()
 
 
-def run(sizes=(100_000, 1_000_000), memory_limit: str | None = None) -> list[dict]:
-    """memory_limit None: the build's own fixed default (harvest.index.DEFAULT_MEMORY_LIMIT)."""
+def _median(rounds: list[list[str]]) -> list[str]:
+    return sorted(rounds, key=lambda r: float(r[0]))[len(rounds) // 2]
+
+
+def run(sizes=(100_000, 1_000_000), memory_limit: str | None = None, repeats: int = 1) -> list[dict]:
+    """memory_limit None: the build's own fixed default (harvest.index.DEFAULT_MEMORY_LIMIT).
+    `repeats` rounds of (plain, ours) per size, each reported by its median run."""
     results = []
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp)
             generate(data, n)
-            plain_s, plain_kb, plain_cpu = map(float, _run(PLAIN, str(data), str(data / "plain.parquet")))
-            ours_s, ours_kb, works, ours_cpu = _run(OURS, str(data), memory_limit or "")
+            plains, ourss = [], []
+            for _ in range(repeats):
+                plains.append(_run(PLAIN, str(data), str(data / "plain.parquet")))
+                ourss.append(_run(OURS, str(data), memory_limit or ""))
+            plain_s, plain_kb, plain_cpu = map(float, _median(plains))
+            ours_s, ours_kb, works, ours_cpu = _median(ourss)
             # CPU seconds (user + system, every thread) besides wall time: on a shared machine the
             # wall-time ratio moves with other people's load, the CPU ratio much less
             results.append({"records": n, "works": int(works),
@@ -89,7 +98,8 @@ def run(sizes=(100_000, 1_000_000), memory_limit: str | None = None) -> list[dic
                             "ours_seconds": round(float(ours_s), 2), "ours_peak_rss_mb": round(float(ours_kb) / 1024),
                             "time_ratio": round(float(ours_s) / plain_s, 2),
                             "plain_cpu_seconds": round(plain_cpu, 2), "ours_cpu_seconds": round(float(ours_cpu), 2),
-                            "cpu_ratio": round(float(ours_cpu) / plain_cpu, 2)})
+                            "cpu_ratio": round(float(ours_cpu) / plain_cpu, 2),
+                            "runs_time_ratio": [round(float(o[0]) / float(p[0]), 2) for p, o in zip(plains, ourss)]})
     # memory flat: the build's peak RSS at each size against the smallest size's (same run)
     for r in results:
         r["ours_rss_vs_smallest"] = round(r["ours_peak_rss_mb"] / results[0]["ours_peak_rss_mb"], 2)

@@ -1,7 +1,8 @@
 """Harvest throughput side by side, same pages from the same server process, one run:
 (a) HTTP fetch only, (b) fetch + lean lxml (bench/lean.py: generic field extraction, and (b0) a
 stricter floor of two fields), (c) the naive sickle loop → pandas → Parquet, (d) ours; (e) four
-partners with 50 ms page latency, one after another versus concurrently.
+partners with 50 ms page latency, one after another versus concurrently. Each is run `repeats`
+times in interleaved rounds (a, b, b0, c, d, a, b, ...) and reported by its median run.
 
 Memory of (d) covers the harvesting process and its parse workers: `rss_mb` adds the harvester's
 peak RSS to each worker's (an upper bound: the libraries they share are counted in every process),
@@ -148,16 +149,31 @@ def measure(code: str, *args: str) -> dict:
     return result
 
 
-def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True) -> dict:
+def median_of(runs: list[dict]) -> dict:
+    """The run of median time (each method runs `repeats` times, interleaved with the others, so a
+    slow minute of the shared machine does not land on one method only), with every run's
+    seconds and, for ours, every run's peak PSS beside it."""
+    out = dict(sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2])
+    out["runs_seconds"] = [round(r["seconds"], 3) for r in runs]
+    if "pss_mb" in out:
+        out["runs_pss_mb"] = [round(r["pss_mb"], 1) for r in runs]
+    return out
+
+
+def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True, repeats: int = 3) -> dict:
     results: dict = {}
     for fmt in ("oai_dc", "oai_datacite"):
+        methods = {"a_fetch": (FETCH,), "b_fetch_lean_lxml": (LEAN, "generic"), "b0_fetch_two_fields_lxml": (LEAN, "two")}
+        if naive:
+            methods["c_naive_sickle_pandas"] = (NAIVE,)
+        methods["d_ours"] = (OURS,)
+        runs: dict[str, list] = {name: [] for name in methods}
         with served(n, fmt) as url:
             measure(FETCH, url, fmt)   # warm the server's page cache: every method then reads the same pages
-            row = {"a_fetch": measure(FETCH, url, fmt), "b_fetch_lean_lxml": measure(LEAN, url, fmt, "generic"),
-                   "b0_fetch_two_fields_lxml": measure(LEAN, url, fmt, "two")}
-            if naive:
-                row["c_naive_sickle_pandas"] = measure(NAIVE, url, fmt)
-            row["d_ours"] = measure(OURS, url, fmt)
+            for _ in range(repeats):
+                for name, (code, *extra) in methods.items():
+                    runs[name].append(measure(code, url, fmt, *extra))
+        row = {name: median_of(r) for name, r in runs.items()}
         if big:
             with served(big, fmt) as url:
                 measure(FETCH, url, fmt)
@@ -167,33 +183,42 @@ def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True) -> di
                          "ours_vs_two_fields": round(d / row["b0_fetch_two_fields_lxml"]["rec_per_s"], 2)}
         if naive:
             row["ratios"]["ours_vs_naive"] = round(d / row["c_naive_sickle_pandas"]["rec_per_s"], 2)
+            # the same ratio run by run (the runs of one round were taken within a minute)
+            row["ratios"]["ours_vs_naive_by_round"] = [
+                round(c["seconds"] / o["seconds"] * o["records"] / c["records"], 2)
+                for c, o in zip(runs["c_naive_sickle_pandas"], runs["d_ours"])]
         if big:
             row["ratios"]["rss_big_vs_small"] = round(row["d_ours_big"]["rss_mb"] / row["d_ours"]["rss_mb"], 2)
             row["ratios"]["pss_big_vs_small"] = round(row["d_ours_big"]["pss_mb"] / row["d_ours"]["pss_mb"], 2)
         results[fmt] = row
-    results["e_four_partners_50ms"] = four_partners()   # 500 records a page: the headline figure
+    results["e_four_partners_50ms"] = four_partners(repeats=repeats)   # 500 records a page: the headline figure
     # the same records at 100 a page (DSpace's default page size): more of the run is waiting
-    results["e_four_partners_50ms_100_per_page"] = four_partners(page_size=100)
+    results["e_four_partners_50ms_100_per_page"] = four_partners(page_size=100, repeats=repeats)
     return results
 
 
-def four_partners(n: int = 5000, page_size: int = 500) -> dict:
+def four_partners(n: int = 5000, page_size: int = 500, repeats: int = 1) -> dict:
     """Four partners of `n` oai_dc records each, every page delayed 50 ms, harvested one after
-    another and then concurrently (one thread per source, one parse pool)."""
+    another and then concurrently (one thread per source, one parse pool); `repeats` rounds of
+    both, the median of each."""
     servers = [served(n, "oai_dc", 0.05, page_size) for _ in range(4)]
     urls = [s.__enter__() for s in servers]
+    one_by_one, together = [], []
     try:
         with ThreadPoolExecutor(4) as pool:   # warm the servers' record caches: both runs read the same pages
             list(pool.map(lambda url: measure(FETCH, url, "oai_dc"), urls))
-        one_by_one = measure(CONCURRENT, ",".join(urls), "oai_dc", "1")
-        together = measure(CONCURRENT, ",".join(urls), "oai_dc", "4")
+        for _ in range(repeats):
+            one_by_one.append(measure(CONCURRENT, ",".join(urls), "oai_dc", "1")["seconds"])
+            together.append(measure(CONCURRENT, ",".join(urls), "oai_dc", "4")["seconds"])
     finally:
         for s in servers:
             s.__exit__(None, None, None)
+    seq, conc = sorted(one_by_one)[repeats // 2], sorted(together)[repeats // 2]
     return {"records_per_page": page_size, "pages_per_partner": -(-n // page_size),
-            "one_after_another_s": round(one_by_one["seconds"], 2), "concurrent_s": round(together["seconds"], 2),
-            "speedup": round(one_by_one["seconds"] / together["seconds"], 2)}
+            "one_after_another_s": round(seq, 2), "concurrent_s": round(conc, 2), "speedup": round(seq / conc, 2),
+            "runs_one_after_another_s": [round(x, 3) for x in one_by_one],
+            "runs_concurrent_s": [round(x, 3) for x in together]}
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(n=int(sys.argv[1]) if len(sys.argv) > 1 else 20_000, big=None, naive=True), indent=2))
+    print(json.dumps(run(n=int(sys.argv[1]) if len(sys.argv) > 1 else 20_000, big=None, naive=True, repeats=1), indent=2))
