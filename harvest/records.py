@@ -151,8 +151,9 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None,
                 raise Unmappable("missing_metadata", "a live record without <metadata>")
             if crosswalk.values is not None:   # the built-in crosswalks: finish's tuple as it is
                 described = crosswalk.values(metadata)
-                if len(described) != len(DESCRIPTIVE):
-                    raise TypeError(f"crosswalk {crosswalk.name} gave {len(described)} values, not {len(DESCRIPTIVE)}")
+                if described.__class__ is not tuple or len(described) != len(DESCRIPTIVE):
+                    raise TypeError(f"crosswalk {crosswalk.name} (values=True) gave {type(described).__name__} "
+                                    f"{described!r:.80}, not a tuple of the {len(DESCRIPTIVE)} descriptive fields")
             else:
                 mapped = crosswalk.fn(metadata)
                 try:

@@ -608,3 +608,24 @@ def test_marc_skips_only_datafields_it_never_reads(data):
     finally:
         marc21.USED_FIELDS = saved
     assert narrow == wide
+
+
+def test_a_crosswalk_that_breaks_the_values_contract_is_quarantined_not_misplaced():
+    """A `values=True` crosswalk must return finish()'s tuple. A dict of as many keys would unpack
+    into the row as field *names*, and a tuple of another length would shift every column: both are
+    quarantined as crosswalk errors instead. A dict crosswalk (values=False) that leaves a field
+    out gets null there."""
+    good = CROSSWALKS["oai_dc"]
+    record = etree.fromstring(
+        f'<record xmlns="{OAI_NS}"><header><identifier>oai:test:1</identifier><datestamp>2024-01-02</datestamp>'
+        '</header><metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>T</dc:title>'
+        '<dc:identifier>https://doi.org/10.1234/x</dc:identifier></oai_dc:dc></metadata></record>')
+    assert map_record(record, good, LINEAGE, None).row["primary_pid"] == "doi:10.1234/x"
+    for wrong in (lambda md: good.fn(md), lambda md: good.values(md)[:-1], lambda md: list(good.values(md))):
+        out = map_record(record, Crosswalk("broken", "broken/1", good.fn, wrong), LINEAGE, None)
+        assert out.row is None and out.quarantine["reason"] == "crosswalk_error", out
+        assert "broken" in out.quarantine["detail"] and out.raw["oai_identifier"] == "oai:test:1"
+    partial = Crosswalk("partial", "partial/1", lambda md: {"title": "T", "identifiers": []})
+    row = map_record(record, partial, LINEAGE, None).row
+    assert row["title"] == "T" and row["publisher"] is None and row["creators"] is None
