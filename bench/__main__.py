@@ -21,7 +21,8 @@ def _row(name, r):
     line = f"    {name:24} {r['rec_per_s']:>9,} rec/s  {mbs:>12}  {rss:>10}"
     if "pss_mb" in r:   # ours: harvester + parse workers, shared pages counted once
         line += (f"  (RSS summed)  PSS {r['pss_mb']:,.0f} MB peak: harvester {r.get('harvester_pss_mb', 0):,.0f}"
-                 f" + {r.get('parse_workers', 0)} workers ≤ {r.get('worker_pss_mb', 0):,.0f} MB each")
+                 f" + {r.get('parse_workers', 0)} workers ≤ {r.get('worker_pss_mb', 0):,.0f} MB each"
+                 f" (an untimed run of its own)")
     return line
 
 

@@ -4,11 +4,17 @@ stricter floor of two fields), (c) the naive sickle loop → pandas → Parquet,
 partners with 50 ms page latency, one after another versus concurrently. Each is run `repeats`
 times in interleaved rounds (a, b, b0, c, d, a, b, ...) and reported by its median run.
 
+Every method counts the records on the pages it read, deleted ones included (the naive loop skips
+their metadata but reads them, as the others do), so records/s compare the same work.
+
 Memory of (d) covers the harvesting process and its parse workers: `rss_mb` adds the harvester's
 peak RSS to each worker's (an upper bound: the libraries they share are counted in every process),
 `pss_mb` is the peak of their summed proportional set size (shared pages counted once), sampled
 every 50 ms; `harvester_pss_mb` and `worker_pss_mb` are the peaks of the harvester's and of the
-largest worker's own PSS (not necessarily at the same moment)."""
+largest worker's own PSS (not necessarily at the same moment). Reading PSS costs the kernel a walk
+of every process's page tables (~5 % of a harvest's throughput at one sample per 50 ms), so PSS
+is sampled in a run of its own after the timed ones: the timed runs carry only the kernel's own
+peak RSS, which costs nothing to read."""
 from __future__ import annotations
 
 import json
@@ -61,12 +67,12 @@ import pandas as pd
 from sickle import Sickle
 url, prefix = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
-rows = [dict(r.metadata, identifier_oai=r.header.identifier) for r in Sickle(url).ListRecords(metadataPrefix=prefix)
-        if not r.deleted]
+records = list(Sickle(url).ListRecords(metadataPrefix=prefix))
+rows = [dict(r.metadata, identifier_oai=r.header.identifier) for r in records if not r.deleted]
 df = pd.DataFrame(rows).astype(str)
 with tempfile.TemporaryDirectory() as tmp:
     df.to_parquet(tmp + "/naive.parquet")
-print(json.dumps({"records": len(rows), "seconds": time.perf_counter() - t0,
+print(json.dumps({"records": len(records), "seconds": time.perf_counter() - t0, "rows": len(rows),
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -74,7 +80,7 @@ OURS = """
 import sys, time, resource, tempfile
 from harvest.config import Source
 from harvest.pipeline import run_source
-url, prefix = sys.argv[1], sys.argv[2]
+url, prefix, sample_pss = sys.argv[1], sys.argv[2], sys.argv[3:] == ["pss"]
 src = Source(id="bench", name="bench", region="europe", endpoint=url, metadata_prefix=prefix, window="none",
              deletion_census="never")
 import os, threading
@@ -94,7 +100,8 @@ def sample():
         peak["workers"] = max([peak["workers"], *workers])
         done.wait(0.05)
 done = threading.Event()
-threading.Thread(target=sample, daemon=True).start()
+if sample_pss:
+    threading.Thread(target=sample, daemon=True).start()
 t0 = time.perf_counter()
 out = tempfile.TemporaryDirectory()   # removed at exit, after the timing
 r = run_source(src, out.name)
@@ -106,10 +113,10 @@ if P._POOL:
     P._POOL.close()   # reap the parse workers, so that RUSAGE_CHILDREN holds their peak
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers else 0.0
+pss_fields = {"pss_mb": peak["pss"], "harvester_pss_mb": peak["harvester"], "worker_pss_mb": peak["workers"]}
 print(json.dumps({"records": r.records + r.quarantined, "seconds": seconds, "bytes": r.bytes,
                   "rss_mb": own + workers * child, "harvester_rss_mb": own, "worker_rss_mb": child,
-                  "pss_mb": peak["pss"], "harvester_pss_mb": peak["harvester"], "worker_pss_mb": peak["workers"],
-                  "parse_workers": workers}))
+                  **(pss_fields if sample_pss else {}), "parse_workers": workers}))
 """
 
 CONCURRENT = """
@@ -149,14 +156,19 @@ def measure(code: str, *args: str) -> dict:
     return result
 
 
+def with_pss(timed: dict, sampled: dict) -> None:
+    """Add the PSS peaks of the sampled run to a timed run's figures, with the sampled run's own
+    speed beside them (it is not one of the timed runs)."""
+    timed.update({k: v for k, v in sampled.items() if "pss" in k})
+    timed["pss_run_rec_per_s"] = sampled["rec_per_s"]
+
+
 def median_of(runs: list[dict]) -> dict:
     """The run of median time (each method runs `repeats` times, interleaved with the others, so a
     slow minute of the shared machine does not land on one method only), with every run's
     seconds and, for ours, every run's peak PSS beside it."""
     out = dict(sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2])
     out["runs_seconds"] = [round(r["seconds"], 3) for r in runs]
-    if "pss_mb" in out:
-        out["runs_pss_mb"] = [round(r["pss_mb"], 1) for r in runs]
     return out
 
 
@@ -173,11 +185,14 @@ def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True, repea
             for _ in range(repeats):
                 for name, (code, *extra) in methods.items():
                     runs[name].append(measure(code, url, fmt, *extra))
+            memory = measure(OURS, url, fmt, "pss")   # untimed: PSS sampling slows what it watches
         row = {name: median_of(r) for name, r in runs.items()}
+        with_pss(row["d_ours"], memory)
         if big:
             with served(big, fmt) as url:
                 measure(FETCH, url, fmt)
                 row["d_ours_big"] = measure(OURS, url, fmt)
+                with_pss(row["d_ours_big"], measure(OURS, url, fmt, "pss"))
         d = row["d_ours"]["rec_per_s"]
         row["ratios"] = {"ours_vs_lean": round(d / row["b_fetch_lean_lxml"]["rec_per_s"], 2),
                          "ours_vs_two_fields": round(d / row["b0_fetch_two_fields_lxml"]["rec_per_s"], 2)}
