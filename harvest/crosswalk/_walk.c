@@ -1319,6 +1319,366 @@ fail:
     return NULL;
 }
 
+/* ---- the whole oai_dc crosswalk (harvest/crosswalk/oai_dc.py: py_map_oai_dc, with base.finish) ----
+ * dc_values(metadata) -> Values | NotImplemented: the tuple py_map_oai_dc(metadata) returns, built
+ * from dc_fields' dict without a Python frame. The normalisers are the Python functions given to
+ * set_dc_helpers() (cached: a call is a dictionary lookup); identifiers go through
+ * classify_identifier above. NotImplemented leaves the record to Python: what dc_fields leaves,
+ * no dc element, no title or no identifier (Python raises Unmappable for those), a creator with
+ * ';' (its affiliation is split there). */
+enum { H_TYPE, H_LANGUAGE, H_YEAR, H_LICENSE, H_CREATOR, H_ISSN, H_SPLIT_NAME, N_HELPERS };
+static PyObject *dc_helper[N_HELPERS];
+enum { K_TITLE, K_CREATOR, K_SUBJECT, K_DESCRIPTION, K_PUBLISHER, K_DATE, K_TYPE, K_LANGUAGE, K_RIGHTS,
+       K_RELATION, K_SOURCE, K_IDENTIFIER, N_KEYS };
+static const char *dc_key_names[N_KEYS] = {"title", "creator", "subject", "description", "publisher", "date", "type",
+                                           "language", "rights", "relation", "source", "identifier"};
+static PyObject *dc_key[N_KEYS];
+static PyObject *str_references, *str_is_part_of, *str_issn_hint, *str_resource_type, *str_language, *str_license;
+/* PID_SCHEMES (harvest/crosswalk/normalize.py): best_pid's order */
+static const char *pid_order[] = {"doi", "handle", "ark", "urn", "arxiv", "cstr", "isbn"};
+/* pid_url's resolvers */
+static const char *resolver_scheme[] = {"doi", "handle", "arxiv", "ark", "cstr"};
+static const char *resolver_base[] = {"https://doi.org/", "https://hdl.handle.net/", "https://arxiv.org/abs/",
+                                      "https://n2t.net/ark:/", "https://cstr.cn/"};
+
+/* f.get(name): a borrowed list, or NULL (no error) when absent */
+static PyObject *dc_list(PyObject *f, int key) {
+    PyObject *v = PyDict_GetItemWithError(f, dc_key[key]);
+    return v && PyList_CheckExact(v) ? v : NULL;
+}
+
+static int has_alnum(PyObject *s) {
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (Py_UNICODE_ISALNUM(PyUnicode_READ(kind, data, i)))
+            return 1;
+    return 0;
+}
+
+static int is_ascii(PyObject *s, const char *text) { return PyUnicode_CompareWithASCIIString(s, text) == 0; }
+
+/* classify_identifier(value, hint): a new reference */
+static PyObject *classify2(PyObject *value, PyObject *hint) {
+    PyObject *args[2] = {value, hint};
+    return classify_identifier(NULL, args, 2);
+}
+
+/* a truthy result of helper(arg): a new reference, Py_None (new) when falsy, NULL on error */
+static PyObject *helper(int which, PyObject *arg) {
+    return PyObject_CallOneArg(dc_helper[which], arg);
+}
+
+static PyObject *dc_values(PyObject *self, PyObject *metadata) {
+    if (!dc_helper[0]) {
+        PyErr_SetString(PyExc_RuntimeError, "harvest.crosswalk._walk.set_dc_helpers() was not called");
+        return NULL;
+    }
+    PyObject *f = dc_fields(self, metadata);
+    if (!f)
+        return NULL;
+    if (f == Py_None || f == Py_NotImplemented) {
+        Py_DECREF(f);
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *out = NULL, *creators = NULL, *subjects = NULL, *seen = NULL, *ids = NULL, *kept = NULL, *rel = NULL;
+    PyObject *rtype = NULL, *rtype_raw = NULL, *first_type = NULL, *first_type_raw = NULL, *lang = NULL;
+    PyObject *lang_raw = NULL, *year = NULL, *license = NULL, *landing = NULL, *pid = NULL, *t = NULL;
+    PyObject *list, *v;
+    int unmapped = 0;
+    Py_ssize_t i;
+
+    PyObject *titles = dc_list(f, K_TITLE), *identifiers = dc_list(f, K_IDENTIFIER);
+    if (PyErr_Occurred())
+        goto done;
+    if (!titles || !PyList_GET_SIZE(titles) || !identifiers || !PyList_GET_SIZE(identifiers)) {
+        unmapped = 1;   /* Python says why: missing_title, missing_identifier */
+        goto done;
+    }
+    /* creators: (name, family, None, None) where there is no ';' to split off */
+    if (!(creators = PyList_New(0)))
+        goto done;
+    if ((list = dc_list(f, K_CREATOR))) {
+        for (i = 0; i < PyList_GET_SIZE(list); i++) {
+            PyObject *name = PyList_GET_ITEM(list, i);
+            if (PyUnicode_FindChar(name, ';', 0, PyUnicode_GET_LENGTH(name), 1) != -1) {
+                unmapped = 1;
+                goto done;
+            }
+            PyObject *family = PyUnicode_IS_ASCII(name) ? split_name(name) : helper(H_SPLIT_NAME, name);
+            if (!family)
+                goto done;
+            t = PyTuple_Pack(4, name, family, Py_None, Py_None);
+            Py_DECREF(family);
+            if (!t || PyList_Append(creators, t) < 0)
+                goto done;
+            Py_CLEAR(t);
+        }
+    }
+    /* subjects, each once, in order */
+    if (!(subjects = PyList_New(0)) || !(seen = PySet_New(NULL)))
+        goto done;
+    if ((list = dc_list(f, K_SUBJECT))) {
+        for (i = 0; i < PyList_GET_SIZE(list); i++) {
+            v = PyList_GET_ITEM(list, i);
+            int known = PySet_Contains(seen, v);
+            if (known < 0 || (!known && (PySet_Add(seen, v) < 0 || PyList_Append(subjects, v) < 0)))
+                goto done;
+        }
+    }
+    /* resource type: the first that is not Text, else the first */
+    if ((list = dc_list(f, K_TYPE))) {
+        for (i = 0; i < PyList_GET_SIZE(list) && !rtype; i++) {
+            PyObject *raw = PyList_GET_ITEM(list, i);
+            if (!(v = helper(H_TYPE, raw)))
+                goto done;
+            if (v == Py_None || !PyUnicode_Check(v) || !PyUnicode_GET_LENGTH(v)) {
+                if (v != Py_None && !PyUnicode_Check(v)) {
+                    Py_DECREF(v);
+                    unmapped = 1;
+                    goto done;
+                }
+                Py_DECREF(v);
+                continue;
+            }
+            if (!first_type) {
+                first_type = v;
+                Py_INCREF(v);
+                first_type_raw = raw;
+                Py_INCREF(raw);
+            }
+            if (!is_ascii(v, "Text")) {
+                rtype = v;
+                rtype_raw = raw;
+                Py_INCREF(raw);
+            } else
+                Py_DECREF(v);
+        }
+        if (!rtype && first_type) {
+            rtype = first_type;
+            rtype_raw = first_type_raw;
+            Py_INCREF(rtype);
+            Py_INCREF(rtype_raw);
+        }
+    }
+    /* language: the first that normalises */
+    if ((list = dc_list(f, K_LANGUAGE))) {
+        for (i = 0; i < PyList_GET_SIZE(list) && !lang; i++) {
+            PyObject *raw = PyList_GET_ITEM(list, i);
+            if (!(v = helper(H_LANGUAGE, raw)))
+                goto done;
+            if (v != Py_None && !PyUnicode_Check(v)) {
+                Py_DECREF(v);
+                unmapped = 1;
+                goto done;
+            }
+            if (v != Py_None && PyUnicode_GET_LENGTH(v)) {
+                lang = v;
+                lang_raw = raw;
+                Py_INCREF(raw);
+            } else
+                Py_DECREF(v);
+        }
+    }
+    /* year: the smallest found */
+    if ((list = dc_list(f, K_DATE))) {
+        for (i = 0; i < PyList_GET_SIZE(list); i++) {
+            if (!(v = helper(H_YEAR, PyList_GET_ITEM(list, i))))
+                goto done;
+            int truth = PyObject_IsTrue(v), less = 0;
+            if (truth > 0 && year && (less = PyObject_RichCompareBool(v, year, Py_LT)) < 0)
+                truth = -1;
+            if (truth < 0) {
+                Py_DECREF(v);
+                goto done;
+            }
+            if (truth && (!year || less))
+                Py_XSETREF(year, v);
+            else
+                Py_DECREF(v);
+        }
+    }
+    /* licence: pick_license_from(rights) -> (licence, the statement it came from) */
+    list = dc_list(f, K_RIGHTS);
+    if (!(license = helper(H_LICENSE, list ? list : Py_None)))
+        goto done;
+    if (!PyTuple_CheckExact(license) || PyTuple_GET_SIZE(license) != 2) {
+        unmapped = 1;
+        goto done;
+    }
+    /* identifiers: classified, each once; the written form kept where it differs */
+    if (!(ids = PyList_New(0)) || !(kept = PyList_New(0)))
+        goto done;
+    for (i = 0; i < PyList_GET_SIZE(identifiers); i++) {
+        PyObject *value = PyList_GET_ITEM(identifiers, i);
+        PyObject *found = classify2(value, Py_None);
+        if (!found)
+            goto done;
+        int known = found == Py_None ? 1 : PySequence_Contains(ids, found);
+        if (known < 0 || (!known && PyList_Append(ids, found) < 0)) {
+            Py_DECREF(found);
+            goto done;
+        }
+        if (!known) {
+            PyObject *scheme = PyTuple_GET_ITEM(found, 0), *norm = PyTuple_GET_ITEM(found, 1);
+            int differs = is_ascii(scheme, "url") ? 0 : PyObject_RichCompareBool(value, norm, Py_NE);
+            if (differs > 0) {
+                PyObject *label = PyUnicode_FromFormat("identifier:%U", scheme);
+                t = label ? PyTuple_Pack(2, label, value) : NULL;
+                Py_XDECREF(label);
+                if (!t || PyList_Append(kept, t) < 0)
+                    differs = -1;
+                Py_CLEAR(t);
+            }
+            if (differs < 0) {
+                Py_DECREF(found);
+                goto done;
+            }
+        }
+        Py_DECREF(found);
+    }
+    if (!PyList_GET_SIZE(ids)) {
+        unmapped = 1;
+        goto done;
+    }
+    /* originals: what the partner wrote where normalisation changed it */
+    {
+        PyObject *names[3] = {str_resource_type, str_language, str_license};
+        PyObject *raws[3] = {rtype_raw, lang_raw, PyTuple_GET_ITEM(license, 1)};
+        PyObject *norms[3] = {rtype, lang, PyTuple_GET_ITEM(license, 0)};
+        for (int k = 0; k < 3; k++) {
+            if (!raws[k] || raws[k] == Py_None)
+                continue;
+            int differs = PyObject_RichCompareBool(raws[k], norms[k] ? norms[k] : Py_None, Py_NE);
+            if (differs < 0)
+                goto done;
+            if (differs) {
+                t = PyTuple_Pack(2, names[k], raws[k]);
+                if (!t || PyList_Append(kept, t) < 0)
+                    goto done;
+                Py_CLEAR(t);
+            }
+        }
+    }
+    /* the primary PID (scheme order, then the smallest value) and the landing URL */
+    PyObject *best = NULL, *first_url = NULL;
+    int best_rank = 99;
+    for (i = 0; i < PyList_GET_SIZE(ids); i++) {
+        PyObject *id = PyList_GET_ITEM(ids, i), *scheme = PyTuple_GET_ITEM(id, 0);
+        if (!first_url && is_ascii(scheme, "url"))
+            first_url = PyTuple_GET_ITEM(id, 1);
+        for (int r = 0; r < 7; r++) {
+            if (!is_ascii(scheme, pid_order[r]))
+                continue;
+            int smaller = r < best_rank;
+            if (r == best_rank) {
+                smaller = PyUnicode_Compare(PyTuple_GET_ITEM(id, 1), PyTuple_GET_ITEM(best, 1)) < 0;
+                if (PyErr_Occurred())
+                    goto done;
+            }
+            if (smaller) {
+                best = id;
+                best_rank = r;
+            }
+            break;
+        }
+    }
+    if (best && !(pid = PyUnicode_FromFormat("%U:%U", PyTuple_GET_ITEM(best, 0), PyTuple_GET_ITEM(best, 1))))
+        goto done;
+    if (first_url) {
+        landing = first_url;
+        Py_INCREF(landing);
+    } else if (best) {
+        for (int r = 0; r < 5 && !landing; r++)
+            if (is_ascii(PyTuple_GET_ITEM(best, 0), resolver_scheme[r])
+                    && !(landing = PyUnicode_FromFormat("%s%U", resolver_base[r], PyTuple_GET_ITEM(best, 1))))
+                goto done;
+    }
+    /* related: dc:relation as References, ISSN-like dc:source as IsPartOf; classified, each once */
+    if (!(rel = PyList_New(0)))
+        goto done;
+    for (int part = 0; part < 2; part++) {
+        if (!(list = dc_list(f, part ? K_SOURCE : K_RELATION)))
+            continue;
+        for (i = 0; i < PyList_GET_SIZE(list); i++) {
+            PyObject *value = PyList_GET_ITEM(list, i), *hint = Py_None;
+            if (part) {
+                if (!(v = helper(H_ISSN, value)))
+                    goto done;
+                int match = v != Py_None;
+                Py_DECREF(v);
+                if (!match)
+                    continue;
+                hint = str_issn_hint;
+            }
+            PyObject *found = classify2(value, hint);
+            if (!found)
+                goto done;
+            if (found == Py_None) {
+                Py_DECREF(found);
+                continue;
+            }
+            t = PyTuple_Pack(3, part ? str_is_part_of : str_references, PyTuple_GET_ITEM(found, 0),
+                             PyTuple_GET_ITEM(found, 1));
+            Py_DECREF(found);
+            int known = t ? PySequence_Contains(rel, t) : -1;
+            if (known < 0 || (!known && PyList_Append(rel, t) < 0))
+                goto done;
+            Py_CLEAR(t);
+        }
+    }
+    /* the first description with a letter or digit in it */
+    PyObject *description = Py_None, *publisher = Py_None;
+    if ((list = dc_list(f, K_DESCRIPTION))) {
+        for (i = 0; i < PyList_GET_SIZE(list); i++)
+            if (has_alnum(PyList_GET_ITEM(list, i))) {
+                description = PyList_GET_ITEM(list, i);
+                break;
+            }
+    }
+    if ((list = dc_list(f, K_PUBLISHER)) && PyList_GET_SIZE(list))
+        publisher = PyList_GET_ITEM(list, 0);
+    if (PyErr_Occurred())
+        goto done;
+    out = PyTuple_Pack(14, PyList_GET_ITEM(titles, 0), creators, subjects, description, publisher,
+                       year ? year : Py_None, rtype ? rtype : Py_None, lang ? lang : Py_None,
+                       PyTuple_GET_ITEM(license, 0), ids, pid ? pid : Py_None, landing ? landing : Py_None, rel, kept);
+done:
+    Py_DECREF(f);
+    Py_XDECREF(creators);
+    Py_XDECREF(subjects);
+    Py_XDECREF(seen);
+    Py_XDECREF(ids);
+    Py_XDECREF(kept);
+    Py_XDECREF(rel);
+    Py_XDECREF(rtype);
+    Py_XDECREF(rtype_raw);
+    Py_XDECREF(first_type);
+    Py_XDECREF(first_type_raw);
+    Py_XDECREF(lang);
+    Py_XDECREF(lang_raw);
+    Py_XDECREF(year);
+    Py_XDECREF(license);
+    Py_XDECREF(landing);
+    Py_XDECREF(pid);
+    Py_XDECREF(t);
+    if (unmapped && !out && !PyErr_Occurred())
+        Py_RETURN_NOTIMPLEMENTED;
+    return out;
+}
+
+static PyObject *set_dc_helpers(PyObject *self, PyObject *args) {
+    PyObject *fns[N_HELPERS];
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &fns[0], &fns[1], &fns[2], &fns[3], &fns[4], &fns[5], &fns[6]))
+        return NULL;
+    for (int i = 0; i < N_HELPERS; i++) {
+        Py_INCREF(fns[i]);
+        Py_XSETREF(dc_helper[i], fns[i]);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *init(PyObject *self, PyObject *type) {
     if (!PyType_Check(type)) {
         PyErr_SetString(PyExc_TypeError, "init() takes lxml.etree._Element");
@@ -1340,6 +1700,10 @@ static PyMethodDef methods[] = {
      "set_datacite_helpers(year_of, normalise_resource_type, normalise_language, split_name, normalise_orcid)"},
     {"cut_records", cut_records, METH_VARARGS,
      "cut_records(content, pos, count, open_tag, close_tag, head) -> ([bytes, ...], end) | None"},
+    {"dc_values", dc_values, METH_O, "dc_values(metadata) -> the oai_dc crosswalk's Values | NotImplemented"},
+    {"set_dc_helpers", set_dc_helpers, METH_VARARGS,
+     "set_dc_helpers(normalise_resource_type, normalise_language, year_of, pick_license_from, _creator, "
+     "issn_like_match, split_name)"},
     {"set_fallbacks", set_fallbacks, METH_VARARGS,
      "set_fallbacks(classify_identifier, normalise_orcid): the Python versions, for what the C code leaves"},
     {NULL, NULL, 0, NULL},
@@ -1361,6 +1725,15 @@ PyMODINIT_FUNC PyInit__walk(void) {
     PyObject **slots[] = {&str_doi, &str_handle, &str_arxiv, &str_ark, &str_urn, &str_cstr, &str_issn, &str_isbn, &str_url};
     for (int i = 0; i < 9; i++)
         if (!(*slots[i] = PyUnicode_InternFromString(schemes[i])))
+            return NULL;
+    for (int i = 0; i < N_KEYS; i++)
+        if (!(dc_key[i] = PyUnicode_InternFromString(dc_key_names[i])))
+            return NULL;
+    static const char *words[] = {"References", "IsPartOf", "ISSN", "resource_type", "language", "license"};
+    PyObject **word_slots[] = {&str_references, &str_is_part_of, &str_issn_hint, &str_resource_type, &str_language,
+                               &str_license};
+    for (int i = 0; i < 6; i++)
+        if (!(*word_slots[i] = PyUnicode_InternFromString(words[i])))
             return NULL;
     return PyModule_Create(&module);
 }

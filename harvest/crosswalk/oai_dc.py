@@ -7,6 +7,7 @@ from harvest.crosswalk.base import _LOCAL, Unmappable, Values, creator, finish, 
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_resource_type, pick_license_from, year_of,
 )
+from harvest.crosswalk import speedups
 from harvest.crosswalk.speedups import dc_fields as c_dc_fields
 
 
@@ -60,9 +61,9 @@ def _dc_fields(metadata) -> dict[str, list[str]] | None:
     return f
 
 
-@register("oai_dc", version="oai_dc/2", values=True)
-def map_oai_dc(metadata) -> Values:
-    """Walk the dc:* children once (in C where it is built); repeated elements keep their order."""
+def py_map_oai_dc(metadata) -> Values:
+    """The oai_dc crosswalk in Python: walk the dc:* children once (in C where it is built);
+    repeated elements keep their order."""
     f = c_dc_fields(metadata) if c_dc_fields is not None else NotImplemented
     if f is NotImplemented:   # no C walk, or a node it leaves to Python (an entity reference)
         f = _dc_fields(metadata)
@@ -97,3 +98,19 @@ def map_oai_dc(metadata) -> Values:
         related=related,
         originals={"resource_type": rtype[1], "language": lang[1], "license": license_raw},
     )
+
+
+# the whole crosswalk in C where it is built (harvest/crosswalk/_walk.c: dc_values), with these
+# functions for what it does not do itself; it leaves unusual records to py_map_oai_dc
+_c_values = speedups.dc_values(py_map_oai_dc, normalise_resource_type, normalise_language, year_of,
+                               pick_license_from, _creator, _ISSN_LIKE.match, split_name)
+
+
+@register("oai_dc", version="oai_dc/2", values=True)
+def map_oai_dc(metadata) -> Values:
+    """Simple Dublin Core → Values: py_map_oai_dc, run in C where it can be."""
+    if _c_values is not None:
+        found = _c_values(metadata)
+        if found is not NotImplemented:
+            return found
+    return py_map_oai_dc(metadata)

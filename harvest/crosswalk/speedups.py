@@ -1,7 +1,8 @@
 """The optional C code (harvest/crosswalk/_walk.c): `dc_fields`, the oai_dc child loop, None where
 the module is not built, the lxml version's element layout is not one it knows, it gives a
 different answer than the Python walk on a check document, or HARVEST_C_WALK=0 turns it off;
-`datacite_walk` gives the DataCite/OpenAIRE walk under the same conditions, `normalisers` the
+`datacite_walk` gives the DataCite/OpenAIRE walk and `dc_values` the whole oai_dc crosswalk under
+the same conditions, `normalisers` the
 identifier normalisers and `cut_records` record_bytes' loop (these two need no lxml layout)."""
 from __future__ import annotations
 
@@ -96,3 +97,41 @@ def datacite_walk(python_walk, year_of, normalise_resource_type, normalise_langu
     if _walk.datacite_fields(check) != python_walk(check[0]):
         return None
     return _walk.datacite_fields
+
+
+# oai_dc records the C crosswalk must map as py_map_oai_dc does before it is used: repeated and
+# Text types, a language and rights to normalise, several dates, identifiers that repeat or are
+# written otherwise, a relation and ISSN-like sources, repeated subjects, a description without
+# letters
+_DC = (b'<metadata xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+       b'xmlns:dc="http://purl.org/dc/elements/1.1/"><oai_dc:dc>%s</oai_dc:dc></metadata>')
+_CHECK_DC_VALUES = [_DC % body for body in (
+    b'<dc:title>T</dc:title><dc:creator>Doe, Jane</dc:creator><dc:creator>Li Wei</dc:creator>'
+    b'<dc:subject>a</dc:subject><dc:subject>b</dc:subject><dc:subject>a</dc:subject>'
+    b'<dc:description>--</dc:description><dc:description>Abstract</dc:description><dc:publisher>P</dc:publisher>'
+    b'<dc:date>2021-05-01</dc:date><dc:date>c. 1998</dc:date><dc:type>Text</dc:type>'
+    b'<dc:type>info:eu-repo/semantics/article</dc:type><dc:language>eng</dc:language>'
+    b'<dc:rights>info:eu-repo/semantics/openAccess</dc:rights>'
+    b'<dc:rights>https://creativecommons.org/licenses/by/4.0/legalcode</dc:rights>'
+    b'<dc:identifier>https://doi.org/10.5281/ZENODO.1</dc:identifier><dc:identifier>10.5281/zenodo.1</dc:identifier>'
+    b'<dc:identifier>http://hdl.handle.net/1234/5</dc:identifier><dc:identifier>https://x.org/r/1</dc:identifier>'
+    b'<dc:relation>https://doi.org/10.1/x</dc:relation><dc:source>ISSN 0947-6539</dc:source>'
+    b'<dc:source>0947-6539</dc:source><dc:source>Journal</dc:source>',
+    b'<dc:title>T</dc:title><dc:type>Text</dc:type><dc:language>xx-yy</dc:language>'
+    b'<dc:identifier>arXiv:2101.00001</dc:identifier><dc:identifier>hdl:1234/5</dc:identifier>',
+)]
+
+
+def dc_values(python_map, *helpers):
+    """The C oai_dc crosswalk (dc_values: metadata → the Values `python_map` gives, NotImplemented
+    where it leaves the record to Python), using the helpers given (see _walk.set_dc_helpers);
+    None where the C walks are not in use or it answers a check record otherwise."""
+    _walk = _module()
+    if dc_fields is None or not hasattr(_walk, "dc_values"):
+        return None
+    _walk.set_dc_helpers(*helpers)
+    for doc in _CHECK_DC_VALUES:
+        metadata = etree.fromstring(doc)
+        if _walk.dc_values(metadata) != python_map(metadata):
+            return None
+    return _walk.dc_values

@@ -127,17 +127,18 @@ def demo_metadata(prefixes: tuple[str, ...]) -> list:
     return found
 
 
-@pytest.mark.parametrize("module, switch, crosswalk, prefixes", [
-    (oai_dc, "c_dc_fields", "map_oai_dc", ("oai_dc",)),
-    (datacite, "c_datacite_fields", "map_datacite", ("oai_datacite", "oai_openaire")),
+@pytest.mark.parametrize("module, switches, crosswalk, prefixes", [
+    (oai_dc, ("c_dc_fields", "_c_values"), "map_oai_dc", ("oai_dc",)),
+    (datacite, ("c_datacite_fields",), "map_datacite", ("oai_datacite", "oai_openaire")),
 ], ids=["oai_dc", "datacite"])
-def test_the_crosswalk_gives_the_same_rows_with_and_without_the_c_walk(monkeypatch, module, switch, crosswalk,
+def test_the_crosswalk_gives_the_same_rows_with_and_without_the_c_walk(monkeypatch, module, switches, crosswalk,
                                                                        prefixes):
-    records, c_function = demo_metadata(prefixes), getattr(module, switch)
-    assert c_function is not None
+    records, c_functions = demo_metadata(prefixes), {name: getattr(module, name) for name in switches}
+    assert None not in c_functions.values()
     rows_by = {}
     for use_c in (True, False):
-        monkeypatch.setattr(module, switch, c_function if use_c else None)
+        for name, c_function in c_functions.items():
+            monkeypatch.setattr(module, name, c_function if use_c else None)
         rows = []
         for metadata in records:
             try:
@@ -269,9 +270,12 @@ def test_the_c_walks_keep_reference_counts_and_memory_steady():
                                b'<resourceType/><language/><publicationYear/><publisher/><subjects><subject/></subjects>'
                                b'<descriptions><description/></descriptions></resource><dc><t></t><u> </u></dc></m>')
     assert c_resource(declined) is NotImplemented and c_resource(empties) == python_resource_walk(empties)
-    calls = [c_resource, c_walk]
+    calls = [c_resource, c_walk, c_values]
+    docs = [declined, empties, etree.fromstring(b"<m/>"), etree.fromstring(speedups._CHECK_RESOURCE),
+            *map(etree.fromstring, speedups._CHECK_DC_VALUES), etree.fromstring(_dc_doc(
+                "<dc:title>T</dc:title><dc:creator>A; B</dc:creator><dc:identifier>10.1234/x</dc:identifier>"))]
     for call in calls:
-        for doc in (declined, empties, etree.fromstring(b"<m/>"), etree.fromstring(speedups._CHECK_RESOURCE)):
+        for doc in docs:
             before = sys.getrefcount(None), sys.getrefcount(NotImplemented)
             for _ in range(5000):
                 result = call(doc)
@@ -284,6 +288,7 @@ def test_the_c_walks_keep_reference_counts_and_memory_steady():
             for el in real:
                 c_walk(el)
                 c_resource(el)
+                c_values(el)
             with pytest.raises(TypeError):
                 c_walk(None)
     walk_all(200)
@@ -351,3 +356,115 @@ def _resource(draw) -> bytes:
 def test_the_c_datacite_walk_equals_the_python_walk_on_generated_resources(doc):
     metadata = etree.fromstring(doc, _PARSER)
     assert c_resource_walk(metadata) == python_resource_walk(metadata)
+
+
+# ---- the whole oai_dc crosswalk in C: dc_values against py_map_oai_dc -----------------------------
+
+c_values = oai_dc._c_values
+
+
+def _dc_doc(body: str) -> bytes:
+    return f'<metadata xmlns="{OAI_NS}"><oai_dc:dc xmlns:oai_dc="{OAI_DC}" xmlns:dc="{DC}">{body}</oai_dc:dc></metadata>'.encode()
+
+
+def python_values(metadata):
+    try:
+        return oai_dc.py_map_oai_dc(metadata)
+    except Unmappable as exc:
+        return ("unmappable", exc.reason)
+
+
+def assert_c_values_match(metadata) -> None:
+    """dc_values gives py_map_oai_dc's tuple, or declines exactly where it says it does: what the
+    C walk leaves, a record Python finds unmappable, a creator with ';' to split."""
+    found, expected = c_values(metadata), python_values(metadata)
+    fields = oai_dc._dc_fields(metadata)
+    declines = (expected[0] == "unmappable" or c_walk(metadata) is NotImplemented
+                or any(";" in name for name in (fields or {}).get("creator", ())))
+    if declines:
+        assert found is NotImplemented
+    else:
+        assert found == expected
+        assert [type(x) for x in found] == [type(x) for x in expected]
+
+
+# values that mean something to the crosswalk: identifiers of every scheme and spelling, types,
+# languages, rights, dates, ISSN-like sources, names with and without commas and semicolons
+_DC_VALUES = {
+    "identifier": ["10.5281/zenodo.1", "https://doi.org/10.5281/ZENODO.1", "doi:10.5281/zenodo.1", "hdl:1234/5",
+                   "http://hdl.handle.net/1234/5", "https://x.org/r/1", "arXiv:2101.00001v2", "urn:nbn:de:101-2019",
+                   "ark:/13030/tf5p30086k", "CSTR:31253.11.sciencedb.1", "ISBN 978-0-306-40615-7", "not a pid",
+                   "10.1%2Fx", "https://doi.org/10.1234/é", "oai:zenodo.org:1", "ISSN 0947-6539"],
+    "type": ["Text", "info:eu-repo/semantics/article", "Dataset", "http://purl.org/coar/resource_type/c_ddb1",
+             "journal article", "unknown thing", "Software", "TEXT"],
+    "language": ["eng", "en", "English", "spa", "und", "xx-yy", "zz", "fr-CA", "中文"],
+    "rights": ["info:eu-repo/semantics/openAccess", "https://creativecommons.org/licenses/by/4.0/",
+               "Creative Commons Attribution 4.0 International", "CC0", "CC-BY-4.0", "All rights reserved",
+               "https://creativecommons.org/licenses/by/3.0/au/"],
+    "date": ["2021-05-01", "c. 1998", "2020/2021", "n.d.", "1400", "2019"],
+    "source": ["ISSN 0947-6539", "0947-6539", "Journal of Things", "1234-567X", "eissn:0947-6538"],
+    "relation": ["https://doi.org/10.1/x", "10.1/x", "hdl:1/2", "see also", "https://x.org/a"],
+    "creator": ["Doe, Jane", "Li Wei", "Ng", "Doe, Jane; Uni A", "; Uni", "Ó Briain, Seán", "数据, 名", " Smith ,  J "],
+    "title": ["T", "A title", "数据"],
+    "subject": ["a", "b", "a", "数据"],
+    "description": ["--", "Abstract", "…", "x", "١٢"],
+    "publisher": ["P", "Zenodo"],
+}
+
+
+@st.composite
+def _dc_record(draw) -> bytes:
+    names = draw(st.lists(st.sampled_from(sorted(_DC_VALUES) + ["contributor", "format", "coverage"]), max_size=16))
+    body = "".join(f"<dc:{n}>{draw(st.sampled_from(_DC_VALUES.get(n, ['x', ''])))}</dc:{n}>" for n in names)
+    return _dc_doc(body)
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_dc_record())
+def test_the_c_oai_dc_crosswalk_equals_the_python_one_on_generated_records(doc):
+    assert_c_values_match(etree.fromstring(doc, _PARSER))
+
+
+@PROPS
+@given(metadata_payloads("oai_dc"))
+def test_the_c_oai_dc_crosswalk_equals_the_python_one_on_random_and_mutated_records(metadata):
+    assert_c_values_match(metadata)
+
+
+def test_the_c_oai_dc_crosswalk_equals_the_python_one_on_real_records():
+    records = _oai_dc_metadata() + demo_metadata(("oai_dc",))
+    mapped = 0
+    for metadata in records:
+        assert_c_values_match(metadata)
+        mapped += c_values(metadata) is not NotImplemented
+    assert mapped > 100
+
+
+def test_the_c_oai_dc_crosswalk_declines_what_python_must_do():
+    """Each case it leaves to Python, and map_oai_dc still maps (or refuses) it as Python does."""
+    cases = {
+        "missing_title": "<dc:identifier>10.1234/x</dc:identifier>",
+        "missing_identifier": "<dc:title>T</dc:title><dc:identifier>not a pid</dc:identifier>",
+        "affiliation": "<dc:title>T</dc:title><dc:creator>Doe, J; Uni A</dc:creator><dc:identifier>10.1234/x</dc:identifier>",
+    }
+    for case, body in cases.items():
+        metadata = etree.fromstring(_dc_doc(body))
+        assert c_values(metadata) is NotImplemented, case
+        if case == "affiliation":
+            assert oai_dc.map_oai_dc(metadata)["creators"] == [
+                {"name": "Doe, J", "family_name": "Doe", "orcid": None, "affiliation": "Uni A"}]
+        else:
+            with pytest.raises(Unmappable) as caught:
+                oai_dc.map_oai_dc(metadata)
+            assert caught.value.reason == case
+    assert c_values(etree.fromstring(b"<metadata><other/></metadata>")) is NotImplemented
+    with pytest.raises(TypeError):
+        c_values("not an element")
+
+
+def test_harvest_c_walk_0_leaves_the_oai_dc_crosswalk_to_python():
+    code = "from harvest.crosswalk import oai_dc; print(oai_dc._c_values is None)"
+    for value, off in (("0", "True"), ("1", "False")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**os.environ, "HARVEST_C_WALK": value})
+        assert out.stdout.strip() == off
