@@ -195,7 +195,8 @@ def normalise_language(value: str | None) -> str | None:
     return base if re.fullmatch(r"[a-z]{3}", base) else None
 
 
-_CC = re.compile(r"creativecommons\.org/licenses/(by(?:-nc)?(?:-nd|-sa)?)/(\d\.\d)(/[a-z]{2,3})?", re.I)
+# a jurisdiction port is a whole path segment (3.0/au, 3.0/au/), not the start of legalcode or deed.en
+_CC = re.compile(r"creativecommons\.org/licenses/(by(?:-nc)?(?:-nd|-sa)?)/(\d\.\d)(/[a-z]{2,3}(?![a-z0-9._-]))?", re.I)
 _CC0 = re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I)
 _SPDX_KNOWN = {s.lower(): s for s in (
     "CC-BY-4.0", "CC-BY-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-ND-4.0", "CC-BY-NC-ND-4.0",

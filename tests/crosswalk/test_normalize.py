@@ -60,6 +60,12 @@ def test_language(value, expected):
 @pytest.mark.parametrize("value, expected", [
     ("https://creativecommons.org/licenses/by/4.0/", "CC-BY-4.0"),
     ("http://creativecommons.org/licenses/by-nc-sa/3.0/igo/", "CC-BY-NC-SA-3.0"),
+    # Zenodo's rights URL: "legalcode" and "deed.en" are pages of the licence, not jurisdictions
+    ("https://creativecommons.org/licenses/by/4.0/legalcode", "CC-BY-4.0"),
+    ("https://creativecommons.org/licenses/by-sa/4.0/deed.en", "CC-BY-SA-4.0"),
+    ("https://creativecommons.org/licenses/by/3.0/au/", "https://creativecommons.org/licenses/by/3.0/au/"),
+    ("http://creativecommons.org/licenses/by-nc/2.5/es/deed.es", "http://creativecommons.org/licenses/by-nc/2.5/es/deed.es"),
+    ("https://creativecommons.org/licenses/by/3.0/us/legalcode", "https://creativecommons.org/licenses/by/3.0/us/legalcode"),
     ("https://creativecommons.org/publicdomain/zero/1.0/", "CC0-1.0"),
     ("cc-by-4.0", "CC-BY-4.0"),
     ("http://www.apache.org/licenses/LICENSE-2.0", "Apache-2.0"),
