@@ -67,12 +67,15 @@ import pandas as pd
 from sickle import Sickle
 url, prefix = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
-records = list(Sickle(url).ListRecords(metadataPrefix=prefix))
-rows = [dict(r.metadata, identifier_oai=r.header.identifier) for r in records if not r.deleted]
+records, rows = 0, []
+for r in Sickle(url).ListRecords(metadataPrefix=prefix):   # each record freed as the loop moves on
+    records += 1
+    if not r.deleted:
+        rows.append(dict(r.metadata, identifier_oai=r.header.identifier))
 df = pd.DataFrame(rows).astype(str)
 with tempfile.TemporaryDirectory() as tmp:
     df.to_parquet(tmp + "/naive.parquet")
-print(json.dumps({"records": len(records), "seconds": time.perf_counter() - t0, "rows": len(rows),
+print(json.dumps({"records": records, "seconds": time.perf_counter() - t0, "rows": len(rows),
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
