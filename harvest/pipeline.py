@@ -390,6 +390,7 @@ class Harvest:
         self.pool: ParsePool | None = None
         self._chunks: deque[_Chunk] = deque()       # chunks in parse workers, not yet committed
         self._inflight: deque[_InFlight] = deque()
+        self._settled_bytes = self._settled_rows = 0   # of mapped pages: the rows a page's bytes give
         self._fills: dict[str, dict] = {}   # records files sealed by workers: their fill counts
         self.progress, self.clock, self.chunk_rows = progress, clock, chunk_rows
         self.t0 = time.monotonic()
@@ -594,7 +595,7 @@ class Harvest:
                     continue
                 chunk = self._open_chunk()
                 entry = _InFlight(url, sent, None, chunk, self._send_page(chunk, url, content), content)
-                chunk.est_rows += content.count(b"header>")   # about one per record and table
+                chunk.est_rows += self._rows_in(content)
                 guess = tail_token(content) if guess_tokens else None
                 if guess is not None and guess != sent and count < MAX_PAGES:
                     entry.guess, nxt = guess, {"resumptionToken": guess}
@@ -651,10 +652,21 @@ class Harvest:
             for k in ("listed", "records", "deleted", "quarantined"):
                 p[k] += getattr(res, k)
             unit.complete_list_size = res.complete_list_size or unit.complete_list_size
+            if e.content is not None and res.listed:
+                self._settled_bytes += len(e.content)
+                self._settled_rows += 2 * res.listed   # a records (or quarantine) row and a raw row each
         e.content = None
         if self.progress:
             self.progress(self._totals(), time.monotonic() - self.t0)
         return token
+
+    def _rows_in(self, content: bytes) -> int:
+        """About how many rows a fetched page will add to its chunk: counted on the pages sent
+        before any has been mapped (two `header>` a record: one per table), then estimated from the
+        rows per byte of the pages mapped so far, which costs no pass over the page."""
+        if not self._settled_rows:
+            return content.count(b"header>")
+        return -(-len(content) * self._settled_rows // self._settled_bytes)
 
     def _open_chunk(self) -> _Chunk:
         if not self._chunks or self._chunks[-1].closed:

@@ -417,3 +417,18 @@ def test_frames_carry_page_bodies_out_of_band_and_a_frame_cut_short_reads_as_the
     assert read_frame(stream) == (7, True, {"records": 3}) and read_frame(stream) is None
     for cut in (5, 40, len(whole) - len(body) // 2, len(whole) - len(body) - 60):
         assert read_frame(io.BytesIO(whole[:cut])) is None, cut
+
+
+def test_chunks_close_near_their_row_target_once_pages_are_estimated(tmp_path):
+    """The harvester counts the rows of the first pages it sends and estimates the later ones from
+    the bytes per row of the pages mapped so far: chunks still close at about chunk_rows (here
+    every ~2 pages: 2 rows a record), neither one chunk for the whole list nor one a page."""
+    big = replace(partner("eosc-zenodo"), id="big-zenodo", own_works=2000, page_size=50)
+    with DemoNetwork(partners=(big,)) as network:
+        src = Source(id=big.id, name=big.name, region=big.region, endpoint=network.url_for(big.id),
+                     metadata_prefix=big.formats[0], window="none")
+        report = run_source(src, tmp_path, chunk_rows=4 * big.page_size, parse_workers=2)
+    assert report.status == "complete" and report.pages >= 40
+    chunks = {re.search(r"-(\d{5})-\d\.parquet$", f).group(1) for f in report.files if f.startswith("records/")}
+    expected = report.pages / 2
+    assert 0.8 * expected <= len(chunks) <= 1.2 * expected + 1, (len(chunks), report.pages)
