@@ -232,7 +232,6 @@ class ParsePool:
         # pipes of the workers it forks: (their stdin, their stdout), both ends
         pipes = [(os.pipe(), os.pipe()) for _ in range(n - 1)]
         env = {"ARROW_DEFAULT_MEMORY_POOL": "system",   # gives freed buffers back: ~25 MB less per worker
-               "OPENBLAS_NUM_THREADS": "1",   # numpy (loaded by pyarrow) is not computing here: no BLAS threads
                **os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
                "HARVEST_WORKER_SIBLINGS": ",".join(f"{i[0]}:{o[1]}" for i, o in pipes)}
         child_ends = [fd for i, o in pipes for fd in (i[0], o[1])]

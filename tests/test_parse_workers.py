@@ -432,3 +432,20 @@ def test_chunks_close_near_their_row_target_once_pages_are_estimated(tmp_path):
     chunks = {re.search(r"-(\d{5})-\d\.parquet$", f).group(1) for f in report.files if f.startswith("records/")}
     expected = report.pages / 2
     assert 0.8 * expected <= len(chunks) <= 1.2 * expected + 1, (len(chunks), report.pages)
+
+
+def test_parse_workers_load_neither_numpy_nor_pandas(net, tmp_path):
+    """pyarrow loads numpy with itself and pandas on its first array when they are installed; the
+    workers block both (they map, write Parquet and validate without them), so neither library
+    is mapped into a worker after a harvest and its validation report."""
+    from harvest.pipeline import parse_pool
+
+    report = run_source(source(net, "ardc-rda"), tmp_path, parse_workers=2)
+    assert report.status == "complete" and report.validation["live_records"] > 0
+    workers = [w for w in parse_pool().workers if not w.dead]
+    assert len(workers) == 2
+    for w in workers:
+        with open(f"/proc/{w.pid}/maps") as fh:
+            libraries = {line.split()[-1] for line in fh if line.rstrip().endswith(".so") or ".so." in line}
+        assert any("pyarrow" in lib for lib in libraries)   # the check can see what a worker loaded
+        assert not [lib for lib in libraries if "/numpy" in lib or "/pandas" in lib], w.pid
