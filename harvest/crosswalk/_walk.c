@@ -181,10 +181,14 @@ static xnode *node_of(PyObject *obj) {
 }
 
 /* dc_fields(metadata) -> dict | None | NotImplemented: see harvest.crosswalk.oai_dc._dc_fields */
+static PyObject *dc_fields_node(xnode *node);
+
 static PyObject *dc_fields(PyObject *self, PyObject *metadata) {
     xnode *node = node_of(metadata);
-    if (!node)
-        return NULL;
+    return node ? dc_fields_node(node) : NULL;
+}
+
+static PyObject *dc_fields_node(xnode *node) {
     xnode *dc = NULL;
     if (node->type == ELEMENT_NODE && strcmp((const char *)node->name, "dc") == 0) {
         dc = node;
@@ -1370,12 +1374,19 @@ static PyObject *helper(int which, PyObject *arg) {
     return PyObject_CallOneArg(dc_helper[which], arg);
 }
 
+static PyObject *dc_values_node(xnode *node);
+
 static PyObject *dc_values(PyObject *self, PyObject *metadata) {
+    xnode *node = node_of(metadata);
+    return node ? dc_values_node(node) : NULL;
+}
+
+static PyObject *dc_values_node(xnode *node) {
     if (!dc_helper[0]) {
         PyErr_SetString(PyExc_RuntimeError, "harvest.crosswalk._walk.set_dc_helpers() was not called");
         return NULL;
     }
-    PyObject *f = dc_fields(self, metadata);
+    PyObject *f = dc_fields_node(node);
     if (!f)
         return NULL;
     if (f == Py_None || f == Py_NotImplemented) {
@@ -1668,6 +1679,237 @@ done:
     return out;
 }
 
+/* ---- a whole oai_dc <record> to its rows (harvest/records.py: map_record, with py_map_oai_dc) ------
+ * dc_record(record, received, metadata_prefix, run_id, harvested_at, crosswalk_version)
+ *   -> (records row, raw row) | NotImplemented
+ * The rows map_record builds for a live record whose header reads cleanly, whose bytes as
+ * received hold its identifier, and whose metadata dc_values maps; NotImplemented for the rest
+ * (a deleted record, a header or datestamp map_record refuses or reads otherwise, no metadata, ...),
+ * which map_record then does. The datestamp is read here in its two usual forms
+ * (YYYY-MM-DDThh:mm:ssZ, YYYY-MM-DD); others go through parse_utc, the helper given. */
+#include <datetime.h>
+
+typedef struct xns {
+    struct xns *next;
+    int type;
+    const unsigned char *href;
+    const unsigned char *prefix;
+} xns;
+
+static const char OAI_HREF[] = "http://www.openarchives.org/OAI/2.0/";
+static PyObject *py_parse_utc = NULL;
+
+static int oai_element(xnode *n, const char *name) {
+    return n->type == ELEMENT_NODE && strcmp((const char *)n->name, name) == 0 && n->ns
+           && strcmp((const char *)((xns *)n->ns)->href, OAI_HREF) == 0;
+}
+
+/* lxml's el.text: the text and CDATA nodes before the first other child ("" when none); NULL on
+ * error, or with *other set when a node lxml would read otherwise (an entity reference) is met */
+static PyObject *el_text(xnode *el, int *other) {
+    buffer b;
+    b.data = b.small;
+    b.cap = sizeof(b.small);
+    b.len = 0;
+    for (xnode *c = el->children; c; c = c->next) {
+        if (c->type == TEXT_NODE || c->type == CDATA_SECTION_NODE) {
+            if (c->content && buf_add(&b, c->content) < 0) {
+                if (b.data != b.small)
+                    PyMem_Free(b.data);
+                return NULL;
+            }
+        } else if (c->type == ELEMENT_NODE || c->type == COMMENT_NODE || c->type == PI_NODE) {
+            break;
+        } else {
+            *other = 1;
+            break;
+        }
+    }
+    PyObject *v = PyUnicode_DecodeUTF8(b.data, b.len, NULL);
+    if (b.data != b.small)
+        PyMem_Free(b.data);
+    return v;
+}
+
+static PyObject *stripped(PyObject *v) {
+    PyObject *out = PyObject_CallMethodNoArgs(v, str_strip);
+    Py_DECREF(v);
+    return out;
+}
+
+static int digits_at(const char *s, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* parse_utc(stamp): aware UTC datetime; NULL with *refused set where parse_utc raises ValueError
+ * or OverflowError (map_record quarantines the record), NULL alone on another error */
+static PyObject *datestamp(PyObject *stamp, int *refused) {
+    if (PyUnicode_IS_ASCII(stamp)) {
+        const char *s = (const char *)PyUnicode_1BYTE_DATA(stamp);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(stamp);
+        int y, mo, d, h = 0, mi = 0, sec = 0;
+        if ((n == 20 || n == 10) && digits_at(s, 4, &y) && s[4] == '-' && digits_at(s + 5, 2, &mo) && s[7] == '-'
+                && digits_at(s + 8, 2, &d)
+                && (n == 10 || (s[10] == 'T' && digits_at(s + 11, 2, &h) && s[13] == ':' && digits_at(s + 14, 2, &mi)
+                                && s[16] == ':' && digits_at(s + 17, 2, &sec) && s[19] == 'Z'))) {
+            PyObject *dt = PyDateTimeAPI->DateTime_FromDateAndTime(y, mo, d, h, mi, sec, 0, PyDateTime_TimeZone_UTC,
+                                                                   PyDateTimeAPI->DateTimeType);
+            if (!dt && PyErr_ExceptionMatches(PyExc_ValueError)) {   /* 2024-02-30: parse_utc refuses it too */
+                PyErr_Clear();
+                *refused = 1;
+            }
+            return dt;
+        }
+    }
+    PyObject *dt = PyObject_CallOneArg(py_parse_utc, stamp);
+    if (!dt && (PyErr_ExceptionMatches(PyExc_ValueError) || PyErr_ExceptionMatches(PyExc_OverflowError))) {
+        PyErr_Clear();
+        *refused = 1;
+    }
+    return dt;
+}
+
+static PyObject *dc_record(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "dc_record(record, received, metadata_prefix, run_id, harvested_at, crosswalk_version)");
+        return NULL;
+    }
+    if (!py_parse_utc) {
+        PyErr_SetString(PyExc_RuntimeError, "harvest.crosswalk._walk.set_record_helpers() was not called");
+        return NULL;
+    }
+    xnode *record = node_of(args[0]);
+    if (!record)
+        return NULL;
+    PyObject *received = args[1];
+    if (!oai_element(record, "record") || !PyBytes_CheckExact(received))
+        Py_RETURN_NOTIMPLEMENTED;
+    xnode *header = NULL, *metadata = NULL;
+    for (xnode *c = record->children; c; c = c->next) {
+        if (!header && oai_element(c, "header"))
+            header = c;
+        else if (!metadata && oai_element(c, "metadata"))
+            metadata = c;
+    }
+    if (!header || !metadata)
+        Py_RETURN_NOTIMPLEMENTED;
+    for (xattr *a = (xattr *)header->properties; a; a = a->next)
+        if (!a->ns && strcmp((const char *)a->name, "status") == 0)
+            Py_RETURN_NOTIMPLEMENTED;   /* deleted (a tombstone), or a status map_record reads itself */
+    int other = 0, refused = 0, has_element = 0;
+    for (xnode *c = metadata->children; c && !has_element; c = c->next)
+        has_element = c->type == ELEMENT_NODE;
+    if (!has_element)
+        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *ident = NULL, *stamp = NULL, *sets = NULL, *when = NULL, *values = NULL, *row = NULL, *raw = NULL;
+    PyObject *out = NULL, *v;
+    if (!(sets = PyList_New(0)))
+        goto done;
+    for (xnode *c = header->children; c; c = c->next) {
+        if (c->type != ELEMENT_NODE) {
+            if (c->type != TEXT_NODE && c->type != COMMENT_NODE && c->type != PI_NODE && c->type != CDATA_SECTION_NODE)
+                other = 1;
+            continue;
+        }
+        int is_id = !ident && oai_element(c, "identifier"), is_stamp = !stamp && oai_element(c, "datestamp");
+        int is_set = oai_element(c, "setSpec");
+        if (!is_id && !is_stamp && !is_set)
+            continue;
+        if (!(v = el_text(c, &other)))
+            goto done;
+        if (is_id)
+            ident = v;
+        else if (is_stamp)
+            stamp = v;
+        else {
+            if (!(v = stripped(v)))
+                goto done;
+            int bad = PyUnicode_GET_LENGTH(v) && PyList_Append(sets, v) < 0;
+            Py_DECREF(v);
+            if (bad)
+                goto done;
+        }
+    }
+    if (other || !ident || !stamp)
+        goto decline;
+    if (!(v = stripped(ident)))
+        goto done_ident;
+    ident = v;
+    if (!PyUnicode_GET_LENGTH(ident))
+        goto decline;   /* header without identifier */
+    if (!(when = datestamp(stamp, &refused)))
+        goto maybe_decline;
+    /* the record's bytes as received must hold its identifier, else map_record serialises it */
+    Py_ssize_t idlen;
+    const char *idutf8 = PyUnicode_AsUTF8AndSize(ident, &idlen);
+    if (!idutf8)
+        goto done;
+    if (!memmem(PyBytes_AS_STRING(received), PyBytes_GET_SIZE(received), idutf8, idlen))
+        goto decline;
+    if (!(values = dc_values_node(metadata))) {
+        PyErr_Clear();   /* map_record runs the crosswalk again and keeps the record with the error */
+        goto decline;
+    }
+    if (values == Py_NotImplemented)
+        goto decline;
+    PyObject *prefix = args[2], *run_id = args[3], *harvested_at = args[4], *version = args[5];
+    if (!(row = PyTuple_New(22)))
+        goto done;
+    PyObject *head[5] = {ident, when, Py_False, sets, prefix}, *tail[3] = {run_id, harvested_at, version};
+    for (int i = 0; i < 5; i++) {
+        Py_INCREF(head[i]);
+        PyTuple_SET_ITEM(row, i, head[i]);
+    }
+    for (int i = 0; i < 14; i++) {
+        v = PyTuple_GET_ITEM(values, i);
+        Py_INCREF(v);
+        PyTuple_SET_ITEM(row, 5 + i, v);
+    }
+    for (int i = 0; i < 3; i++) {
+        Py_INCREF(tail[i]);
+        PyTuple_SET_ITEM(row, 19 + i, tail[i]);
+    }
+    if (!(raw = PyTuple_Pack(7, ident, when, Py_False, prefix, received, run_id, harvested_at)))
+        goto done;
+    out = PyTuple_Pack(2, row, raw);
+    goto done;
+maybe_decline:
+    if (!refused)
+        goto done;
+decline:
+    Py_XDECREF(ident);
+    Py_XDECREF(stamp);
+    Py_XDECREF(sets);
+    Py_XDECREF(when);
+    Py_XDECREF(values);
+    Py_RETURN_NOTIMPLEMENTED;
+done_ident:
+    ident = NULL;   /* stripped() released it */
+done:
+    Py_XDECREF(ident);
+    Py_XDECREF(stamp);
+    Py_XDECREF(sets);
+    Py_XDECREF(when);
+    Py_XDECREF(values);
+    Py_XDECREF(row);
+    Py_XDECREF(raw);
+    return out;
+}
+
+static PyObject *set_record_helpers(PyObject *self, PyObject *parse_utc) {
+    Py_INCREF(parse_utc);
+    Py_XSETREF(py_parse_utc, parse_utc);
+    Py_RETURN_NONE;
+}
+
 static PyObject *set_dc_helpers(PyObject *self, PyObject *args) {
     PyObject *fns[N_HELPERS];
     if (!PyArg_ParseTuple(args, "OOOOOOO", &fns[0], &fns[1], &fns[2], &fns[3], &fns[4], &fns[5], &fns[6]))
@@ -1701,6 +1943,10 @@ static PyMethodDef methods[] = {
     {"cut_records", cut_records, METH_VARARGS,
      "cut_records(content, pos, count, open_tag, close_tag, head) -> ([bytes, ...], end) | None"},
     {"dc_values", dc_values, METH_O, "dc_values(metadata) -> the oai_dc crosswalk's Values | NotImplemented"},
+    {"dc_record", (PyCFunction)(void (*)(void))dc_record, METH_FASTCALL,
+     "dc_record(record, received, metadata_prefix, run_id, harvested_at, crosswalk_version) -> (row, raw) | "
+     "NotImplemented"},
+    {"set_record_helpers", set_record_helpers, METH_O, "set_record_helpers(parse_utc)"},
     {"set_dc_helpers", set_dc_helpers, METH_VARARGS,
      "set_dc_helpers(normalise_resource_type, normalise_language, year_of, pick_license_from, _creator, "
      "issn_like_match, split_name)"},
@@ -1726,6 +1972,9 @@ PyMODINIT_FUNC PyInit__walk(void) {
     for (int i = 0; i < 9; i++)
         if (!(*slots[i] = PyUnicode_InternFromString(schemes[i])))
             return NULL;
+    PyDateTime_IMPORT;
+    if (!PyDateTimeAPI)
+        return NULL;
     for (int i = 0; i < N_KEYS; i++)
         if (!(dc_key[i] = PyUnicode_InternFromString(dc_key_names[i])))
             return NULL;

@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import re
 
-from harvest.crosswalk.base import _LOCAL, Unmappable, Values, creator, finish, local, register, split_name
+from dataclasses import replace
+
+from harvest.crosswalk.base import (
+    _LOCAL, REGISTRY, Unmappable, Values, creator, finish, local, register, split_name,
+)
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_resource_type, pick_license_from, year_of,
 )
 from harvest.crosswalk import speedups
 from harvest.crosswalk.speedups import dc_fields as c_dc_fields
+from harvest.state import parse_utc
 
 
 _ISSN_LIKE = re.compile(r"^(?:e?issn:?\s*)?[0-9]{4}-?[0-9]{3}[0-9xX]$", re.I)
@@ -114,3 +119,9 @@ def map_oai_dc(metadata) -> Values:
         if found is not NotImplemented:
             return found
     return py_map_oai_dc(metadata)
+
+
+# a whole live record to its two rows in C (harvest/crosswalk/_walk.c: dc_record), for map_items
+_c_record = speedups.dc_record(REGISTRY["oai_dc"].values, parse_utc) if _c_values is not None else None
+if _c_record is not None:
+    REGISTRY["oai_dc"] = replace(REGISTRY["oai_dc"], record=_c_record)

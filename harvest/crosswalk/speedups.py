@@ -135,3 +135,35 @@ def dc_values(python_map, *helpers):
         if _walk.dc_values(metadata) != python_map(metadata):
             return None
     return _walk.dc_values
+
+
+# <record>s the C record path must read as harvest.records.map_record does: setSpecs with spaces,
+# an empty one, both datestamp granularities, an identifier with spaces round it
+_RECORD = (b'<record xmlns="http://www.openarchives.org/OAI/2.0/"><header><identifier> oai:x:1 </identifier>'
+           b'<datestamp>%s</datestamp><setSpec> a </setSpec><setSpec/><setSpec>b</setSpec></header>'
+           b'<metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+           b'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>T</dc:title>'
+           b'<dc:identifier>10.1234/x</dc:identifier></oai_dc:dc></metadata></record>')
+_CHECK_RECORDS = [_RECORD % stamp for stamp in (b"2024-02-29T23:59:58Z", b"2019-05-01", b" 2020-01-02T03:04:05+01:00 ")]
+
+
+def dc_record(values, parse_utc):
+    """The C oai_dc record path (dc_record: a <record> and its bytes as received → its records
+    and raw rows, NotImplemented where harvest.records.map_record must do it), checked on
+    _CHECK_RECORDS against the rows map_record's reading gives with `values` (the oai_dc
+    crosswalk); None where the C walks are not in use or it answers otherwise."""
+    _walk = _module()
+    if dc_fields is None or not hasattr(_walk, "dc_record"):
+        return None
+    _walk.set_record_helpers(parse_utc)
+    at = parse_utc("2026-01-01T00:00:00Z")
+    for doc in _CHECK_RECORDS:
+        record = etree.fromstring(doc)
+        header, metadata = record
+        stamp = parse_utc(header[1].text)
+        head = ("oai:x:1", stamp, False)
+        expected = ((*head, ["a", "b"], "oai_dc", *values(metadata), "run", at, "v"),
+                    (*head, "oai_dc", doc, "run", at))
+        if _walk.dc_record(record, doc, "oai_dc", "run", at, "v") != expected:
+            return None
+    return _walk.dc_record
