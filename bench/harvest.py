@@ -1,8 +1,10 @@
 """Harvest throughput side by side, same pages from the same server process, one run:
 (a) HTTP fetch only, (b) fetch + lean lxml (bench/lean.py: generic field extraction, and (b0) a
-stricter floor of two fields), (c) the naive sickle loop → pandas → Parquet, (d) ours; (e) four
-partners with 50 ms page latency, one after another versus concurrently. Each is run `repeats`
-times in interleaved rounds (a, b, b0, c, d, a, b, ...) and reported by its median run.
+stricter floor of two fields), (c) the naive sickle loop → pandas → Parquet, (d) ours, for oai_dc,
+DataCite, and oai_dc again with abstracts as long as Zenodo's (the bench's own records carry one
+short sentence each; `harvest.demo.catalog.long_abstract`); (e) four partners with 50 ms page
+latency, one after another versus concurrently. Each is run `repeats` times in interleaved rounds
+(a, b, b0, c, d, a, b, ...) and reported by its median run.
 
 Every method counts the records on the pages it read, deleted ones included (the naive loop skips
 their metadata but reads them, as the others do), so records/s compare the same work.
@@ -139,9 +141,9 @@ print(json.dumps({"records": sum(r.records for r in reports), "seconds": time.pe
 
 
 @contextmanager
-def served(n: int, fmt: str, latency: float = 0.0, page_size: int = 500):
-    proc = subprocess.Popen([sys.executable, "-m", "bench.server", str(n), fmt, str(latency), str(page_size)],
-                            stdout=subprocess.PIPE, text=True)
+def served(n: int, fmt: str, latency: float = 0.0, page_size: int = 500, long_abstracts: bool = False):
+    proc = subprocess.Popen([sys.executable, "-m", "bench.server", str(n), fmt, str(latency), str(page_size),
+                             "long" if long_abstracts else "short"], stdout=subprocess.PIPE, text=True)
     try:
         yield proc.stdout.readline().strip()
     finally:
@@ -177,13 +179,16 @@ def median_of(runs: list[dict]) -> dict:
 
 def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True, repeats: int = 3) -> dict:
     results: dict = {}
-    for fmt in ("oai_dc", "oai_datacite"):
+    # oai_dc_long_abstracts: the oai_dc records again, with abstracts as long as Zenodo's (the
+    # bench's own records carry one short sentence: ~1 kB a record against ~2 kB)
+    for key in ("oai_dc", "oai_datacite", "oai_dc_long_abstracts"):
+        fmt, long_abstracts = key.removesuffix("_long_abstracts"), key.endswith("_long_abstracts")
         methods = {"a_fetch": (FETCH,), "b_fetch_lean_lxml": (LEAN, "generic"), "b0_fetch_two_fields_lxml": (LEAN, "two")}
         if naive:
             methods["c_naive_sickle_pandas"] = (NAIVE,)
         methods["d_ours"] = (OURS,)
         runs: dict[str, list] = {name: [] for name in methods}
-        with served(n, fmt) as url:
+        with served(n, fmt, long_abstracts=long_abstracts) as url:
             measure(FETCH, url, fmt)   # warm the server's page cache: every method then reads the same pages
             for _ in range(repeats):
                 for name, (code, *extra) in methods.items():
@@ -191,8 +196,9 @@ def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True, repea
             memory = measure(OURS, url, fmt, "pss")   # untimed: PSS sampling slows what it watches
         row = {name: median_of(r) for name, r in runs.items()}
         with_pss(row["d_ours"], memory)
-        if big:
-            with served(big, fmt) as url:
+        one_size = big if not long_abstracts else None   # 1 M once, with the bench's own records
+        if one_size:
+            with served(one_size, fmt) as url:
                 measure(FETCH, url, fmt)
                 row["d_ours_big"] = measure(OURS, url, fmt)
                 with_pss(row["d_ours_big"], measure(OURS, url, fmt, "pss"))
@@ -205,10 +211,10 @@ def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True, repea
             row["ratios"]["ours_vs_naive_by_round"] = [
                 round(c["seconds"] / o["seconds"] * o["records"] / c["records"], 2)
                 for c, o in zip(runs["c_naive_sickle_pandas"], runs["d_ours"])]
-        if big:
+        if one_size:
             row["ratios"]["rss_big_vs_small"] = round(row["d_ours_big"]["rss_mb"] / row["d_ours"]["rss_mb"], 2)
             row["ratios"]["pss_big_vs_small"] = round(row["d_ours_big"]["pss_mb"] / row["d_ours"]["pss_mb"], 2)
-        results[fmt] = row
+        results[key] = row
     results["e_four_partners_50ms"] = four_partners(repeats=repeats)   # 500 records a page: the headline figure
     # the same records at 100 a page (DSpace's default page size): more of the run is waiting
     results["e_four_partners_50ms_100_per_page"] = four_partners(page_size=100, repeats=repeats)

@@ -79,6 +79,15 @@ def _work(rng: random.Random, key: str, region: str, lang: str, publisher: str) 
                 license=rng.choice(vocab.LICENSES), publisher=publisher)
 
 
+def long_abstract(key: str, lang: str) -> str:
+    """A work's own abstract: its language's short description, then a deterministic run of
+    abstract words whose length is spread as real abstracts' are (log-normal: median ~50 words,
+    a long tail, at most 1 000)."""
+    rng = random.Random(f"abstract:{key}")
+    words = min(1000, max(5, int(rng.lognormvariate(3.95, 1.3))))
+    return f"{vocab.DESCRIPTIONS[lang]} {' '.join(rng.choices(vocab.ABSTRACT_WORDS, k=words))}."
+
+
 def _datestamp(rng: random.Random, p: Partner) -> datetime:
     start = datetime.fromisoformat(p.earliest.replace("Z", "+00:00"))
     span = int((LATEST - start).total_seconds())
@@ -92,6 +101,8 @@ def _own_works(p: Partner) -> list[Work]:
     for i in range(p.own_works):
         lang = rng.choices(p.languages, weights=range(len(p.languages) * 2, 0, -2))[0]
         w = _work(rng, f"{p.id}-{i}", p.region, lang, p.publisher)
+        if p.long_abstracts:   # its own generator: the catalogue's draws stay the same
+            w = replace(w, description=long_abstract(w.key, lang))
         roll = rng.random()
         suffix = f"{p.id.split('-')[0]}.{1000 + i}"
         url = f"https://{p.repository_id}/record/{1000 + i}"

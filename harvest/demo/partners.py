@@ -26,6 +26,10 @@ class Partner:
     page_size: int
     admin_email: str
     earliest: str = "2015-01-05T00:00:00Z"
+    # own works with abstracts as long as real repositories' (Zenodo's captured oai_dc: ~970
+    # characters on average, median ~430) instead of one short sentence; none of the demo
+    # partners, a benchmark's may (bench/harvest.py)
+    long_abstracts: bool = False
 
 
 PARTNERS: tuple[Partner, ...] = (

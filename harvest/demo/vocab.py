@@ -97,3 +97,26 @@ COAR = {"Dataset": "c_ddb1", "JournalArticle": "c_6501", "Software": "c_5ce6", "
         "Preprint": "c_816b"}
 LANG3 = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa", "pt": "por", "zh": "zho", "ar": "ara",
          "sw": "swa", "ms": "msa"}
+
+
+# words of the long abstracts a benchmark partner may give its records (Partner.long_abstracts):
+# common words of research abstracts, enough of them that the text compresses about as prose does
+ABSTRACT_WORDS = """
+the of and in to a is for on with by that from this we are as at be an was were which these our
+data dataset datasets study results method methods analysis model models observed observations
+measured measurements sampling samples sites site across between during over under within using
+used based approach framework estimates estimated uncertainty variability trends temporal spatial
+resolution regional global local annual seasonal monthly daily long-term short-term field laboratory
+protocol protocols calibrated sensors sensor records archive collection collected surveys survey
+species community communities population populations habitat habitats ecosystem ecosystems soil
+soils water groundwater rainfall precipitation temperature climate carbon nitrogen vegetation cover
+land forest forests coastal marine river rivers catchment basin urban rural agricultural crop crops
+yield health disease incidence exposure risk mortality cohort clinical participants patients
+interviews questionnaire responses policy governance stakeholders infrastructure network networks
+satellite remote sensing imagery images maps mapping spectral index indices simulation simulations
+scenarios projections emissions energy transport economic social gender education outcomes impact
+impacts response responses change changes increase increased decrease decreased significant
+significantly higher lower mean median standard deviation range values value parameters variables
+processing quality control validation documented provides provided includes including available
+open access reuse licence metadata file files format formats code software version versions
+""".split()
