@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, ratios measured side by side in one run; JSON in bench/results/.
 
     python -m bench            # full sizes (100 k and 1 M records; 3 M for the consolidation), medians of
-                               # three interleaved runs: ~10 min
+                               # three interleaved runs: ~13 min
     python -m bench --quick    # small sizes, one run each, for a first look
 """
 from __future__ import annotations
