@@ -287,7 +287,7 @@ def read_frame(fh):
     return pickle.loads(data, buffers=buffers)
 
 
-class _NoPandas:
+class _NoNumpyOrPandas:
     """An import hook that makes pandas and numpy unavailable: pyarrow then builds arrays, writes
     Parquet and computes without them (both are optional to it), and a worker neither loads them
     (~0.1 CPU s, numpy's BLAS threads) nor holds them (~12 MB each worker)."""
@@ -389,7 +389,7 @@ def worker_main() -> None:
 
     # pyarrow imports numpy with itself and pandas on its first pa.array() when it can (~60 MB per
     # process together, unused here)
-    sys.meta_path.insert(0, _NoPandas())
+    sys.meta_path.insert(0, _NoNumpyOrPandas())
     from harvest.crosswalk import get_crosswalk
     from harvest.store import ChunkPart
     # what every chunk needs, loaded now, while the harvester is still fetching the first pages
