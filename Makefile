@@ -31,15 +31,11 @@ $(SYNCED): pyproject.toml uv.lock | $(UV)
 
 venv: $(SYNCED)
 
-# What a checkout builds for itself, before demo, test and bench (each step skips what is up to date):
-# - the project's own modules to bytecode (uv compiles the installed packages only): where
-#   PYTHONDONTWRITEBYTECODE is set, every process (each harvest, parse worker, Airflow task) would
-#   otherwise compile them from source at start (~35 ms each);
-# - the optional C walk of the oai_dc crosswalk (harvest/crosswalk/_walk.c), with the C compiler
-#   Python was built with; without one it says so and the Python walk is used.
+# The project's own modules to bytecode (uv compiles the installed packages only): where
+# PYTHONDONTWRITEBYTECODE is set, every process (each harvest, parse worker, Airflow task) would
+# otherwise compile them from source at start.
 build: $(SYNCED)
 	@$(VENV)/bin/python -m compileall -q harvest dags plugins bench
-	@$(VENV)/bin/python -m harvest.crosswalk.build_walk
 
 demo: $(SYNCED) build
 	$(VENV)/bin/harvest demo
@@ -67,4 +63,3 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) $(BOOT)
-	rm -f harvest/crosswalk/_walk*.so

@@ -202,18 +202,7 @@ def map_items(items, crosswalk: Crosswalk, lin: Lineage, page_url: str | None, a
               result: PageResult, received: list[bytes] | None = None) -> None:
     """Map a page's <record>s into `add`, counting into `result`; `received`: their bytes in the
     page, in the same order (harvest.oai.page.record_bytes), when they could be cut out."""
-    fast = crosswalk.record if received else None   # the whole record in C, where the crosswalk has it
-    if fast is not None:
-        prefix, run_id, at, version = lin.metadata_prefix, lin.run_id, lin.harvested_at, lin.crosswalk_version
     for record, xml in zip(items, received or [None] * len(items)):
-        if fast is not None and xml is not None:
-            rows = fast(record, xml, prefix, run_id, at, version)
-            if rows is not NotImplemented:   # a live record, mapped: its raw row, then its records row
-                result.listed += 1
-                add("raw", rows[1])
-                add("records", rows[0])
-                result.records += 1
-                continue
         out = map_record(record, crosswalk, lin, page_url, xml)
         result.listed += 1
         if out.raw_values is not None:

@@ -62,15 +62,12 @@ class Unmappable(HarvestError):
 @dataclass(frozen=True)
 class Crosswalk:
     """`fn` maps a <metadata> element to a Mapped dict; `values`, where the crosswalk is written in
-    that form, to its Values tuple (what the harvester calls when it is there). `record`, where
-    the crosswalk has one (oai_dc's in C), maps a whole <record> straight to its records and raw
-    rows, or answers NotImplemented for harvest.records.map_record to do it (see map_items)."""
+    that form, to its Values tuple (what the harvester calls when it is there)."""
 
     name: str
     version: str
     fn: Callable[[object], Mapped]
     values: Callable[[object], Values] | None = None
-    record: Callable[..., tuple | object] | None = None
 
 
 REGISTRY: dict[str, Crosswalk] = {}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from lxml.etree import Element
 
-from harvest.crosswalk import speedups
 from harvest.crosswalk.base import (
     _LOCAL, Unmappable, Values, creator, element_text, finish, local, register, split_name,
 )
@@ -110,12 +109,6 @@ def _walk(resource) -> dict:
     return out
 
 
-# the same walk in C where it is built (harvest/crosswalk/_walk.c: datacite_fields), straight from
-# libxml2's nodes; it must give exactly what _walk gives: tests/crosswalk/test_walk_c.py compares them
-c_datacite_fields = speedups.datacite_walk(_walk, year_of, normalise_resource_type, normalise_language, split_name,
-                                           normalise_orcid)
-
-
 def _to_row(f: dict) -> Values:
     main = [t for kind, t in f["titles"] if not kind] or [t for _, t in f["titles"]]
     issued = [year_of(v) for kind, v in f["dates"] if kind in _ISSUED and year_of(v)]
@@ -138,11 +131,5 @@ def _to_row(f: dict) -> Values:
 
 @register("oai_datacite", "datacite", "oai_openaire", version="datacite/1", values=True)
 def map_datacite(metadata) -> Values:
-    """DataCite and OpenAIRE v4 payloads share one walk (see the module docstring), in C where it
-    is built."""
-    f = c_datacite_fields(metadata) if c_datacite_fields is not None else NotImplemented
-    if f is None:
-        raise Unmappable("wrong_format", "no DataCite/OpenAIRE <resource> element in <metadata>")
-    if f is NotImplemented:   # no C walk, or a node it leaves to Python (an entity reference)
-        f = _walk(find_resource(metadata))
-    return _to_row(f)
+    """DataCite and OpenAIRE v4 payloads share one walk (see the module docstring)."""
+    return _to_row(_walk(find_resource(metadata)))

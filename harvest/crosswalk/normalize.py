@@ -7,7 +7,6 @@ import re
 from functools import lru_cache
 from urllib.parse import unquote
 
-from harvest.crosswalk import speedups
 
 # Schemes that identify a work; the order is the preference for a work's primary PID. An ISBN names
 # one edition of a book (a work here); an ISSN names a journal, never an article, so it is no PID.
@@ -309,10 +308,3 @@ def normalise_resource_type(value: str | None) -> str | None:
         return _TYPE_WORDS[key]
     squashed = key.replace(" ", "").replace("_", "").replace("-", "")
     return _TYPE_WORDS.get(squashed)
-
-
-# classify_identifier and normalise_orcid run for every identifier and ORCID iD of every record:
-# in C where it is built (harvest/crosswalk/_walk.c, for ASCII values; it hands the rest to these
-# Python versions, which stay here under py_ names and are what the tests compare it with)
-py_classify_identifier, py_normalise_orcid = classify_identifier, normalise_orcid
-classify_identifier, normalise_orcid = speedups.normalisers(classify_identifier, normalise_orcid)

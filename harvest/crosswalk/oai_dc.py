@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import re
 
-from dataclasses import replace
-
 from harvest.crosswalk.base import (
-    _LOCAL, REGISTRY, Unmappable, Values, creator, finish, local, register, split_name,
+    _LOCAL, Unmappable, Values, creator, finish, local, register, split_name,
 )
 from harvest.crosswalk.normalize import (
     normalise_language, normalise_resource_type, pick_license_from, year_of,
 )
-from harvest.crosswalk import speedups
-from harvest.crosswalk.speedups import dc_fields as c_dc_fields
-from harvest.state import parse_utc
 
 
 _ISSN_LIKE = re.compile(r"^(?:e?issn:?\s*)?[0-9]{4}-?[0-9]{3}[0-9xX]$", re.I)
@@ -31,7 +26,7 @@ def _creator(value: str) -> tuple | None:
 def _dc_fields(metadata) -> dict[str, list[str]] | None:
     """{local name: [value, ...]} over the children of the <dc> element (`metadata` itself, or its
     first child named dc) in order, each value whitespace-normalised, empty ones left out; None
-    when there is no dc element. harvest/crosswalk/_walk.c does the same in C (speedups.dc_fields)."""
+    when there is no dc element."""
     known = _LOCAL.get
     dc = None
     if (known(metadata.tag) or local(metadata.tag)) == "dc":
@@ -66,12 +61,10 @@ def _dc_fields(metadata) -> dict[str, list[str]] | None:
     return f
 
 
-def py_map_oai_dc(metadata) -> Values:
-    """The oai_dc crosswalk in Python: walk the dc:* children once (in C where it is built);
-    repeated elements keep their order."""
-    f = c_dc_fields(metadata) if c_dc_fields is not None else NotImplemented
-    if f is NotImplemented:   # no C walk, or a node it leaves to Python (an entity reference)
-        f = _dc_fields(metadata)
+@register("oai_dc", version="oai_dc/2", values=True)
+def map_oai_dc(metadata) -> Values:
+    """Simple Dublin Core → Values: walk the dc:* children once; repeated elements keep their order."""
+    f = _dc_fields(metadata)
     if f is None:
         raise Unmappable("wrong_format", "no oai_dc:dc element in <metadata>")
     get = f.get
@@ -103,25 +96,3 @@ def py_map_oai_dc(metadata) -> Values:
         related=related,
         originals={"resource_type": rtype[1], "language": lang[1], "license": license_raw},
     )
-
-
-# the whole crosswalk in C where it is built (harvest/crosswalk/_walk.c: dc_values), with these
-# functions for what it does not do itself; it leaves unusual records to py_map_oai_dc
-_c_values = speedups.dc_values(py_map_oai_dc, normalise_resource_type, normalise_language, year_of,
-                               pick_license_from, _creator, _ISSN_LIKE.match, split_name)
-
-
-@register("oai_dc", version="oai_dc/2", values=True)
-def map_oai_dc(metadata) -> Values:
-    """Simple Dublin Core → Values: py_map_oai_dc, run in C where it can be."""
-    if _c_values is not None:
-        found = _c_values(metadata)
-        if found is not NotImplemented:
-            return found
-    return py_map_oai_dc(metadata)
-
-
-# a whole live record to its two rows in C (harvest/crosswalk/_walk.c: dc_record), for map_items
-_c_record = speedups.dc_record(REGISTRY["oai_dc"].values, parse_utc) if _c_values is not None else None
-if _c_record is not None:
-    REGISTRY["oai_dc"] = replace(REGISTRY["oai_dc"], record=_c_record)

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from harvest.crosswalk.speedups import cut_records
 from harvest.errors import PageError
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -163,7 +162,7 @@ def record_bytes(page: Page) -> list[bytes] | None:
     pos = content.find(b">", start) + 1
     open_tag, close_tag = b"<" + qname, b"</" + qname + b">"
     head = open_tag + "".join(f' xmlns{":" + k if k else ""}="{_attr(v)}"' for k, v in first.nsmap.items()).encode()
-    done = (_cut_records if cut_records is None else cut_records)(content, pos, len(items), open_tag, close_tag, head)
+    done = _cut_records(content, pos, len(items), open_tag, close_tag, head)
     if done is None:
         return None
     out, pos = done
@@ -178,8 +177,7 @@ def record_bytes(page: Page) -> list[bytes] | None:
 def _cut_records(content: bytes, pos: int, count: int, open_tag: bytes, close_tag: bytes,
                  head: bytes) -> tuple[list[bytes], int] | None:
     """record_bytes' loop: `count` records from `pos` on, each `head` + its bytes after the open
-    tag's name, and where the last one ends; None where the bytes are not as expected.
-    harvest/crosswalk/_walk.c (cut_records) does the same in C."""
+    tag's name, and where the last one ends; None where the bytes are not as expected."""
     n = len(open_tag)
     out = []
     for _ in range(count):

@@ -1,11 +1,7 @@
 """Parsing one response page: once, safely, and with a clear reason when it cannot be read."""
 from __future__ import annotations
 
-import os
-
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from harvest.errors import PageError
 from harvest.oai.page import parse_page
@@ -214,100 +210,11 @@ def test_a_record_whose_bytes_do_not_hold_its_identifier_is_serialised_by_lxml()
     assert raw == [etree.tostring(page.items[0], encoding="utf-8"), cut[1]]
 
 
-# ---- record_bytes' loop in C (harvest/crosswalk/_walk.c: cut_records) against the Python one ----
-_PIECES = [b"<record>", b"</record>", b"<record/>", b"<record x='1'>", b"<record\n>", b"<records>", b"</records>",
-           b"<recordx/>", b"<record", b"</record", b"record>", b" ", b"\n", b"\t\r\n", b"text", b">", b"/>", b"/",
-           b"<x:t>a</x:t>", b"<!-- c -->", b"<oai:record>", b"</oai:record>", b"\xc3\xa9", b"", b"<record x/>",
-           b"<record />", b"<record\t/>", b"<record>text</record>", b"<record><x:t>a</x:t></record>\t\r\n",
-           b"<oai:record>t</oai:record>\r"]
-
-
-def _both_cuts():
-    from harvest.crosswalk import speedups
-    from harvest.oai.page import _cut_records
-
-    if speedups.cut_records is None:
-        if os.environ.get("GOSC_REQUIRE_C_WALK") == "1":
-            pytest.fail("the C record cutter is not built or not used", pytrace=False)
-        pytest.skip("the C module is not in use here: record_bytes runs its Python loop")
-    return speedups.cut_records, _cut_records
-
-
-@st.composite
-def _cut_case(draw):
-    """A page's records region: records (mostly well formed, their bodies made of the pieces above,
-    nested elements of the same name among them) between separators, and how many to cut."""
-    prefixed = draw(st.booleans())
-    name = b"oai:record" if prefixed else b"record"
-    records = []
-    for _ in range(draw(st.integers(0, 4))):
-        start = draw(st.sampled_from([b"<%s>" % name] * 20 + [b"<%s x>" % name, b"<%s/>" % name, b"<%ss>" % name]))
-        body = draw(st.sampled_from([b"", b"t", b"<x:t>a</x:t>", b"<%s/><%s a='1'>x</%s>" % (name, name, name),
-                                     b"<%s\t/><%s\n>y<%s\r/></%s>" % (name, name, name, name),
-                                     b"<%s </%s></%s>" % (name, name, name), None]))   # a '>' past the end tag
-        if body is None:
-            body = b"".join(draw(st.lists(st.sampled_from(_PIECES), max_size=6)))
-        end = draw(st.sampled_from([b"</%s>" % name] * 20 + [b"</%s >" % name, b""]))
-        records.append(start + body + end)
-    gaps = draw(st.lists(st.sampled_from([b"", b" ", b"\n", b"\t\r\n", b"\r", b"\t"] * 3 + [b"x", b"<!---->"]),
-                         min_size=len(records) + 1, max_size=len(records) + 1))
-    content = gaps[0] + b"".join(r + g for r, g in zip(records, gaps[1:]))
-    count = max(0, len(records) + draw(st.sampled_from([0] * 8 + [-1, 1])))
-    pos = draw(st.sampled_from([0] * 8 + [1, len(content)]))
-    return content, pos, count, b"<" + name, b"</" + name + b">"
-
-
-@settings(max_examples=2000, deadline=None)
-@given(_cut_case())
-def test_the_c_record_cutter_equals_the_python_loop_on_generated_bytes(case):
-    c_cut, py_cut = _both_cuts()
-    args = (*case, b"<record xmlns='urn:h'")
-    assert c_cut(*args) == py_cut(*args)
-
-
-def test_the_generated_cases_are_mostly_cut():
-    """The comparison above is mostly between two cuts, not two refusals."""
-    from harvest.oai.page import _cut_records
-
-    outcomes = []
-
-    @settings(max_examples=500, deadline=None, database=None)
-    @given(_cut_case())
-    def collect(case):
-        outcomes.append(_cut_records(*case, b"<r") is not None and case[2] > 0)
-
-    collect()
-    assert sum(outcomes) > len(outcomes) / 10   # about a quarter, from run to run
-
-
-def test_the_c_record_cutter_equals_the_python_loop_on_real_pages():
-    """Through record_bytes, on the captured pages and the demo network's, the same pieces with
-    either loop (and the pages cut: the comparison is not between two refusals)."""
-    from harvest.oai import page as page_module
-    from tests.interop.replay_server import load
-
-    c_cut, py_cut = _both_cuts()
-    pages = [read("sickle_ListRecords.xml"), *_demo_pages(),
-             *(i["body"] for i in load([DATA / "interop" / "list_records.yaml"]) if i["status"] == 200)]
-    cut = 0
-    for body in pages:
-        parsed = parse_page(body, URL)
-        with_c = page_module.record_bytes(parsed)
-        try:
-            page_module.cut_records = None
-            with_python = page_module.record_bytes(parsed)
-        finally:
-            page_module.cut_records = c_cut
-        assert with_c == with_python
-        cut += with_c is not None
-    assert cut >= 20
-
-
 def test_a_record_full_of_same_named_elements_is_cut_in_one_pass():
     """A hostile record with 20 000 elements whose names start like the record's (`<records/>`)
     is cut in one pass: the loop scans the record's bytes a few times over, not once per nested
     element (which made it quadratic: ~1 s here, ~40 min for a 10 MB page). Counted on the Python
-    loop, whose steps the C loop repeats (the tests above hold them equal)."""
+    loop."""
     from harvest.oai.page import _cut_records
 
     class Counted(bytes):
