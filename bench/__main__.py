@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     quick = ap.parse_args().quick
     n, big, repeats = (20_000, None, 1) if quick else (100_000, 1_000_000, 3)
-    from harvest.pipeline import default_parse_workers, fork_workers
+    from harvest.runs.pipeline import default_parse_workers, fork_workers
 
     setup = {"parse_workers": default_parse_workers(), "fork_workers": fork_workers()}
     results = {"when": datetime.now(timezone.utc).isoformat(), "python": platform.python_version(),

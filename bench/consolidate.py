@@ -49,7 +49,7 @@ print(time.perf_counter() - t0, r.ru_maxrss, r.ru_utime + r.ru_stime - cpu0)
 
 OURS = """
 import resource, sys, time
-from harvest.publish import build_and_publish
+from harvest.publish.snapshots import build_and_publish
 cpu0 = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 t0 = time.perf_counter()
 m = build_and_publish(sys.argv[1], memory_limit=sys.argv[2] or None)

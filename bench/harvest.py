@@ -83,13 +83,13 @@ print(json.dumps({"records": records, "seconds": time.perf_counter() - t0, "rows
 
 OURS = """
 import sys, time, resource, tempfile
-from harvest.config import Source
-from harvest.pipeline import run_source
+from harvest.config.sources import Source
+from harvest.runs.pipeline import run_source
 url, prefix, sample_pss = sys.argv[1], sys.argv[2], sys.argv[3:] == ["pss"]
 src = Source(id="bench", name="bench", region="europe", endpoint=url, metadata_prefix=prefix, window="none",
              deletion_census="never")
 import os, threading
-import harvest.pipeline as P
+import harvest.runs.pipeline as P
 peak = {"pss": 0.0, "harvester": 0.0, "workers": 0.0}
 def pss(pid):   # proportional set size: pages shared between the processes are counted once in all
     try:
@@ -126,9 +126,9 @@ print(json.dumps({"records": r.records + r.quarantined, "seconds": seconds, "byt
 
 CONCURRENT = """
 import sys, time, tempfile
-from harvest.config import Source
+from harvest.config.sources import Source
 from harvest.cli import run_sources
-import harvest.pipeline   # imported before the timing, as (a)-(d) import theirs (run_sources imports it on first use)
+import harvest.runs.pipeline   # imported before the timing, as (a)-(d) import theirs (run_sources imports it on first use)
 urls, prefix, workers = sys.argv[1].split(","), sys.argv[2], int(sys.argv[3])
 sources = [Source(id=f"b{i}", name="b", region="europe", endpoint=u, metadata_prefix=prefix, window="none",
                   deletion_census="never") for i, u in enumerate(urls)]

@@ -13,7 +13,7 @@ from harvest.crosswalk import get_crosswalk
 from harvest.demo.partners import PARTNERS
 from harvest.demo.provider import Provider
 from harvest.oai.page import parse_page
-from harvest.records import Lineage, map_record
+from harvest.records.rows import Lineage, map_record
 
 
 def pages_for(prefix: str, partner_id: str, n_pages: int) -> list[bytes]:

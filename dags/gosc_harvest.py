@@ -12,7 +12,7 @@ from pathlib import Path
 
 from airflow.sdk import Asset, Param, XComArg, dag, task
 
-from harvest.config import Source, check_sources
+from harvest.config.sources import Source, check_sources
 
 PROJECT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -34,7 +34,7 @@ def records_asset(source_id: str) -> Asset:
 
 def host_pool(src: Source) -> dict:
     """The Airflow pool of a partner's host (see `harvest airflow-pools`)."""
-    from harvest.airflow_pools import pool_for
+    from harvest.config.pools import pool_for
 
     return pool_for(src)
 
@@ -85,7 +85,7 @@ def make_source_dag(src: Source):
         @task(pool=pool)
         def plan_windows(params=None, ti=None) -> list[dict]:
             """Identify, then cut the harvest into (set, window) units: the watermark, or the Params."""
-            from harvest.planned import plan_run
+            from harvest.runs.planned import plan_run
 
             from airflow.configuration import conf
 
@@ -101,7 +101,7 @@ def make_source_dag(src: Source):
             the window's checkpoint."""
             from airflow.sdk import get_current_context
 
-            from harvest.planned import harvest_window as harvest_one
+            from harvest.runs.planned import harvest_window as harvest_one
 
             get_current_context()["window_label"] = window["label"]
             report = harvest_one(src, data_folder(), window["harvest_run"], window["index"], credentials=_credentials(src))
@@ -113,7 +113,7 @@ def make_source_dag(src: Source):
         def validate_run(harvest_run: str) -> dict:
             """Every window's report → the run's report and validation (fill rates, quarantine
             reasons); the watermark moves only when every window is complete."""
-            from harvest.planned import finish_run
+            from harvest.runs.planned import finish_run
 
             report = finish_run(src, data_folder(), harvest_run, credentials=_credentials(src))
             if report.status != "complete":
@@ -148,7 +148,7 @@ def make_index_dag(assets: list[Asset]):
     def consolidate():
         @task(outlets=[INDEX_ASSET])
         def build_index(outlet_events=None) -> dict:
-            from harvest.publish import build_and_publish
+            from harvest.publish.snapshots import build_and_publish
 
             priorities = {s.id: s.priority for s in check_sources(sources_folder())[0]}
             manifest = build_and_publish(data_folder(), priorities=priorities)

@@ -6,8 +6,8 @@ __version__ = "0.1.0"
 
 
 def read_index(data=None):
-    """The current published index as a pandas DataFrame (see harvest.access)."""
-    from harvest.access import read_index as _read
+    """The current published index as a pandas DataFrame (see harvest.publish.access)."""
+    from harvest.publish.access import read_index as _read
 
     return _read(data)
 

@@ -10,9 +10,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from harvest.config import Source, check_sources, load_sources
+from harvest.config.sources import Source, check_sources, load_sources
 from harvest.errors import HarvestError
-from harvest.paths import PROJECT_DIR, data_dir, sources_dir
+from harvest.config.settings import PROJECT_DIR, data_dir, sources_dir
 
 
 class ProgressPrinter:
@@ -60,7 +60,7 @@ def run_sources(sources: list[Source], data: Path, *, full=False, from_=None, un
     """Harvest several sources concurrently (one thread each, up to `workers`). The threads fetch;
     parsing and crosswalks run in the process's shared parse workers (harvest.pipeline.ParsePool),
     so the CPU-bound part spreads over the cores instead of sharing one."""
-    from harvest.pipeline import run_source
+    from harvest.runs.pipeline import run_source
 
     def one(src):
         return run_source(src, data, full=full, from_=from_, until=until, restart=restart,
@@ -114,7 +114,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_retransform(args) -> int:
-    from harvest.retransform import retransform
+    from harvest.runs.retransform import retransform
 
     sources = _select(load_sources(args.sources or sources_dir()), args.source_ids, args.all)
     data = Path(args.data or data_dir())
@@ -127,7 +127,7 @@ def cmd_retransform(args) -> int:
 
 
 def cmd_airflow_pools(args) -> int:
-    from harvest.airflow_pools import pools
+    from harvest.config.pools import pools
 
     print(json.dumps(pools(load_sources(args.sources or sources_dir())), indent=2))
     return 0
@@ -142,7 +142,7 @@ def _priorities(folder) -> dict[str, int]:
 
 
 def cmd_index_build(args) -> int:
-    from harvest.publish import build_and_publish
+    from harvest.publish.snapshots import build_and_publish
 
     data = Path(args.data or data_dir())
     manifest = build_and_publish(data, priorities=_priorities(args.sources or sources_dir()),
@@ -153,21 +153,21 @@ def cmd_index_build(args) -> int:
 
 
 def cmd_index_info(args) -> int:
-    from harvest.publish import read_manifest
+    from harvest.publish.snapshots import read_manifest
 
     print(json.dumps(read_manifest(Path(args.data or data_dir())), indent=2, ensure_ascii=False))
     return 0
 
 
 def cmd_index_rollback(args) -> int:
-    from harvest.publish import rollback
+    from harvest.publish.snapshots import rollback
 
     print(f"current index snapshot is now {rollback(Path(args.data or data_dir()))}")
     return 0
 
 
 def cmd_index_query(args) -> int:
-    from harvest.access import query
+    from harvest.publish.access import query
 
     import pandas as pd
 
@@ -205,7 +205,7 @@ def cmd_demo(args) -> int:
         finally:
             net.stop()
         return 0
-    from harvest.publish import build_and_publish
+    from harvest.publish.snapshots import build_and_publish
 
     folder = Path(args.sources or demo_sources_dir())  # the demo always uses the demo partners
     data = Path(args.data or data_dir())

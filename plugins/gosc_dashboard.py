@@ -39,7 +39,7 @@ def _latest_dag_runs(dag_ids: list[str]) -> dict[str, dict]:
 
 
 def _overview() -> dict:
-    from harvest.dashboard import overview
+    from harvest.runs.overview import overview
 
     data = overview(*_dirs())
     runs = _latest_dag_runs([r["dag_id"] for r in data["sources"]])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from airflow.sdk import BaseHook
 
-from harvest.oai.client import Credentials
+from harvest.config.credentials import Credentials
 
 
 class OAIPMHHook(BaseHook):

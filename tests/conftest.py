@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from harvest.config import Source
+from harvest.config.sources import Source
 from harvest.demo import PARTNERS, DemoNetwork
 
 DATA = Path(__file__).parent / "data"

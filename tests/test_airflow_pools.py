@@ -1,8 +1,8 @@
 """One Airflow pool per partner host, sized by the strictest politeness among its sources."""
 from __future__ import annotations
 
-from harvest.airflow_pools import pool_for, pools
-from harvest.config import Politeness, Source
+from harvest.config.pools import pool_for, pools
+from harvest.config.sources import Politeness, Source
 
 
 def src(sid, endpoint, slots):

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from harvest.config import check_sources, load_source, load_sources
+from harvest.config.sources import check_sources, load_source, load_sources
 from harvest.errors import ConfigError
 from tests.conftest import PROJECT
 
@@ -103,8 +103,8 @@ def test_a_field_map_makes_a_new_format_harvestable_without_code(tmp_path):
     from harvest.crosswalk import get_crosswalk
     from harvest.demo.partners import partner
     from harvest.demo.provider import Provider
-    from harvest.pipeline import run_source
-    from harvest.store import read_committed
+    from harvest.runs.pipeline import run_source
+    from harvest.store.datasets import read_committed
     from tests.conftest import DATA
     from tests.oai.scripted_server import ScriptedServer
 

@@ -13,9 +13,9 @@ import pytest
 
 import harvest
 from harvest.errors import IndexBuildError
-from harvest.publish import build_and_publish, current_snapshot, rollback, snapshots
-from harvest.schema import arrow_schema
-from harvest.store import PartitionWriter
+from harvest.publish.snapshots import build_and_publish, current_snapshot, rollback, snapshots
+from harvest.config.schemas import arrow_schema
+from harvest.store.writers import PartitionWriter
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -53,7 +53,7 @@ def harvested(oai_id, title, *identifiers, year=2020):
     from lxml import etree
 
     from harvest.crosswalk import get_crosswalk
-    from harvest.records import Lineage, map_record
+    from harvest.records.rows import Lineage, map_record
 
     ids = "".join(f"<dc:identifier>{i}</dc:identifier>" for i in identifiers)
     xml = (f'<record xmlns="http://www.openarchives.org/OAI/2.0/"><header><identifier>{oai_id}</identifier>'
@@ -174,7 +174,7 @@ def test_accents_and_case_fold_but_different_years_do_not_merge(tmp_path):
 
 
 def test_readers_agree_with_the_manifest_and_schema(demo_sources, tmp_path):
-    from harvest.pipeline import run_source
+    from harvest.runs.pipeline import run_source
 
     for src in demo_sources:
         run_source(src, tmp_path)
@@ -195,12 +195,12 @@ def test_readers_agree_with_the_manifest_and_schema(demo_sources, tmp_path):
     chain = by_pid(works(tmp_path), "handle:20.500.12008/chain0")
     assert len(chain) == 1 and chain[0]["source_count"] == 3
     for f in manifest["files"]:
-        from harvest.index import file_sha256
+        from harvest.index.build import file_sha256
         assert manifest["checksums"][f] == "sha256:" + file_sha256(snap / f)
 
 
 def test_rebuilds_are_deterministic_and_rollback_returns_the_previous_snapshot(demo_sources, tmp_path):
-    from harvest.pipeline import run_source
+    from harvest.runs.pipeline import run_source
 
     for src in demo_sources[:3]:
         run_source(src, tmp_path)
@@ -278,7 +278,7 @@ def test_ascii_and_non_ascii_spellings_merge_by_fallback_key(tmp_path):
 def test_works_follow_their_chosen_records_across_files_and_are_stable(tmp_path):
     # works come in the order of their chosen records in the (sorted) records files; b's records tie
     # with a's (same completeness, priority and datestamp), so a's are chosen: a's file order throughout
-    from harvest.index import build_works
+    from harvest.index.build import build_works
 
     put(tmp_path, "a", "europe", [rec(f"oai:a:{i}", f"T{i}", pids=[("doi", f"10.1/{i}")]) for i in range(23)]
         + [rec(f"oai:a:x{i}", f"Untitled {i}", year=None) for i in range(4)])
@@ -293,7 +293,7 @@ def test_works_follow_their_chosen_records_across_files_and_are_stable(tmp_path)
     assert len(ids) == 27 and all(i.startswith("rec:") for i in ids[23:])   # no year: no fallback key
     assert [pq.read_metadata(tmp_path / "out" / f).num_rows for f in files] == [10, 10, 7]
     again, _ = build_works(tmp_path, tmp_path / "out2", rows_per_file=10)
-    from harvest.index import file_sha256
+    from harvest.index.build import file_sha256
     assert [file_sha256(tmp_path / "out" / f) for f in files] == [file_sha256(tmp_path / "out2" / f) for f in again]
 
 
@@ -348,7 +348,7 @@ def test_records_without_identifiers_list_still_merge_by_fallback_key(tmp_path):
 
 
 def _build_digests(data, out, **kwargs):
-    from harvest.index import build_works, file_sha256
+    from harvest.index.build import build_works, file_sha256
 
     files, stats = build_works(data, out, rows_per_file=7_000, **kwargs)
     written = sorted(p.relative_to(out) for p in out.rglob("*.parquet"))
@@ -359,7 +359,7 @@ def test_a_small_memory_limit_and_many_aggregate_passes_give_the_same_files(tmp_
     # DuckDB spills under the small limit (measured: several MB in the spill directory), and the works of
     # several records are aggregated in many slices instead of one: byte-identical works, holdings
     # and counts either way
-    import harvest.index as index
+    import harvest.index.build as index
     from bench.consolidate import generate
 
     data = tmp_path / "data"
@@ -378,9 +378,9 @@ def test_works_are_cut_into_chunks_by_their_holdings_too_with_the_same_index(tmp
     # large clusters (the bench's fallback keys gather 20-60 records a work) must not make one chunk
     # of works carry hundreds of thousands of provenance entries: a chunk (a row group of the works
     # files) holds at most _MAX_HOLDINGS of them, or is a single work; the index is the same
-    import harvest.index as index
+    import harvest.index.build as index
     from bench.consolidate import generate
-    from harvest.index import build_works
+    from harvest.index.build import build_works
 
     data = tmp_path / "data"
     generate(data, 60_000)
@@ -412,7 +412,7 @@ def _chunk_reader(counts, batch):
 
 @pytest.mark.parametrize("batch", [1, 7, 1000])
 def test_work_chunks_hold_at_most_size_works_and_max_holdings_whatever_the_batches(batch):
-    from harvest.index import _work_chunks
+    from harvest.index.build import _work_chunks
 
     counts = [1] * 30 + [9, 2, 25, 1, 1] + [3] * 20 + [1]   # holdings per work, in stream order
     chunks = list(_work_chunks(_chunk_reader(counts, batch), 8, 10))
@@ -424,7 +424,7 @@ def test_work_chunks_hold_at_most_size_works_and_max_holdings_whatever_the_batch
 
 
 def test_work_chunks_of_an_empty_stream_are_one_empty_table():
-    from harvest.index import _work_chunks
+    from harvest.index.build import _work_chunks
 
     chunks = list(_work_chunks(_chunk_reader([], 5), 8, 10))
     assert len(chunks) == 1 and chunks[0].num_rows == 0
@@ -459,7 +459,7 @@ def test_chosen_records_are_read_across_row_groups_and_older_files_lacking_colum
 def test_a_failing_writer_fails_the_build_stops_its_threads_and_keeps_the_current_index(tmp_path, monkeypatch):
     import threading
 
-    import harvest.index as index
+    import harvest.index.build as index
     from bench.consolidate import generate
 
     generate(tmp_path, 30_000)
@@ -491,7 +491,7 @@ def test_the_build_never_loads_pandas(tmp_path):
 
     data = tmp_path / "data"
     generate(data, 5_000)
-    code = ("import sys\nfrom harvest.publish import build_and_publish\nm = build_and_publish(sys.argv[1])\n"
+    code = ("import sys\nfrom harvest.publish.snapshots import build_and_publish\nm = build_and_publish(sys.argv[1])\n"
             "print(m['works'], 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(data)], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)

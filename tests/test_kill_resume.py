@@ -12,7 +12,7 @@ import pytest
 
 from harvest.demo import DemoNetwork
 from harvest.demo.faults import Fault
-from harvest.store import read_committed
+from harvest.store.datasets import read_committed
 
 PID = "eosc-zenodo"
 

@@ -7,14 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from harvest.config import Politeness, Source
+from harvest.config.sources import Politeness, Source
 from harvest.demo import DemoNetwork
 from harvest.demo.faults import Fault
 from harvest.demo.partners import partner
 from harvest.demo.provider import Provider
 from harvest.oai.page import parse_page, tail_token
-from harvest.pipeline import run_source
-from harvest.store import committed_files, read_committed
+from harvest.runs.pipeline import run_source
+from harvest.store.datasets import committed_files, read_committed
 from tests.oai.scripted_server import ScriptedServer
 
 VOLATILE = {"run_id", "harvested_at", "quarantined_at", "page_url"}   # differ from run to run
@@ -167,7 +167,7 @@ def test_a_page_whose_token_is_out_of_sight_of_the_tail_scan_ends_a_chunk_and_th
 def fresh_pool():
     """A new parse pool for the test (worker 0 started by the harvester, worker 1 forked by worker 0),
     closed afterwards: a test that kills workers leaves none behind for the next."""
-    import harvest.pipeline as pipeline
+    import harvest.runs.pipeline as pipeline
 
     def close():
         if pipeline._POOL is not None:
@@ -234,7 +234,7 @@ def test_a_hung_parse_worker_is_stopped_and_the_run_resumes_without_losses(net, 
     import os
     import signal
 
-    import harvest.pipeline as pipeline
+    import harvest.runs.pipeline as pipeline
 
     whole = run_source(source(net, "eosc-zenodo"), tmp_path / "whole", parse_workers=0)
     monkeypatch.setattr(pipeline, "WORKER_TIMEOUT_S", 1.0)
@@ -306,7 +306,7 @@ def test_a_sibling_that_cannot_be_forked_is_seen_to_exit_and_worker_0_goes_on(tm
 
     code = """
 import os, sys
-from harvest import records
+from harvest.records import worker as records
 stdin_r, stdin_w = os.pipe()
 stdout_r, stdout_w = os.pipe()
 os.environ["HARVEST_WORKER_SIBLINGS"] = f"{stdin_r}:{stdout_w}"
@@ -338,8 +338,8 @@ def test_the_harvesting_process_loads_neither_pyarrow_nor_duckdb(net, tmp_path):
     p = partner("ardc-rda")
     code = f"""
 import json, sys
-from harvest.config import Source
-from harvest.pipeline import run_source
+from harvest.config.sources import Source
+from harvest.runs.pipeline import run_source
 src = Source(id="ardc-rda", name="x", region={p.region!r}, endpoint={net.url_for("ardc-rda")!r},
              metadata_prefix={p.formats[0]!r}, window="none")
 r = run_source(src, {str(tmp_path)!r}, parse_workers=2)
@@ -365,7 +365,7 @@ def test_a_worker_trims_its_heap_after_a_chunk_only_once_it_has_grown_by_a_tenth
     code = """
 import json, os
 import pyarrow.parquet   # a worker's libraries: its size after the first chunk
-from harvest.records import _heap_keeper
+from harvest.records.worker import _heap_keeper
 page = os.sysconf("SC_PAGE_SIZE")
 def rss():
     with open("/proc/self/statm") as fh:
@@ -406,7 +406,7 @@ def test_frames_carry_page_bodies_out_of_band_and_a_frame_cut_short_reads_as_the
     import pickle
     import struct
 
-    from harvest.records import read_frame, write_frame
+    from harvest.records.worker import read_frame, write_frame
 
     body = bytes(range(256)) * 5000
     stream = io.BytesIO()
@@ -443,7 +443,7 @@ def test_parse_workers_load_neither_numpy_nor_pandas(net, tmp_path):
     """pyarrow loads numpy with itself and pandas on its first array when they are installed; the
     workers block both (they map, write Parquet and validate without them), so neither library
     is mapped into a worker after a harvest and its validation report."""
-    from harvest.pipeline import parse_pool
+    from harvest.runs.pipeline import parse_pool
 
     report = run_source(source(net, "ardc-rda"), tmp_path, parse_workers=2)
     assert report.status == "complete" and report.validation["live_records"] > 0

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 
-from harvest.config import Politeness, Source
+from harvest.config.sources import Politeness, Source
 from harvest.demo.catalog import records_for
 from harvest.demo.partners import partner
 from harvest.demo.provider import Provider
 from harvest.oai.page import parse_page
-from harvest.pipeline import run_source
-from harvest.schema import arrow_schema
-from harvest.state import load_state
-from harvest.store import committed_files, read_committed
+from harvest.runs.pipeline import run_source
+from harvest.config.schemas import arrow_schema
+from harvest.store.state import load_state
+from harvest.store.datasets import committed_files, read_committed
 from tests.oai.scripted_server import ScriptedServer
 
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 
 from harvest.demo.catalog import records_for
-from harvest.pipeline import run_source
-from harvest.planned import finish_run, harvest_window, plan_run, run_planned
-from harvest.state import load_state
-from harvest.store import committed_files, read_committed
+from harvest.runs.pipeline import run_source
+from harvest.runs.planned import finish_run, harvest_window, plan_run, run_planned
+from harvest.store.state import load_state
+from harvest.store.datasets import committed_files, read_committed
 
 
 def _live(data_dir, source_id) -> set[tuple]:
@@ -85,7 +85,7 @@ def test_incremental_and_full_planned_runs(demo_sources, tmp_path):
 
 
 def test_the_index_manifest_names_the_runs_behind_it(demo_sources, tmp_path):
-    from harvest.publish import build_and_publish
+    from harvest.publish.snapshots import build_and_publish
 
     by_id = {s.id: s for s in demo_sources}
     planned = run_planned(by_id["ardc-rda"], tmp_path)
@@ -97,7 +97,7 @@ def test_the_index_manifest_names_the_runs_behind_it(demo_sources, tmp_path):
 
 
 def test_more_windows_than_airflow_may_map_are_joined_without_a_gap(demo_sources, tmp_path):
-    from harvest.planned import join_windows
+    from harvest.runs.planned import join_windows
 
     src = replace(next(s for s in demo_sources if s.id == "lareferencia"), window="month")
     plan = plan_run(src, tmp_path, max_windows=7)

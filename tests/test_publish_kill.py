@@ -11,13 +11,13 @@ import time
 
 import pyarrow.parquet as pq
 
-from harvest.index import file_sha256
-from harvest.pipeline import run_source
-from harvest.publish import build_and_publish, current_snapshot, snapshots
+from harvest.index.build import file_sha256
+from harvest.runs.pipeline import run_source
+from harvest.publish.snapshots import build_and_publish, current_snapshot, snapshots
 
 BUILD_FOREVER = """
 import sys
-from harvest.publish import build_and_publish
+from harvest.publish.snapshots import build_and_publish
 while True:
     build_and_publish(sys.argv[1], keep=3)
 """

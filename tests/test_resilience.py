@@ -11,14 +11,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from harvest.clock import FakeClock
-from harvest.config import Politeness, Source
+from harvest.config.sources import Politeness, Source
 from harvest.demo import DemoNetwork
 from harvest.demo.catalog import records_for
 from harvest.demo.faults import Fault, parse_fault
 from harvest.demo.partners import partner
-from harvest.pipeline import run_source
-from harvest.state import parse_utc
-from harvest.store import read_committed
+from harvest.runs.pipeline import run_source
+from harvest.oai.datestamps import parse_utc
+from harvest.store.datasets import read_committed
 
 FAST = Politeness(max_retries=4, max_retry_after_seconds=120, timeout_seconds=5)
 
@@ -204,7 +204,7 @@ def test_the_census_tombstones_records_that_vanished(net, tmp_path):
     net.inject(pid, Fault("hide_records", ids=gone, verb=None))
     second = run_source(source(net, pid), tmp_path)
     assert second.status == "complete" and second.census_tombstones == 5
-    from harvest.publish import build_and_publish
+    from harvest.publish.snapshots import build_and_publish
     import harvest
     build_and_publish(tmp_path)
     held = {p["oai_identifier"] for w in harvest.read_index(tmp_path)["provenance"] for p in w}

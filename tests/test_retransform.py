@@ -1,15 +1,15 @@
 """Rebuilding records from the raw layer: no network, a new crosswalk version reaches every record."""
 from __future__ import annotations
 
-from harvest.config import Source
+from harvest.config.sources import Source
 from harvest.crosswalk.base import REGISTRY, register
 from harvest.crosswalk.oai_dc import map_oai_dc
 from harvest.demo import DemoNetwork
 from harvest.demo.faults import Fault
 from harvest.demo.partners import partner
-from harvest.pipeline import run_source
-from harvest.retransform import retransform
-from harvest.store import read_committed
+from harvest.runs.pipeline import run_source
+from harvest.runs.retransform import retransform
+from harvest.store.datasets import read_committed
 
 
 def shouting(metadata):

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 import pyarrow.parquet as pq
 
-from harvest.store import PartitionWriter
+from harvest.store.writers import PartitionWriter
 
 AT = datetime(2026, 12, 3, 6, 0, tzinfo=timezone.utc)
 
@@ -32,7 +32,7 @@ def test_rows_are_batched_into_arrow_and_written_in_row_groups_of_flush_rows(tmp
 def test_a_batch_with_a_row_lacking_a_column_gets_null_there_and_extra_keys_are_ignored(tmp_path):
     """Full rows take the one-pass path (itemgetter + zip); a batch where one row lacks a column
     is built column by column: both give the same table, nulls where values are missing."""
-    from harvest.store import ColumnBuffer
+    from harvest.records.tables import ColumnBuffer
 
     full = [dict(row(i), extra="ignored") for i in range(10)]
     holed = [dict(r) for r in full]
@@ -74,7 +74,7 @@ def test_iter_batches_streams_a_file_one_row_group_at_a_time(tmp_path):
 import sys
 import pyarrow as pa
 pa.set_memory_pool(pa.mimalloc_memory_pool())
-from harvest.store import iter_batches
+from harvest.store.datasets import iter_batches
 rows = [batch.column("i")[0].as_py() for batch in iter_batches(sys.argv[1], 5_000, ["i", "s"])]
 assert rows == list(range(0, 400_000, 5_000)), rows
 print(len(rows), pa.default_memory_pool().max_memory())
@@ -92,8 +92,9 @@ def test_each_table_gets_dictionaries_and_statistics_where_its_options_say(tmp_p
     from pathlib import Path
 
     from harvest.crosswalk import get_crosswalk
-    from harvest.records import Lineage, map_page
-    from harvest.store import TABLE_PARQUET, ChunkPart
+    from harvest.records.rows import Lineage
+    from harvest.records.pages import map_page
+    from harvest.store.writers import TABLE_PARQUET, ChunkPart
 
     content = (Path(__file__).parent / "data" / "oai" / "sickle_ListRecords.xml").read_bytes()
     part = ChunkPart(tmp_path, "europe", "s1", "r1-00000-0")
@@ -124,9 +125,9 @@ def test_tuple_rows_in_column_order_and_dict_rows_give_the_same_table_and_a_wron
     under zip, so it is refused."""
     import pytest
 
-    from harvest.records import RAW_COLUMNS, RECORD_COLUMNS
-    from harvest.schema import arrow_schema
-    from harvest.store import ColumnBuffer
+    from harvest.records.rows import RAW_COLUMNS, RECORD_COLUMNS
+    from harvest.config.schemas import arrow_schema
+    from harvest.records.tables import ColumnBuffer
 
     assert RECORD_COLUMNS == tuple(arrow_schema("records", with_partitions=False).names)
     assert RAW_COLUMNS == tuple(arrow_schema("raw", with_partitions=False).names)

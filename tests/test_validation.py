@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from harvest.records import Lineage, quarantine_row
-from harvest.store import ChunkWriter
-from harvest.validation import DESCRIPTIVE, EXAMPLES, LIST_FIELDS, validation_report
+from harvest.records.rows import Lineage, quarantine_row
+from harvest.store.writers import ChunkWriter
+from harvest.store.fills import DESCRIPTIVE, EXAMPLES, LIST_FIELDS, validation_report
 
 
 def duckdb_report(data_dir, files) -> dict:
@@ -82,7 +82,7 @@ def test_fill_counts_are_in_the_records_footers_and_equal_a_count_of_the_columns
 
     import pyarrow.parquet as pq
 
-    from harvest.validation import FILL_KEY, FillCounts
+    from harvest.store.fills import FILL_KEY, FillCounts
 
     files = _write(tmp_path)
     records = [tmp_path / f for f in files if f.startswith("records/")]
@@ -107,7 +107,7 @@ def test_fill_counts_known_from_the_writers_are_used_without_opening_the_files(t
     """Parse workers send each sealed records file's counts back with it: the report then opens no
     records file (here they are overwritten with garbage afterwards). Counts taken over other
     fields than today's are not used: that file is counted again."""
-    from harvest.validation import FillCounts
+    from harvest.store.fills import FillCounts
 
     files = [f for f in _write(tmp_path) if f.startswith("records/")]
     reference = duckdb_report(tmp_path, files)

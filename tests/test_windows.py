@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from harvest.windows import Window, plan, split, unit
+from harvest.oai.windows import Window, plan, split, unit
 
 UTC = timezone.utc
 SEC, DAY = "YYYY-MM-DDThh:mm:ssZ", "YYYY-MM-DD"

@@ -16,7 +16,7 @@ from typing import Callable
 
 from harvest.crosswalk.normalize import best_pid, classify_identifier, pid_string, pid_url
 from harvest.errors import HarvestError
-from harvest.schema import declared
+from harvest.config.schemas import declared
 
 Mapped = dict
 Values = tuple
@@ -95,22 +95,6 @@ def register(*names: str, version: str, values: bool = False):
         return public
 
     return wrap
-
-
-def get_crosswalk(name: str) -> Crosswalk:
-    """A registered crosswalk by metadata prefix, or a field map by its YAML path (not cached, so an
-    edited map gets a new version)."""
-    if name.endswith((".yaml", ".yml")):
-        from harvest.crosswalk.fieldmap import load_field_map
-
-        return load_field_map(name)
-    from harvest.crosswalk import datacite, marc21, oai_dc, rif  # noqa: F401  (registration side effect)
-
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(REGISTRY))
-        raise HarvestError(f"no crosswalk for metadata format {name!r} (known: {known})") from None
 
 
 _LOCAL: dict = {}

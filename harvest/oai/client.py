@@ -18,7 +18,8 @@ import requests
 from sickle import Sickle
 
 from harvest.clock import REAL, Clock
-from harvest.config import Politeness
+from harvest.config.credentials import Credentials
+from harvest.config.sources import Politeness
 from harvest.errors import OAIError, PageError, TransportError
 from harvest.oai.page import OAI_NS, Page, parse_page
 
@@ -57,18 +58,6 @@ class _SessionSickle(Sickle):
         if self.http_method == "GET":
             return self.session.get(self.endpoint, params=kwargs, stream=True, **self.request_args)
         return self.session.post(self.endpoint, data=kwargs, stream=True, **self.request_args)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a partner's endpoint needs to let us in: HTTP basic auth and/or extra headers (a token).
-    Never from the source YAML: from an Airflow Connection (plugins/) or environment variables."""
-
-    basic: tuple[str, str] | None = None
-    headers: dict = field(default_factory=dict)
-
-    def __repr__(self) -> str:   # never print a secret into a log
-        return f"Credentials(basic={'***' if self.basic else None}, headers={sorted(self.headers)})"
 
 
 @dataclass

@@ -11,8 +11,8 @@ from lxml import etree
 from harvest.crosswalk import Unmappable
 from harvest.crosswalk.fieldmap import load_field_map
 from harvest.errors import ConfigError, HarvestError
-from harvest.records import Lineage, map_record
-from harvest.store import ColumnBuffer
+from harvest.records.rows import Lineage, map_record
+from harvest.records.tables import ColumnBuffer
 from tests.conftest import DATA
 
 MAPS = DATA / "fieldmaps"

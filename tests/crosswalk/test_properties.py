@@ -32,9 +32,9 @@ from harvest.demo.catalog import records_for
 from harvest.demo.formats import SERIALISERS
 from harvest.demo.partners import PARTNERS
 from harvest.oai.page import OAI_NS
-from harvest.records import Lineage, map_record
-from harvest.schema import declared
-from harvest.store import ColumnBuffer
+from harvest.records.rows import Lineage, map_record
+from harvest.config.schemas import declared
+from harvest.records.tables import ColumnBuffer
 from tests.conftest import DATA
 
 for _module in ("rif", "rifcs", "marc21", "marcxml"):   # crosswalks other modules may add

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from harvest.pipeline import run_source
+from harvest.runs.pipeline import run_source
 from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.airflow
@@ -36,7 +36,7 @@ def test_anonymous_requests_are_refused(client):
 
 
 def test_the_dashboard_shows_every_source_and_the_index(client, demo_sources, tmp_path, monkeypatch):
-    from harvest.publish import build_and_publish
+    from harvest.publish.snapshots import build_and_publish
 
     monkeypatch.setenv("HARVEST_DATA", str(tmp_path))
     for src in demo_sources[:2]:

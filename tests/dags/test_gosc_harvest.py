@@ -38,8 +38,8 @@ def test_dagbag_imports_one_dag_per_source_and_the_index_dag(airflow_home, monke
         assert (task.retries, task.retry_delay.total_seconds(), task.execution_timeout.total_seconds()) == \
             (3, 600, 6 * 3600)
     assert {t.retries for t in bag.dags["harvest_ardc_rda"].tasks} == {2}   # the default
-    from harvest.airflow_pools import pools
-    from harvest.config import load_sources
+    from harvest.config.pools import pools
+    from harvest.config.sources import load_sources
 
     declared = pools(load_sources(PROJECT / "sources" / "demo"))
     talking = [t for d in bag.dags.values() if d.dag_id.startswith("harvest_") for t in d.tasks

@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 import pyarrow.parquet as pq
 import pytest
 
-from harvest.config import Source
-from harvest.pipeline import run_source
-from harvest.store import committed_files
+from harvest.config.sources import Source
+from harvest.runs.pipeline import run_source
+from harvest.store.datasets import committed_files
 from tests.interop.oaipmh_server import DAY, NON_LATIN_TITLE, SECONDS, Backend, OAIPMHServer, Rec, catalogue
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from harvest.config import Source
-from harvest.pipeline import run_source
-from harvest.store import committed_files
+from harvest.config.sources import Source
+from harvest.runs.pipeline import run_source
+from harvest.store.datasets import committed_files
 from tests.conftest import DATA
 from tests.interop.replay_server import ReplayServer
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from harvest.config import Politeness
+from harvest.config.sources import Politeness
 from harvest.errors import OAIError, TransportError
 from harvest.oai.client import OAIClient, retry_after_seconds
 from tests.conftest import DATA
@@ -118,7 +118,7 @@ def test_one_connection_serves_many_pages(demo_network):
     ({"PARTNER_X_TOKEN": "tok-123"}, "Bearer tok-123"),
 ])
 def test_credentials_come_from_the_environment_never_the_yaml(monkeypatch, env, expected):
-    from harvest.config import Source
+    from harvest.config.sources import Source
 
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -133,7 +133,7 @@ def test_credentials_come_from_the_environment_never_the_yaml(monkeypatch, env, 
 
 
 def test_credentials_named_but_not_set_are_a_config_error():
-    from harvest.config import Source
+    from harvest.config.sources import Source
     from harvest.errors import ConfigError
 
     src = Source(id="x", name="x", region="europe", endpoint="http://127.0.0.1:9/oai", metadata_prefix="oai_dc",

@@ -197,7 +197,8 @@ def test_a_record_whose_bytes_do_not_hold_its_identifier_is_serialised_by_lxml()
 
     from harvest.crosswalk import get_crosswalk
     from harvest.oai.page import record_bytes
-    from harvest.records import RAW_COLUMNS, Lineage, PageResult, map_items
+    from harvest.records.rows import RAW_COLUMNS, Lineage
+    from harvest.records.pages import PageResult, map_items
 
     odd = _record(1).replace(b"oai:x:1", b"oai:x:1&amp;2")
     page = parse_page(OAI_HEAD + odd + b"\n" + _record(2) + b"</ListRecords></OAI-PMH>", URL)

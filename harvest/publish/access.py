@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harvest.paths import data_dir
-from harvest.publish import current_snapshot
+from harvest.config.settings import data_dir
+from harvest.publish.snapshots import current_snapshot
 
 
 def index_files(data: Path | None = None) -> list[Path]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harvest.schema import declared
+from harvest.config.schemas import declared
 
 DESCRIPTIVE = [f["name"] for f in declared("records")["fields"]
                if f["name"] not in ("source_id", "region", "oai_identifier", "datestamp", "deleted", "set_specs",
@@ -89,7 +89,7 @@ class FillCounts:
         """From the file's footer when its writer put the counts there, else from its columns."""
         import pyarrow.parquet as pq
 
-        from harvest.store import iter_batches
+        from harvest.store.datasets import iter_batches
 
         stored = (pq.read_metadata(path).metadata or {}).get(FILL_KEY.encode())
         if stored is not None:
@@ -110,7 +110,7 @@ def validation_report(data_dir: Path, files: list[str], known: dict[str, dict] |
     `known`: records files' fill counts as their writers reported them (FillCounts.as_dict, by
     the path in `files`); those files are not opened. A run whose records files are all known
     and that has no quarantine file is reported without pyarrow."""
-    from harvest.store import iter_batches
+    from harvest.store.datasets import iter_batches
 
     data_dir = Path(data_dir)
     known = known or {}

@@ -20,14 +20,14 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harvest.config import Source
+from harvest.config.sources import Source
 from harvest.crosswalk import get_crosswalk
 from harvest.errors import HarvestError
 from harvest.oai import OAIClient
-from harvest.pipeline import Harvest, RunReport, census_wanted, replace_earlier_files
-from harvest.records import Lineage
-from harvest.state import load_state, save_state, state_path, write_json_atomic
-from harvest.store import ChunkWriter
+from harvest.runs.pipeline import Harvest, RunReport, census_wanted, replace_earlier_files
+from harvest.records.rows import Lineage
+from harvest.store.state import load_state, save_state, state_path, write_json_atomic
+from harvest.store.writers import ChunkWriter
 
 SUMMED = ("pages", "records", "deleted", "quarantined", "requests", "retries", "bytes", "illegal_chars_removed")
 
@@ -162,7 +162,7 @@ def finish_run(source: Source, data_dir: Path, run_id: str, *, credentials=None)
     save_state(data_dir, state)
     r.files = sorted(r.files)
     if r.status != "failed":
-        from harvest.validation import validation_report
+        from harvest.store.fills import validation_report
 
         r.validation = validation_report(data_dir, r.files)
     r.finished_at = datetime.now(timezone.utc).isoformat()
@@ -177,7 +177,7 @@ def _census(source: Source, data_dir: Path, plan: dict, r: RunReport, credential
     """Tombstone what a provider without persistent deletions no longer lists (harvest.census)."""
     if not census_wanted(source, plan["deleted_record"]):
         return
-    from harvest.census import tombstones_for_vanished
+    from harvest.runs.census import tombstones_for_vanished
 
     crosswalk = get_crosswalk(source.crosswalk_name)
     census_run = f"{r.run_id}-census"

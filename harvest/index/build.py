@@ -29,9 +29,9 @@ import pyarrow.parquet as pq
 
 from harvest.crosswalk.normalize import PID_SCHEMES
 from harvest.errors import IndexBuildError
-from harvest.matchkeys import fallback_key
-from harvest.schema import arrow_schema
-from harvest.store import committed_files, iter_batches
+from harvest.index.matchkeys import fallback_key
+from harvest.config.schemas import arrow_schema
+from harvest.store.datasets import committed_files, iter_batches
 
 _PID_LIST = ", ".join(f"'{s}'" for s in PID_SCHEMES)
 assert len(PID_SCHEMES) <= 10, "the PID rank is one digit"

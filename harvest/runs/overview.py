@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harvest.config import check_sources
-from harvest.state import load_state
+from harvest.config.sources import check_sources
+from harvest.store.state import load_state
 
 
 def _last_report(data_dir: Path, source_id: str, run_id: str | None) -> dict:
@@ -48,7 +48,7 @@ def overview(data_dir: Path, sources_dir: Path) -> dict:
             "fill_rates": fill,
         })
     from harvest.errors import IndexBuildError
-    from harvest.publish import read_manifest
+    from harvest.publish.snapshots import read_manifest
 
     try:
         index = read_manifest(data_dir)

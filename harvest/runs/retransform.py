@@ -16,12 +16,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from lxml import etree
 
-from harvest.config import Source
+from harvest.config.sources import Source
 from harvest.crosswalk import get_crosswalk
-from harvest.pipeline import new_run_id
-from harvest.records import Lineage, map_record
-from harvest.schema import arrow_schema
-from harvest.store import ChunkWriter, committed_files, iter_batches
+from harvest.runs.pipeline import new_run_id
+from harvest.records.rows import Lineage, map_record
+from harvest.config.schemas import arrow_schema
+from harvest.store.writers import ChunkWriter
+from harvest.store.datasets import committed_files, iter_batches
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 

@@ -8,7 +8,7 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from harvest.paths import schemas_dir
+from harvest.config.settings import schemas_dir
 
 if TYPE_CHECKING:
     import pyarrow as pa

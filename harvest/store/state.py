@@ -10,26 +10,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
-DAY = "YYYY-MM-DD"
+from harvest.oai.datestamps import DAY, format_for, parse_utc
+
 OVERLAP_SECONDS = timedelta(hours=1)
 OVERLAP_DAYS = timedelta(days=1)
-
-
-def parse_utc(value: str) -> datetime:
-    """'2024-05-01' or '2024-05-01T10:00:00Z' → aware UTC datetime."""
-    dt = datetime.fromisoformat(value.strip())
-    tz = dt.tzinfo
-    if tz is timezone.utc:   # '...Z', the usual OAI-PMH datestamp: already what we want
-        return dt
-    return dt.replace(tzinfo=timezone.utc) if tz is None else dt.astimezone(timezone.utc)
-
-
-def format_for(dt: datetime, granularity: str) -> str:
-    """A datestamp in the repository's granularity (spec 3.3.2)."""
-    return dt.strftime("%Y-%m-%d") if granularity == DAY else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

@@ -10,15 +10,16 @@ run only renames the workers' files and never loads it (~20 MB of private memory
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from harvest.records.tables import ColumnBuffer
+from harvest.store.datasets import TABLES, partition_dir
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-TABLES = ("records", "raw", "quarantine")
 
 # Parquet options per table, as for the index (harvest.index): dictionaries only for columns whose
 # values repeat within a file (for the others the encoder builds one, finds it too big and falls
@@ -45,85 +46,6 @@ TABLE_PARQUET = {
         "write_statistics": ["run_id", "page_url", "oai_identifier", "reason", "quarantined_at"],
     },
 }
-
-
-def partition_dir(data_dir: Path, table: str, region: str, source_id: str) -> Path:
-    return Path(data_dir) / table / f"region={region}" / f"source_id={source_id}"
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_NAIVE_EPOCH = datetime(1970, 1, 1)
-_US = timedelta(microseconds=1)
-
-
-def _micros(values: list) -> list:
-    """Datetimes as microseconds since the epoch (naive ones taken as UTC): pyarrow converts
-    timezone-aware datetimes through pandas, which would cost every harvest ~45 MB to import."""
-    out, last, last_us = [], None, None
-    for v in values:
-        if v is None or isinstance(v, int):
-            out.append(v)
-            continue
-        if v is not last:   # a run's rows share one harvested_at object
-            last, last_us = v, (v - (_NAIVE_EPOCH if v.tzinfo is None else _EPOCH)) // _US
-        out.append(last_us)
-    return out
-
-
-class ColumnBuffer:
-    """Rows accumulated until they become one Arrow table of the declared schema. A row is a tuple
-    of its values in schema order (harvest.records writes its rows so) or a dict; zip transposes
-    the tuples into columns in one pass. A dict gives its tuple by operator.itemgetter, None for a
-    column it lacks."""
-
-    def __init__(self, table: str):
-        self.table = table
-        self._schema = None
-        self._values = None   # a dict row's values in schema order
-        self.rows: list[tuple | dict] = []
-
-    @property
-    def schema(self) -> "pa.Schema":
-        if self._schema is None:
-            from operator import itemgetter
-
-            from harvest.schema import arrow_schema
-
-            self._schema = arrow_schema(self.table, with_partitions=False)
-            names = self._schema.names
-            self._values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-        return self._schema
-
-    def _tuple(self, row: dict) -> tuple:
-        try:
-            return self._values(row)
-        except KeyError:
-            return tuple(map(row.get, self.schema.names))
-
-    def _columns(self, rows: list) -> list:
-        names = self.schema.names
-        if not rows:
-            return [[] for _ in names]
-        tuples = [r if r.__class__ is tuple else self._tuple(r) for r in rows]
-        if len(set(map(len, tuples))) != 1 or len(tuples[0]) != len(names):   # zip would cut or shift values
-            raise ValueError(f"{self.table}: a row tuple does not have the table's {len(names)} columns")
-        return list(zip(*tuples))
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def add(self, row: tuple | dict) -> None:
-        self.rows.append(row)
-
-    def take(self) -> pa.Table:
-        """The buffered rows as an Arrow table of the declared schema; the buffer is emptied."""
-        import pyarrow as pa
-
-        rows, self.rows = self.rows, []
-        arrays = []
-        for f, values in zip(self.schema, self._columns(rows)):
-            arrays.append(pa.array(_micros(values) if pa.types.is_timestamp(f.type) else values, type=f.type))
-        return pa.Table.from_arrays(arrays, schema=self.schema)
 
 
 class PartitionWriter:
@@ -180,7 +102,7 @@ class PartitionWriter:
         self._batches, self._batched = [], 0
         if self.table == "records":   # counted per row group: a few compute calls for thousands of rows
             if self._fill is None:
-                from harvest.validation import FillCounts
+                from harvest.store.fills import FillCounts
 
                 self._fill = FillCounts()
             self._fill.add(table)
@@ -195,7 +117,7 @@ class PartitionWriter:
         if self._fill is not None and hasattr(self._writer, "add_key_value_metadata"):
             # the validation report reads this instead of the records (with an older pyarrow that
             # cannot add it, the report counts the columns)
-            from harvest.validation import FILL_KEY
+            from harvest.store.fills import FILL_KEY
 
             self._writer.add_key_value_metadata({FILL_KEY: self._fill.dumps()})
         self._writer.close()
@@ -222,39 +144,6 @@ class PartitionWriter:
             self._writer.close()
             self._writer = None
         self.tmp.unlink(missing_ok=True)
-
-
-def committed_files(data_dir: Path, table: str, source_id: str | None = None) -> list[Path]:
-    """The committed Parquet files of a table (optionally of one source), in a stable order."""
-    root = Path(data_dir) / table
-    if not root.is_dir():
-        return []
-    pattern = f"region=*/source_id={source_id}/part-*.parquet" if source_id else "region=*/source_id=*/part-*.parquet"
-    return sorted(root.glob(pattern))
-
-
-def iter_batches(path: Path, batch_size: int, columns: list[str] | None = None):
-    """A Parquet file's record batches, one row group read at a time.
-
-    pyarrow's ParquetFile pre-buffers by default, and iter_batches then reads every row group it
-    will return up front: memory grows with the file (a 290 MB file took 320 MB). Without it a
-    reader holds one row group."""
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_size, columns=columns)
-
-
-def read_committed(data_dir: Path, table: str, source_id: str | None = None) -> pa.Table:
-    """Every committed row of a table (optionally one source's), without partition columns."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from harvest.schema import arrow_schema
-
-    files = committed_files(data_dir, table, source_id)
-    schema = arrow_schema(table, with_partitions=False)
-    return pa.concat_tables([pq.read_table(f, schema=schema) for f in files]) if files else schema.empty_table()
-
 
 
 class ChunkWriter:
@@ -323,12 +212,3 @@ class ChunkPart:
             w.abort()
 
 
-def run_files(data_dir: Path, source_id: str, run_id: str, include_temporary: bool = False) -> list[Path]:
-    """Every committed file a run wrote, in every table (and its unfinished temporary files)."""
-    found = []
-    for table in TABLES:
-        for part in Path(data_dir, table).glob(f"region=*/source_id={source_id}"):
-            found += sorted(part.glob(f"part-{run_id}-*.parquet"))
-            if include_temporary:
-                found += sorted(part.glob(f".part-{run_id}-*.parquet.tmp"))
-    return found

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from harvest.config import Source
+from harvest.config.sources import Source
 from harvest.errors import ConfigError
 
 

@@ -14,9 +14,9 @@ import pyarrow as pa
 from harvest.errors import ProtocolError
 from harvest.oai import list_pages
 from harvest.oai.page import OAI_NS
-from harvest.records import Lineage
-from harvest.state import parse_utc
-from harvest.store import committed_files
+from harvest.records.rows import Lineage
+from harvest.oai.datestamps import parse_utc
+from harvest.store.datasets import committed_files
 
 _Q = "{%s}" % OAI_NS
 MAX_VANISHED_SHARE = 0.5

@@ -29,15 +29,19 @@ from pathlib import Path
 from typing import Callable
 
 from harvest.clock import REAL, Clock
-from harvest.config import Source
+from harvest.config.sources import Source
 from harvest.crosswalk import get_crosswalk
 from harvest.errors import HarvestError, OAIError, PageError, ProtocolError
 from harvest.oai import OAIClient, list_pages
 from harvest.oai.page import record_bytes, salvage_token, tail_token
-from harvest.records import Lineage, PageResult, map_items, quarantine_row, read_frame, write_frame
-from harvest.state import SourceState, load_state, parse_utc, save_state, write_json_atomic
-from harvest.store import ChunkWriter, committed_files, run_files
-from harvest.windows import Window, plan, split
+from harvest.records.rows import Lineage, quarantine_row
+from harvest.records.pages import PageResult, map_items
+from harvest.records.worker import read_frame, write_frame
+from harvest.store.state import SourceState, load_state, save_state, write_json_atomic
+from harvest.oai.datestamps import parse_utc
+from harvest.store.writers import ChunkWriter
+from harvest.store.datasets import committed_files, run_files
+from harvest.oai.windows import Window, plan, split
 
 MAX_WINDOW_ATTEMPTS = 3
 COUNTERS = ("pages", "records", "deleted", "quarantined", "listed")
@@ -228,7 +232,7 @@ class ParsePool:
     @staticmethod
     def _start(n: int, index: int = 0) -> list["_Worker"]:
         """A worker started as a new interpreter, and the n - 1 it forks."""
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(Path(__file__).resolve().parents[2])
         # pipes of the workers it forks: (their stdin, their stdout), both ends
         pipes = [(os.pipe(), os.pipe()) for _ in range(n - 1)]
         env = {"ARROW_DEFAULT_MEMORY_POOL": "system",   # gives freed buffers back: ~25 MB less per worker
@@ -236,7 +240,7 @@ class ParsePool:
                "HARVEST_WORKER_SIBLINGS": ",".join(f"{i[0]}:{o[1]}" for i, o in pipes)}
         child_ends = [fd for i, o in pipes for fd in (i[0], o[1])]
         try:
-            proc = subprocess.Popen([sys.executable, "-c", "from harvest.records import worker_main; worker_main()"],
+            proc = subprocess.Popen([sys.executable, "-c", "from harvest.records.worker import worker_main; worker_main()"],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, pass_fds=child_ends)
         except BaseException:
             for i, o in pipes:
@@ -777,7 +781,7 @@ class Harvest:
         return not self.ctx.get("ranged") and census_wanted(self.source, self.ctx.get("deleted_record"))
 
     def _census(self) -> None:
-        from harvest.census import tombstones_for_vanished
+        from harvest.runs.census import tombstones_for_vanished
 
         rows = tombstones_for_vanished(self.client, self.source, self.data_dir, self.lineage,
                                        self.ctx["watermark_after"])
@@ -852,7 +856,7 @@ class Harvest:
         parse workers sealed came with them: when those are all the records files and there is
         no quarantine file, nothing is read. Otherwise it is computed in a parse worker (pyarrow
         is loaded there; this process stays without it) when there is one."""
-        from harvest.validation import validation_report
+        from harvest.store.fills import validation_report
 
         known = {f: self._fills[f] for f in files if f in self._fills}
         unread = [f for f in files if f.startswith("quarantine/") or (f.startswith("records/") and f not in known)]

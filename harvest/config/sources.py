@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from harvest.config.credentials import Credentials, env_credentials
+from harvest.config.fieldmaps import load_field_map_spec
 from harvest.errors import ConfigError
-from harvest.paths import schemas_dir
+from harvest.config.settings import schemas_dir
+from harvest.config.yamlfile import read_yaml
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -73,19 +74,9 @@ class Source:
     def contact_info(self) -> dict[str, str]:
         return dict(self.contact)
 
-    def env_credentials(self):
-        """Credentials from <credentials_env>_USER/_PASSWORD (basic auth) or _TOKEN (a bearer token),
-        or None; a prefix naming no variable at all is a config error, not an anonymous harvest."""
-        from harvest.oai.client import Credentials
-
-        if not self.credentials_env:
-            return None
-        p = self.credentials_env
-        user, password, token = (os.environ.get(f"{p}_{k}") for k in ("USER", "PASSWORD", "TOKEN"))
-        if not (user or token):
-            raise ConfigError(self.path, "credentials_env", f"neither {p}_USER nor {p}_TOKEN is set")
-        return Credentials(basic=(user, password or "") if user else None,
-                           headers={"Authorization": f"Bearer {token}"} if token else {})
+    def env_credentials(self) -> Credentials | None:
+        """Credentials from the environment variables `credentials_env` names, or None."""
+        return env_credentials(self.credentials_env, self.path) if self.credentials_env else None
 
     def resolved_endpoint(self) -> str:
         """The endpoint with ${VAR} / ${VAR:-default} expanded from the environment now."""
@@ -173,26 +164,11 @@ def _field_map(data: dict, path: str) -> str:
     if data.get("crosswalk"):
         raise ConfigError(path, "field_map", "cannot be combined with 'crosswalk'")
     fm = Path(value) if Path(value).is_absolute() else Path(path).parent / value
-    from harvest.crosswalk.fieldmap import load_field_map
-
     try:
-        load_field_map(fm)
+        load_field_map_spec(fm)
     except ConfigError as exc:
         raise ConfigError(path, "field_map", str(exc)) from exc
     return str(fm.resolve())
-
-
-def read_yaml(path: Path) -> tuple[bytes, object]:
-    """A YAML file's bytes and content; errors name the file and the line."""
-    try:
-        content = path.read_bytes()
-        return content, yaml.safe_load(content.decode("utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(str(path), None, f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), None, f"cannot be read: {exc}") from exc
 
 
 def load_source(path: str | Path) -> Source:

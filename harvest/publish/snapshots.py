@@ -21,10 +21,10 @@ from pathlib import Path
 import duckdb
 
 from harvest.errors import IndexBuildError
-from harvest.index import build_works, file_sha256
-from harvest.schema import schema_version
-from harvest.state import write_json_atomic
-from harvest.store import committed_files
+from harvest.index.build import build_works, file_sha256
+from harvest.config.schemas import schema_version
+from harvest.store.state import write_json_atomic
+from harvest.store.datasets import committed_files
 
 KEEP_SNAPSHOTS = 5
 

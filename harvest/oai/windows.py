@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from harvest.state import DAY, format_for
+from harvest.oai.datestamps import DAY, format_for
 
 SIZES = ("none", "year", "month", "day", "hour")
 

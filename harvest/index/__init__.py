@@ -1,0 +1,1 @@
+"""Consolidation: every source's records → one row per work across regions."""

@@ -1,0 +1,1 @@
+"""Versioned index snapshots, published atomically, and analysts' access to them."""

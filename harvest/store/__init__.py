@@ -1,0 +1,1 @@
+"""Where the harvested data lives: datasets, writers, fill counts, per-source state."""
