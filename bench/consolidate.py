@@ -78,7 +78,7 @@ def _median(rounds: list[list[str]]) -> list[str]:
 
 
 def run(sizes=(100_000, 1_000_000), memory_limit: str | None = None, repeats: int = 1) -> list[dict]:
-    """memory_limit None: the build's own fixed default (harvest.index.DEFAULT_MEMORY_LIMIT).
+    """memory_limit None: the build's own fixed default (harvest.index.cluster.DEFAULT_MEMORY_LIMIT).
     `repeats` rounds of (plain, ours) per size, each reported by its median run."""
     results = []
     for n in sizes:

@@ -195,7 +195,7 @@ def test_readers_agree_with_the_manifest_and_schema(demo_sources, tmp_path):
     chain = by_pid(works(tmp_path), "handle:20.500.12008/chain0")
     assert len(chain) == 1 and chain[0]["source_count"] == 3
     for f in manifest["files"]:
-        from harvest.index.build import file_sha256
+        from harvest.index.sinks import file_sha256
         assert manifest["checksums"][f] == "sha256:" + file_sha256(snap / f)
 
 
@@ -293,7 +293,7 @@ def test_works_follow_their_chosen_records_across_files_and_are_stable(tmp_path)
     assert len(ids) == 27 and all(i.startswith("rec:") for i in ids[23:])   # no year: no fallback key
     assert [pq.read_metadata(tmp_path / "out" / f).num_rows for f in files] == [10, 10, 7]
     again, _ = build_works(tmp_path, tmp_path / "out2", rows_per_file=10)
-    from harvest.index.build import file_sha256
+    from harvest.index.sinks import file_sha256
     assert [file_sha256(tmp_path / "out" / f) for f in files] == [file_sha256(tmp_path / "out2" / f) for f in again]
 
 
@@ -348,7 +348,8 @@ def test_records_without_identifiers_list_still_merge_by_fallback_key(tmp_path):
 
 
 def _build_digests(data, out, **kwargs):
-    from harvest.index.build import build_works, file_sha256
+    from harvest.index.build import build_works
+    from harvest.index.sinks import file_sha256
 
     files, stats = build_works(data, out, rows_per_file=7_000, **kwargs)
     written = sorted(p.relative_to(out) for p in out.rglob("*.parquet"))
@@ -359,7 +360,7 @@ def test_a_small_memory_limit_and_many_aggregate_passes_give_the_same_files(tmp_
     # DuckDB spills under the small limit (measured: several MB in the spill directory), and the works of
     # several records are aggregated in many slices instead of one: byte-identical works, holdings
     # and counts either way
-    import harvest.index.build as index
+    import harvest.index.cluster as cluster
     from bench.consolidate import generate
 
     data = tmp_path / "data"
@@ -367,7 +368,7 @@ def test_a_small_memory_limit_and_many_aggregate_passes_give_the_same_files(tmp_
     files, digests, stats = _build_digests(data, tmp_path / "default")
     assert len(files) >= 2 and any(k.startswith("holdings/") for k in digests)
     small_files, small_digests, small_stats = _build_digests(data, tmp_path / "small", memory_limit="96MB")
-    monkeypatch.setattr(index, "_MEMBERS_PER_PASS", 5_000)
+    monkeypatch.setattr(cluster, "_MEMBERS_PER_PASS", 5_000)
     passes_files, passes_digests, passes_stats = _build_digests(data, tmp_path / "passes")
     assert files == small_files == passes_files
     assert digests == small_digests == passes_digests
@@ -412,10 +413,10 @@ def _chunk_reader(counts, batch):
 
 @pytest.mark.parametrize("batch", [1, 7, 1000])
 def test_work_chunks_hold_at_most_size_works_and_max_holdings_whatever_the_batches(batch):
-    from harvest.index.build import _work_chunks
+    from harvest.index.assemble import work_chunks
 
     counts = [1] * 30 + [9, 2, 25, 1, 1] + [3] * 20 + [1]   # holdings per work, in stream order
-    chunks = list(_work_chunks(_chunk_reader(counts, batch), 8, 10))
+    chunks = list(work_chunks(_chunk_reader(counts, batch), 8, 10))
     assert [w for c in chunks for w in c.column("w").to_pylist()] == list(range(len(counts)))
     # 8 works at most; past 10 holdings the chunk ends before the work that crosses it; a work of 25
     # holdings is a chunk of its own
@@ -424,9 +425,9 @@ def test_work_chunks_hold_at_most_size_works_and_max_holdings_whatever_the_batch
 
 
 def test_work_chunks_of_an_empty_stream_are_one_empty_table():
-    from harvest.index.build import _work_chunks
+    from harvest.index.assemble import work_chunks
 
-    chunks = list(_work_chunks(_chunk_reader([], 5), 8, 10))
+    chunks = list(work_chunks(_chunk_reader([], 5), 8, 10))
     assert len(chunks) == 1 and chunks[0].num_rows == 0
 
 
@@ -460,6 +461,7 @@ def test_a_failing_writer_fails_the_build_stops_its_threads_and_keeps_the_curren
     import threading
 
     import harvest.index.build as index
+    import harvest.index.sinks as sinks
     from bench.consolidate import generate
 
     generate(tmp_path, 30_000)
@@ -469,7 +471,7 @@ def test_a_failing_writer_fails_the_build_stops_its_threads_and_keeps_the_curren
     def broken(self, item):
         raise OSError("disk full (test)")
 
-    monkeypatch.setattr(index._HoldingsFiles, "add", broken)
+    monkeypatch.setattr(sinks.HoldingsFiles, "add", broken)
     monkeypatch.setattr(index, "_ROW_GROUP", 1_000)   # many batches: the read-ahead thread is mid-stream
     with pytest.raises(OSError, match="disk full") as failed:
         build_and_publish(tmp_path)

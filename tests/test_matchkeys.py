@@ -38,7 +38,7 @@ def test_fallback_key_needs_title_and_year():
 import duckdb  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from harvest.index.build import fallback_key_in_python, fallback_key_sql  # noqa: E402
+from harvest.index.cluster import fallback_key_in_python, fallback_key_sql  # noqa: E402
 
 CASES = [
     ("A title", 2020, "Wang"), ("A title", None, "Wang"), ("  ", 2020, "Wang"), (None, 2020, "Wang"),

@@ -11,7 +11,7 @@ import time
 
 import pyarrow.parquet as pq
 
-from harvest.index.build import file_sha256
+from harvest.index.sinks import file_sha256
 from harvest.runs.pipeline import run_source
 from harvest.publish.snapshots import build_and_publish, current_snapshot, snapshots
 

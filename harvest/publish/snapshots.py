@@ -21,7 +21,8 @@ from pathlib import Path
 import duckdb
 
 from harvest.errors import IndexBuildError
-from harvest.index.build import build_works, file_sha256
+from harvest.index.build import build_works
+from harvest.index.sinks import file_sha256
 from harvest.config.schemas import schema_version
 from harvest.store.state import write_json_atomic
 from harvest.store.datasets import committed_files
