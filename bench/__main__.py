@@ -31,12 +31,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     quick = ap.parse_args().quick
     n, big, repeats = (20_000, None, 1) if quick else (100_000, 1_000_000, 3)
-    from harvest.runs.pipeline import default_parse_workers, fork_workers
+    from harvest.records.pool import default_parse_workers
 
-    setup = {"parse_workers": default_parse_workers(), "fork_workers": fork_workers()}
+    setup = {"parse_workers": default_parse_workers()}
     results = {"when": datetime.now(timezone.utc).isoformat(), "python": platform.python_version(),
                "machine": platform.machine(), "quick": quick, "repeats": repeats, "setup": setup}
-    print(f"setup: {setup['parse_workers']} parse workers{' (forked from the first)' if setup['fork_workers'] else ''}")
+    print(f"setup: {setup['parse_workers']} parse workers")
 
     results["transform_per_core"] = transform.run()
     print("transform, one core: parse + crosswalk vs bare lxml parse and lean generic extraction of the same pages")

@@ -83,14 +83,35 @@ print(json.dumps({"records": records, "seconds": time.perf_counter() - t0, "rows
 
 OURS = """
 import sys, time, resource, tempfile
-from harvest.config.sources import Source
-from harvest.runs.pipeline import run_source
+from harvest.config import Source
+from harvest.runs.run import run_source
 url, prefix, sample_pss = sys.argv[1], sys.argv[2], sys.argv[3:] == ["pss"]
 src = Source(id="bench", name="bench", region="europe", endpoint=url, metadata_prefix=prefix, window="none",
              deletion_census="never")
 import os, threading
-import harvest.runs.pipeline as P
+from harvest.records import pool as P
 peak = {"pss": 0.0, "harvester": 0.0, "workers": 0.0}
+def status(pid, key):   # a field of /proc/<pid>/status in MB (VmHWM: the process's peak RSS)
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next(int(l.split()[1]) for l in fh if l.startswith(key + ":")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+def descendants():   # the parse workers and the forkserver they are forked from
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    kids.setdefault(int(fh.read().rsplit(")", 1)[1].split()[1]), []).append(int(d))
+            except OSError:
+                pass
+    out, todo = [], [os.getpid()]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            out.append(k)
+            todo.append(k)
+    return out
 def pss(pid):   # proportional set size: pages shared between the processes are counted once in all
     try:
         with open(f"/proc/{pid}/smaps_rollup") as fh:
@@ -99,7 +120,7 @@ def pss(pid):   # proportional set size: pages shared between the processes are 
         return 0.0
 def sample():
     while not done.is_set():
-        own, workers = pss(os.getpid()), [pss(w.pid) for w in P._POOL.workers if w.pid] if P._POOL else []
+        own, workers = pss(os.getpid()), [pss(pid) for pid in descendants()]
         peak["pss"] = max(peak["pss"], own + sum(workers))
         peak["harvester"] = max(peak["harvester"], own)
         peak["workers"] = max([peak["workers"], *workers])
@@ -113,14 +134,14 @@ r = run_source(src, out.name)
 assert r.status == "complete", r.errors
 seconds = time.perf_counter() - t0
 done.set()
-workers = len(P._POOL.workers) if P._POOL else 0
-if P._POOL:
-    P._POOL.close()   # reap the parse workers, so that RUSAGE_CHILDREN holds their peak
+others = descendants()
+workers = len(P._POOL.pids()) if P._POOL else 0
+child = {pid: status(pid, "VmHWM") for pid in others}   # peak RSS of every process the harvest started
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers else 0.0
 pss_fields = {"pss_mb": peak["pss"], "harvester_pss_mb": peak["harvester"], "worker_pss_mb": peak["workers"]}
 print(json.dumps({"records": r.records + r.quarantined, "seconds": seconds, "bytes": r.bytes,
-                  "rss_mb": own + workers * child, "harvester_rss_mb": own, "worker_rss_mb": child,
+                  "rss_mb": own + sum(child.values()), "harvester_rss_mb": own,
+                  "worker_rss_mb": max(child.values(), default=0.0),
                   **(pss_fields if sample_pss else {}), "parse_workers": workers}))
 """
 
@@ -128,7 +149,7 @@ CONCURRENT = """
 import sys, time, tempfile
 from harvest.config.sources import Source
 from harvest.cli import run_sources
-import harvest.runs.pipeline   # imported before the timing, as (a)-(d) import theirs (run_sources imports it on first use)
+import harvest.runs.run   # imported before the timing, as (a)-(d) import theirs (run_sources imports it on first use)
 urls, prefix, workers = sys.argv[1].split(","), sys.argv[2], int(sys.argv[3])
 sources = [Source(id=f"b{i}", name="b", region="europe", endpoint=u, metadata_prefix=prefix, window="none",
                   deletion_census="never") for i, u in enumerate(urls)]

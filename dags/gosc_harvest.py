@@ -104,7 +104,10 @@ def make_source_dag(src: Source):
             from harvest.runs.planned import harvest_window as harvest_one
 
             get_current_context()["window_label"] = window["label"]
-            report = harvest_one(src, data_folder(), window["harvest_run"], window["index"], credentials=_credentials(src))
+            # mapped in this task's process: Airflow already runs windows and sources in processes
+            # of their own, and a pool of workers per task would only contend for the same cores
+            report = harvest_one(src, data_folder(), window["harvest_run"], window["index"], credentials=_credentials(src),
+                                 parse_workers=0)
             if report.status == "failed":
                 raise RuntimeError(f"window {window['label']} of {src.id} failed: " + "; ".join(report.errors))
             return {k: getattr(report, k) for k in ("status", "pages", "records", "deleted", "quarantined")}

@@ -58,9 +58,9 @@ def cmd_sources_check(args) -> int:
 def run_sources(sources: list[Source], data: Path, *, full=False, from_=None, until=None, restart=False,
                 chunk_rows: int = 10_000, workers: int = 4, progress=None) -> list:
     """Harvest several sources concurrently (one thread each, up to `workers`). The threads fetch;
-    parsing and crosswalks run in the process's shared parse workers (harvest.pipeline.ParsePool),
+    parsing and crosswalks run in the process's shared parse workers (harvest.records.pool),
     so the CPU-bound part spreads over the cores instead of sharing one."""
-    from harvest.runs.pipeline import run_source
+    from harvest.runs.run import run_source
 
     def one(src):
         return run_source(src, data, full=full, from_=from_, until=until, restart=restart,

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from harvest.config.schemas import arrow_schema
 from harvest.errors import IndexBuildError
-from harvest.store.datasets import iter_batches
+from harvest.store.storage import Storage
 
 # what the index takes from the chosen record of a work
 _WIDE_COLUMNS = ["title", "creators", "subjects", "description", "publisher", "publication_year", "resource_type",
@@ -27,8 +27,10 @@ _INDEX_COLUMNS = [f.name for f in arrow_schema("index")]
 
 
 def parquet_stream(path: Path, batch_rows: int) -> pa.RecordBatchReader:
-    """A sorted stream written by DuckDB, read back in order, one row group (`batch_rows`) at a time."""
-    return pa.RecordBatchReader.from_batches(pq.read_schema(path), iter_batches(path, batch_rows))
+    """A sorted stream DuckDB wrote to the build's scratch folder, read back in order, one row group
+    (`batch_rows`) at a time (without pre-buffering, which would read every row group up front)."""
+    batches = pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows)
+    return pa.RecordBatchReader.from_batches(pq.read_schema(path), batches)
 
 
 def work_chunks(reader: pa.RecordBatchReader, size: int, max_holdings: int):
@@ -55,9 +57,9 @@ def work_chunks(reader: pa.RecordBatchReader, size: int, max_holdings: int):
         yield pa.Table.from_batches(pending, schema=reader.schema)
 
 
-def with_wide_fields(works, files: list[Path]):
+def with_wide_fields(works, storage: Storage, files: list[str]):
     """Each narrow works chunk (in `rep` order) with its chosen records' wide fields, in index column order."""
-    chosen = _ChosenRows(files)
+    chosen = _ChosenRows(storage, files)
     for chunk in works:
         wide = chosen.take(array(chunk.column("rep")))
         columns = {name: chunk.column(name) for name in chunk.column_names}
@@ -70,8 +72,8 @@ class _ChosenRows:
     file's row groups are read once, in order, one at a time; files and row groups holding no chosen
     record are skipped. Files written by an older schema get nulls for the columns they lack."""
 
-    def __init__(self, files: list[Path]):
-        self.files = files
+    def __init__(self, storage: Storage, files: list[str]):
+        self.storage, self.files = storage, files
         self.wanted = arrow_schema("records", with_partitions=False)
         self.file_index, self.file = -1, None
         self.group, self.group_start, self.group_rows, self.table = -1, 0, 0, None
@@ -91,7 +93,7 @@ class _ChosenRows:
         if index != self.file_index:
             if index < self.file_index:
                 raise IndexBuildError("consolidation failed: chosen records asked for out of order")
-            self.file_index, self.file = index, pq.ParquetFile(self.files[index])
+            self.file_index, self.file = index, self.storage.parquet_file(self.files[index])
             self.group, self.group_start, self.group_rows, self.table = -1, 0, 0, None
         done = 0
         while done < len(rows):

@@ -5,11 +5,9 @@ order, so the index is written in one pass and nothing is read back to count it.
 """
 from __future__ import annotations
 
-import hashlib
 import queue
 import threading
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from harvest.config.schemas import arrow_schema
+from harvest.store.storage import Storage
 from harvest.index.assemble import array, from_numpy, numpy_view
 
 # Parquet options: dictionaries only where values repeat (elsewhere the encoder tries one and falls
@@ -36,20 +35,19 @@ _HOLDINGS_PARQUET = {"compression": "zstd", "use_dictionary": ["source_id"],
 class WorksFiles:
     """works/part-NNNNN.parquet, `rows_per_file` works each, in the declared index schema."""
 
-    def __init__(self, out_dir: Path, rows_per_file: int):
-        self.out_dir, self.rows_per_file = out_dir, rows_per_file
+    def __init__(self, storage: Storage, out_dir: str, rows_per_file: int):
+        self.storage, self.out_dir, self.rows_per_file = storage, out_dir, rows_per_file
         self.schema = arrow_schema("index")
         self.files: list[str] = []
         self.writer, self.in_file = None, 0
-        (out_dir / "works").mkdir(parents=True, exist_ok=True)
 
     def add(self, item: tuple[pa.Table, pa.Table]) -> None:
         chunk = item[0]
         if self.writer is None or self.in_file + chunk.num_rows > self.rows_per_file:
             self.close()
             self.files.append(f"works/part-{len(self.files):05d}.parquet")
-            self.writer, self.in_file = pq.ParquetWriter(self.out_dir / self.files[-1], self.schema,
-                                                         **_WORKS_PARQUET), 0
+            self.writer, self.in_file = self.storage.parquet_writer(f"{self.out_dir}/{self.files[-1]}", self.schema,
+                                                                    **_WORKS_PARQUET), 0
         self.writer.write_table(chunk.cast(self.schema))
         self.in_file += chunk.num_rows
 
@@ -65,8 +63,8 @@ class HoldingsFiles:
     (keeping that order) gives every region's rows in that order: no sort. A region's rows are
     written once `row_group` of them wait."""
 
-    def __init__(self, out_dir: Path, row_group: int):
-        self.root, self.row_group = out_dir / "holdings", row_group
+    def __init__(self, storage: Storage, out_dir: str, row_group: int):
+        self.storage, self.root, self.row_group = storage, f"{out_dir}/holdings", row_group
         self.schema = arrow_schema("holdings", with_partitions=False)
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.pending: dict[str, list[pa.Table]] = {}
@@ -86,9 +84,8 @@ class HoldingsFiles:
     def _flush(self, region: str) -> None:
         table = pa.concat_tables(self.pending.pop(region)).cast(self.schema)
         if region not in self.writers:
-            (self.root / f"region={region}").mkdir(parents=True, exist_ok=True)
-            self.writers[region] = pq.ParquetWriter(self.root / f"region={region}" / "part-0.parquet", self.schema,
-                                                    **_HOLDINGS_PARQUET)
+            self.writers[region] = self.storage.parquet_writer(f"{self.root}/region={region}/part-0.parquet",
+                                                               self.schema, **_HOLDINGS_PARQUET)
         self.writers[region].write_table(table, row_group_size=table.num_rows)
 
     def close(self) -> None:
@@ -168,12 +165,3 @@ def fan_out(chunks, sinks) -> None:
             thread.join()
     if failed:
         raise failed[0]
-
-
-def file_sha256(path: Path) -> str:
-    """The file's SHA-256 (hex), read a MiB at a time."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -1,7 +1,7 @@
 """OAI-PMH 2.0 harvesting: transport (via sickle), page parsing (once, safely) and list paging.
 
-The names are imported on first use, so that a parse worker (harvest.records.worker_main), which
-needs only `harvest.oai.page`, does not load the HTTP stack."""
+The names are imported on first use, so that a parse worker, which needs only `harvest.oai.page`,
+does not load the HTTP stack."""
 from __future__ import annotations
 
 import importlib

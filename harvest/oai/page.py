@@ -40,6 +40,7 @@ class Page:
     nbytes: int = 0
     error: object = None       # a PageError when the page was unreadable (items then empty)
     content: bytes | None = None   # the bytes parsed (None when illegal characters had to be removed)
+    body: bytes | None = None      # the bytes as received
 
 
 def _parse(content: bytes, url: str, source_id: str):
@@ -79,18 +80,6 @@ def salvage_token(content: bytes | None) -> str | None:
     return html.unescape(token) or None
 
 
-def tail_token(content: bytes, window: int = 4096) -> str | None:
-    """A guess at a page's resumptionToken from its last `window` bytes, without parsing it: the
-    token element closes the list, so it sits at the very end of a well-formed page. The guess only
-    lets the next request go out early; the page's real parse confirms it (harvest.pipeline)."""
-    if not content:
-        return None
-    matches = _TOKEN.findall(content, max(0, len(content) - window))
-    if not matches or not matches[-1]:
-        return None
-    return html.unescape(matches[-1].decode("utf-8", "replace").strip()) or None
-
-
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value not in (None, "") else None
@@ -110,7 +99,7 @@ def parse_page(content: bytes, url: str, source_id: str = "") -> Page:
     if root.tag != _Q + "OAI-PMH":
         raise PageError("not_oai_pmh", url, source_id, f"root element is {root.tag!r}")
     page = Page(url=url, verb="", response_date=None, root=root, illegal_chars_removed=removed,
-                nbytes=len(content), content=None if removed else content)
+                nbytes=len(content), content=None if removed else content, body=content)
     for child in root.iterchildren():
         tag = child.tag
         if tag == _Q + "responseDate":

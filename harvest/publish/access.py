@@ -1,32 +1,37 @@
 """Analyst access to the published index: pandas, SQL, and the current snapshot's files."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from harvest.config.settings import data_dir
-from harvest.publish.snapshots import current_snapshot
+from harvest.publish.snapshots import current_snapshot_id
+from harvest.store.storage import Storage, as_storage
 
 
-def index_files(data: Path | None = None) -> list[Path]:
-    """The Parquet files of the current index snapshot (resolved once: a consistent snapshot)."""
-    snap = current_snapshot(Path(data or data_dir()))
-    manifest = json.loads((snap / "manifest.json").read_text())
-    return [snap / f for f in manifest["files"]]
+def _current_files(storage: Storage) -> list[str]:
+    """The current snapshot's works files (resolved once: a consistent snapshot)."""
+    snapshot = f"index/snapshots/{current_snapshot_id(storage)}"
+    return [f"{snapshot}/{f}" for f in storage.read_json(f"{snapshot}/manifest.json")["files"]]
 
 
-def read_index(data: Path | None = None) -> pd.DataFrame:
+def index_files(data: Storage | Path | None = None) -> list[Path]:
+    """Where the current index snapshot's Parquet files are, for readers that open them."""
+    storage = as_storage(data or data_dir())
+    return [storage.local(f) for f in _current_files(storage)]
+
+
+def read_index(data: Storage | Path | None = None) -> pd.DataFrame:
     """The current index as a pandas DataFrame (Arrow-backed dtypes: nullable ints stay ints)."""
-    tables = [pq.read_table(f) for f in index_files(data)]
+    storage = as_storage(data or data_dir())
+    tables = [storage.read_table(f) for f in _current_files(storage)]
     return pa.concat_tables(tables).to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def query(sql: str, data: Path | None = None) -> pd.DataFrame:
+def query(sql: str, data: Storage | Path | None = None) -> pd.DataFrame:
     """Run SQL against the current index, exposed as the view `works`."""
     files = [str(f) for f in index_files(data)]
     con = duckdb.connect()

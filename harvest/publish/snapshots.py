@@ -10,103 +10,89 @@ leaves CURRENT naming a complete snapshot; readers resolve CURRENT once and read
 """
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 import re
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
+from harvest.config.schemas import schema_version
 from harvest.errors import IndexBuildError
 from harvest.index.build import build_works
-from harvest.index.sinks import file_sha256
-from harvest.config.schemas import schema_version
-from harvest.store.state import write_json_atomic
 from harvest.store.datasets import committed_files
+from harvest.store.storage import Storage, as_storage
 
 KEEP_SNAPSHOTS = 5
+INDEX = "index"
+CURRENT = f"{INDEX}/CURRENT"
 
 
-def index_dir(data_dir: Path) -> Path:
-    return Path(data_dir) / "index"
+def _snapshot(snapshot_id: str) -> str:
+    return f"{INDEX}/snapshots/{snapshot_id}"
 
 
-def current_snapshot(data_dir: Path) -> Path:
-    """The directory of the current snapshot; IndexBuildError if none was published."""
-    pointer = index_dir(data_dir) / "CURRENT"
-    if not pointer.exists():
-        raise IndexBuildError(f"no index published under {index_dir(data_dir)}: run `harvest index build`")
-    snap = index_dir(data_dir) / "snapshots" / pointer.read_text().strip()
-    if not (snap / "manifest.json").exists():
-        raise IndexBuildError(f"{pointer} names {snap.name}, which has no manifest")
-    return snap
+def current_snapshot_id(storage: Storage | Path | str) -> str:
+    """The id of the current snapshot; IndexBuildError if none was published."""
+    storage = as_storage(storage)
+    if not storage.exists(CURRENT):
+        raise IndexBuildError(f"no index published under {storage.local(INDEX)}: run `harvest index build`")
+    snapshot_id = storage.read_text(CURRENT).strip()
+    if not storage.exists(f"{_snapshot(snapshot_id)}/manifest.json"):
+        raise IndexBuildError(f"{storage.local(CURRENT)} names {snapshot_id}, which has no manifest")
+    return snapshot_id
 
 
-def read_manifest(data_dir: Path) -> dict:
-    return json.loads((current_snapshot(data_dir) / "manifest.json").read_text())
+def current_snapshot(storage: Storage | Path | str) -> Path:
+    """Where the current snapshot's files are (readers resolve it once: a consistent snapshot)."""
+    storage = as_storage(storage)
+    return storage.local(_snapshot(current_snapshot_id(storage)))
 
 
-def _switch(data_dir: Path, snapshot_id: str) -> None:
-    pointer = index_dir(data_dir) / "CURRENT"
-    tmp = pointer.with_name(".CURRENT.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(snapshot_id + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, pointer)
+def read_manifest(storage: Storage | Path | str) -> dict:
+    storage = as_storage(storage)
+    return storage.read_json(f"{_snapshot(current_snapshot_id(storage))}/manifest.json")
 
 
-def snapshots(data_dir: Path) -> list[str]:
-    root = index_dir(data_dir) / "snapshots"
-    return sorted(p.name for p in root.iterdir() if (p / "manifest.json").exists()) if root.is_dir() else []
-
-
-def _holdings_files(snapshot: Path) -> list[str]:
-    """holdings/region=…/: every (work, holding record) pair, hive-partitioned by region, for analysts
-    who filter by region (a work held in three regions appears in three partitions); written by
-    build_works from the same sorted stream as the works, so memory does not grow with the index."""
-    return sorted(str(p.relative_to(snapshot)) for p in (snapshot / "holdings").rglob("*.parquet"))
+def snapshots(storage: Storage | Path | str) -> list[str]:
+    storage = as_storage(storage)
+    return [s for s in storage.dirs(f"{INDEX}/snapshots") if storage.exists(f"{_snapshot(s)}/manifest.json")]
 
 
 _RUN_ID = re.compile(r"part-(\d{8}T\d{6}Z-[0-9a-f]+)(?:-|$)")
 
 
-def _inputs(data_dir: Path) -> dict:
+def _inputs(storage: Storage) -> dict:
     inputs: dict[str, dict] = {}
-    for f in committed_files(data_dir, "records"):
-        source = f.parent.name.split("=", 1)[1]
-        entry = inputs.setdefault(source, {"files": 0, "run_ids": []})
+    for rel in committed_files(storage, "records"):
+        folder, name = rel.rsplit("/", 2)[-2:]
+        entry = inputs.setdefault(folder.split("=", 1)[1], {"files": 0, "run_ids": []})
         entry["files"] += 1
-        found = _RUN_ID.match(f.stem)   # part-<run>[-w<window>|-census]-<chunk>
-        run_id = found.group(1) if found else f.stem.removeprefix("part-")
+        stem = name.removesuffix(".parquet")
+        found = _RUN_ID.match(stem)   # part-<run>[-w<window>|-census]-<chunk>
+        run_id = found.group(1) if found else stem.removeprefix("part-")
         if run_id not in entry["run_ids"]:
             entry["run_ids"].append(run_id)
     return inputs
 
 
-def build_and_publish(data_dir: Path, *, priorities: dict[str, int] | None = None,
+def build_and_publish(data_dir: Storage | Path | str, *, priorities: dict[str, int] | None = None,
                       keep: int = KEEP_SNAPSHOTS, memory_limit: str | None = None) -> dict:
     """Build a new snapshot from every committed records file, publish it, return its manifest."""
-    data_dir = Path(data_dir)
-    index_dir(data_dir).mkdir(parents=True, exist_ok=True)
-    with open(index_dir(data_dir) / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)   # one builder at a time; readers never need the lock
-        for stale in [*index_dir(data_dir).glob(".building-*"), *index_dir(data_dir).glob(".work-*")]:  # killed builds
-            shutil.rmtree(stale, ignore_errors=True)
-        return _build_locked(data_dir, priorities=priorities, keep=keep, memory_limit=memory_limit)
+    storage = as_storage(data_dir)
+    with storage.lock(f"{INDEX}/.lock"):   # one builder at a time; readers never need the lock
+        for stale in storage.dirs(INDEX):   # what killed builds left
+            if stale.startswith((".building-", ".work-")):
+                storage.delete_tree(f"{INDEX}/{stale}")
+        return _build_locked(storage, priorities=priorities, keep=keep, memory_limit=memory_limit)
 
 
-def _build_locked(data_dir: Path, *, priorities, keep: int, memory_limit) -> dict:
+def _build_locked(storage: Storage, *, priorities, keep: int, memory_limit) -> dict:
     now = datetime.now(timezone.utc)
     snapshot_id = now.strftime("%Y%m%dT%H%M%S%fZ")
-    building = index_dir(data_dir) / f".building-{snapshot_id}"
-    building.mkdir(parents=True)
+    building = f"{INDEX}/.building-{snapshot_id}"
     try:
-        files, stats = build_works(data_dir, building, priorities=priorities, memory_limit=memory_limit)
-        holdings = _holdings_files(building)
+        files, stats = build_works(storage, building, priorities=priorities, memory_limit=memory_limit)
+        holdings = [rel.removeprefix(building + "/") for rel in storage.glob(f"{building}/holdings/**/*.parquet")]
         summary = stats.summary   # counted by build_works from the rows it wrote
         manifest = {
             "schema_version": schema_version("index"),
@@ -124,34 +110,33 @@ def _build_locked(data_dir: Path, *, priorities, keep: int, memory_limit) -> dic
             "clustering_iterations": stats.iterations,
             "files": files,
             "tables": {"works": files, "holdings": holdings},
-            "checksums": {f: "sha256:" + file_sha256(building / f) for f in files + holdings},
-            "inputs": _inputs(data_dir),
+            "checksums": {f: "sha256:" + storage.sha256(f"{building}/{f}") for f in files + holdings},
+            "inputs": _inputs(storage),
             "engine": f"duckdb {duckdb.__version__}",
         }
-        write_json_atomic(building / "manifest.json", manifest)
-        final = index_dir(data_dir) / "snapshots" / snapshot_id
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(building, final)
+        storage.write_json(f"{building}/manifest.json", manifest)
+        storage.rename(building, _snapshot(snapshot_id))
     except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
+        storage.delete_tree(building)
         raise
-    _switch(data_dir, snapshot_id)
-    _prune(data_dir, keep)
+    storage.write_text(CURRENT, snapshot_id + "\n")
+    _prune(storage, keep)
     return manifest
 
 
-def _prune(data_dir: Path, keep: int) -> None:
-    current = (index_dir(data_dir) / "CURRENT").read_text().strip()
-    for old in snapshots(data_dir)[:-keep]:
+def _prune(storage: Storage, keep: int) -> None:
+    current = storage.read_text(CURRENT).strip()
+    for old in snapshots(storage)[:-keep]:
         if old != current:
-            shutil.rmtree(index_dir(data_dir) / "snapshots" / old, ignore_errors=True)
+            storage.delete_tree(_snapshot(old))
 
 
-def rollback(data_dir: Path) -> str:
+def rollback(data_dir: Storage | Path | str) -> str:
     """Make the snapshot before the current one current again; returns its id."""
-    current = current_snapshot(data_dir).name
-    older = [s for s in snapshots(data_dir) if s < current]
+    storage = as_storage(data_dir)
+    current = current_snapshot_id(storage)
+    older = [s for s in snapshots(storage) if s < current]
     if not older:
         raise IndexBuildError("no earlier snapshot to roll back to")
-    _switch(data_dir, older[-1])
+    storage.write_text(CURRENT, older[-1] + "\n")
     return older[-1]

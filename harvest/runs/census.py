@@ -11,23 +11,44 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from harvest.config import Source
 from harvest.errors import ProtocolError
 from harvest.oai import list_pages
+from harvest.oai.datestamps import parse_utc
 from harvest.oai.page import OAI_NS
 from harvest.records.rows import Lineage
-from harvest.oai.datestamps import parse_utc
 from harvest.store.datasets import committed_files
+from harvest.store.storage import Storage
+from harvest.store.writers import ChunkWriter
 
 _Q = "{%s}" % OAI_NS
 MAX_VANISHED_SHARE = 0.5
 
 
-def tombstones_for_vanished(client, source, data_dir, lineage: Lineage, fallback_date: str | None) -> list[dict]:
+def census_wanted(source: Source, deleted_record: str | None) -> bool:
+    """Whether a complete, unranged run takes a deletion census: the config says so, or Identify's
+    deletedRecord says the provider does not keep deletions (no, transient)."""
+    mode = source.deletion_census
+    return mode != "never" and (mode == "always" or deleted_record in ("no", "transient"))
+
+
+def take_census(client, source: Source, storage: Storage, lineage: Lineage, fallback_date: str | None) -> tuple[list[str], int]:
+    """Tombstone what the provider no longer lists, in files of their own
+    (`part-<run>-census-00000.parquet`); the files and how many tombstones they hold."""
+    rows = tombstones_for_vanished(client, source, storage, lineage, fallback_date)
+    writer = ChunkWriter(storage, source.region, source.id, f"{lineage.run_id}-census")
+    for row in rows:
+        writer.add("records", row)
+    return writer.commit(), len(rows)
+
+
+def tombstones_for_vanished(client, source: Source, storage: Storage, lineage: Lineage,
+                            fallback_date: str | None) -> list[dict]:
     con = duckdb.connect()
     try:
         con.execute("CREATE TABLE census(oai_identifier VARCHAR)")
         census_date = _list_identifiers(client, source, con) or fallback_date
-        files = [str(f) for f in committed_files(data_dir, "records", source.id)]
+        files = [str(storage.local(f)) for f in committed_files(storage, "records", source.id)]
         if not files:
             return []
         vanished, known = con.execute(f"""

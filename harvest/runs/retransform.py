@@ -13,16 +13,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pyarrow.parquet as pq
 from lxml import etree
 
-from harvest.config.sources import Source
-from harvest.crosswalk import get_crosswalk
-from harvest.runs.pipeline import new_run_id
-from harvest.records.rows import Lineage, map_record
+from harvest.config import Source
 from harvest.config.schemas import arrow_schema
+from harvest.crosswalk import get_crosswalk
+from harvest.records.rows import Lineage, map_record
+from harvest.runs.report import new_run_id
+from harvest.store.datasets import committed_files
+from harvest.store.storage import Storage, as_storage
 from harvest.store.writers import ChunkWriter
-from harvest.store.datasets import committed_files, iter_batches
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 
@@ -39,33 +39,33 @@ class RetransformReport:
     files: list[str] | None = None
 
 
-def retransform(source: Source, data_dir: Path, crosswalk_name: str | None = None,
+def retransform(source: Source, data_dir: Storage | Path | str, crosswalk_name: str | None = None,
                 chunk_rows: int = 50_000) -> RetransformReport:
-    data_dir = Path(data_dir)
+    storage = as_storage(data_dir)
     crosswalk = get_crosswalk(crosswalk_name or source.crosswalk_name)
     run_id = f"{new_run_id()}-rx"
-    old = {t: committed_files(data_dir, t, source.id) for t in ("records", "quarantine")}
-    raw_files = committed_files(data_dir, "raw", source.id)
+    old = {t: committed_files(storage, t, source.id) for t in ("records", "quarantine")}
+    raw_files = committed_files(storage, "raw", source.id)
     rep = RetransformReport(source.id, run_id, crosswalk.version, files=[])
-    writer = ChunkWriter(data_dir, source.region, source.id, run_id)
+    writer = ChunkWriter(storage, source.region, source.id, run_id)
     base = Lineage(source.id, source.region, source.metadata_prefix, "", datetime.now(timezone.utc), crosswalk.version)
     try:
         for path in raw_files:
-            for batch in iter_batches(path, 5_000):
+            for batch in storage.iter_batches(path, 5_000):
                 for row in batch.to_pylist():
                     _remap(row, crosswalk, base, writer, rep)
                 if writer.pending_rows >= chunk_rows:
                     rep.files += writer.commit()
-        _carry_over(old, writer, rep)
+        _carry_over(storage, old, writer, rep)
         rep.files += writer.commit()
     except BaseException:
         writer.abort()
         for rel in rep.files:
-            (data_dir / rel).unlink(missing_ok=True)
+            storage.delete(rel)
         raise
     for paths in old.values():
-        for p in paths:
-            p.unlink(missing_ok=True)
+        for rel in paths:
+            storage.delete(rel)
     return rep
 
 
@@ -82,18 +82,18 @@ def _remap(row: dict, crosswalk, base: Lineage, writer: ChunkWriter, rep: Retran
         rep.quarantined += 1
 
 
-def _carry_over(old: dict, writer: ChunkWriter, rep: RetransformReport) -> None:
+def _carry_over(storage: Storage, old: dict, writer: ChunkWriter, rep: RetransformReport) -> None:
     """Census tombstones and page-level quarantine rows have no raw XML: keep them as they are."""
     schema = arrow_schema("records", with_partitions=False)
     for path in old["records"]:
-        table = pq.read_table(path, schema=schema, filters=[("crosswalk_version", "==", "census/1")])
+        table = storage.read_table(path, schema=schema, filters=[("crosswalk_version", "==", "census/1")])
         for row in table.to_pylist():
             writer.add("records", row)
             rep.carried_over += 1
             rep.deleted += 1
     qschema = arrow_schema("quarantine", with_partitions=False)
     for path in old["quarantine"]:
-        for row in pq.read_table(path, schema=qschema).to_pylist():
+        for row in storage.read_table(path, schema=qschema).to_pylist():
             if row["oai_identifier"] is None:
                 writer.add("quarantine", row)
                 rep.carried_over += 1

@@ -4,15 +4,14 @@ and how well each canonical field is filled. Written next to the run report, sum
 The fill counts come from the records files' footers, where their writer put them as it wrote
 (files from before that are read with pyarrow, one row group at a time, only the columns needed);
 quarantine files are read the same way. Its memory is one row group's whatever the partner's
-size, and it needs no DuckDB. In a
-parse-worker run it is computed in a parse worker (pyarrow is loaded there already); the
-harvesting process then never loads pyarrow or DuckDB."""
+size, and it needs no DuckDB."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from harvest.config.schemas import declared
+from harvest.store.storage import Storage, as_storage
 
 DESCRIPTIVE = [f["name"] for f in declared("records")["fields"]
                if f["name"] not in ("source_id", "region", "oai_identifier", "datestamp", "deleted", "set_specs",
@@ -85,24 +84,20 @@ class FillCounts:
         return counts
 
     @classmethod
-    def of_file(cls, path: Path) -> "FillCounts":
+    def of_file(cls, storage: Storage, rel: str) -> "FillCounts":
         """From the file's footer when its writer put the counts there, else from its columns."""
-        import pyarrow.parquet as pq
-
-        from harvest.store.datasets import iter_batches
-
-        stored = (pq.read_metadata(path).metadata or {}).get(FILL_KEY.encode())
+        stored = (storage.read_metadata(rel).metadata or {}).get(FILL_KEY.encode())
         if stored is not None:
             counts = cls.of_dict(json.loads(stored))
             if counts is not None:   # same fields as now (else count again)
                 return counts
         counts = cls()
-        for batch in iter_batches(path, _BATCH, ["deleted", *DESCRIPTIVE]):
+        for batch in storage.iter_batches(rel, _BATCH, ["deleted", *DESCRIPTIVE]):
             counts.add(batch)
         return counts
 
 
-def validation_report(data_dir: Path, files: list[str], known: dict[str, dict] | None = None) -> dict:
+def validation_report(storage: Storage | Path, files: list[str], known: dict[str, dict] | None = None) -> dict:
     """Fill rates over the run's live records and quarantine counts by reason, from its files:
     a field counts as filled when it is not null (and, for lists, not empty); quarantine reasons
     by count (then name), each with its first EXAMPLES rows by oai_identifier (nulls last).
@@ -110,18 +105,16 @@ def validation_report(data_dir: Path, files: list[str], known: dict[str, dict] |
     `known`: records files' fill counts as their writers reported them (FillCounts.as_dict, by
     the path in `files`); those files are not opened. A run whose records files are all known
     and that has no quarantine file is reported without pyarrow."""
-    from harvest.store.datasets import iter_batches
-
-    data_dir = Path(data_dir)
+    storage = as_storage(storage)
     known = known or {}
     records = [f for f in files if f.startswith("records/")]
-    quarantine = [data_dir / f for f in files if f.startswith("quarantine/")]
+    quarantine = [f for f in files if f.startswith("quarantine/")]
     report: dict = {"live_records": 0, "fill_rates": {}, "quarantine": {}}
     if records:
         total = FillCounts()
         for f in records:
             counts = FillCounts.of_dict(known[f]) if f in known else None
-            total.merge(counts if counts is not None else FillCounts.of_file(data_dir / f))
+            total.merge(counts if counts is not None else FillCounts.of_file(storage, f))
         live = total.live
         report["live_records"] = live
         report["fill_rates"] = {c: round(total.filled[c] / live, 4) if live else 0.0 for c in DESCRIPTIVE}
@@ -129,7 +122,7 @@ def validation_report(data_dir: Path, files: list[str], known: dict[str, dict] |
         counts: dict[str, int] = {}
         examples: dict[str, list] = {}
         for path in quarantine:
-            for batch in iter_batches(path, _BATCH, _QUARANTINE_COLUMNS):
+            for batch in storage.iter_batches(path, _BATCH, _QUARANTINE_COLUMNS):
                 for reason, oai_id, detail, url in zip(*(batch.column(c).to_pylist() for c in _QUARANTINE_COLUMNS)):
                     counts[reason] = counts.get(reason, 0) + 1
                     ex = examples.setdefault(reason, [])

@@ -7,13 +7,12 @@ consolidation keeps one row per (source, identifier).
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from harvest.oai.datestamps import DAY, format_for, parse_utc
+from harvest.store.storage import Storage, as_storage
 
 OVERLAP_SECONDS = timedelta(hours=1)
 OVERLAP_DAYS = timedelta(days=1)
@@ -26,7 +25,7 @@ class SourceState:
     granularity: str | None = None
     last_run_id: str | None = None
     last_status: str | None = None
-    in_progress: dict | None = None       # the checkpoint of an unfinished run (see pipeline.Harvest)
+    in_progress: dict | None = None       # the checkpoint of an unfinished run (harvest.runs.checkpoint)
 
     def next_from(self, granularity: str) -> str | None:
         """The `from` of the next incremental harvest: watermark minus overlap, in `granularity`."""
@@ -36,27 +35,19 @@ class SourceState:
         return format_for(wm - (OVERLAP_DAYS if granularity == DAY else OVERLAP_SECONDS), granularity)
 
 
-def state_path(data_dir: Path, source_id: str) -> Path:
-    return Path(data_dir) / "state" / f"{source_id}.json"
+def state_file(source_id: str) -> str:
+    """Where a source's state lives in the data folder (a planned window's id names a subfolder)."""
+    return f"state/{source_id}.json"
 
 
-def load_state(data_dir: Path, source_id: str) -> SourceState:
-    path = state_path(data_dir, source_id)
-    if not path.exists():
-        return SourceState(source_id)
-    return SourceState(**json.loads(path.read_text()))
+def load_state(storage: Storage | Path, source_id: str) -> SourceState:
+    data = as_storage(storage).read_json(state_file(source_id), None)
+    return SourceState(**data) if data is not None else SourceState(source_id)
 
 
-def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write JSON via a temporary file and rename: readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2, ensure_ascii=False, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def save_state(storage: Storage | Path, state: SourceState) -> None:
+    as_storage(storage).write_json(state_file(state.source_id), asdict(state))
 
 
-def save_state(data_dir: Path, state: SourceState) -> None:
-    write_json_atomic(state_path(data_dir, state.source_id), asdict(state))
+def delete_state(storage: Storage, source_id: str) -> None:
+    storage.delete(state_file(source_id))

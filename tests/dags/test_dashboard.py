@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from harvest.runs.pipeline import run_source
+from harvest.runs.run import run_source
 from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.airflow

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from harvest.config.sources import Source
-from harvest.runs.pipeline import run_source
+from harvest.runs.run import run_source
 from harvest.store.datasets import committed_files
 from tests.interop.oaipmh_server import DAY, NON_LATIN_TITLE, SECONDS, Backend, OAIPMHServer, Rec, catalogue
 
@@ -25,7 +25,7 @@ def source(srv: OAIPMHServer) -> Source:
 
 def rows(data_dir, run_id: str | None = None) -> list[dict]:
     """Every committed records row of the source (of one run when run_id is given)."""
-    found = [r for f in committed_files(data_dir, "records", "pyoai") for r in pq.read_table(f).to_pylist()]
+    found = [r for f in committed_files(data_dir, "records", "pyoai") for r in pq.read_table(data_dir / f).to_pylist()]
     return [r for r in found if run_id is None or r["run_id"] == run_id]
 
 

@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from harvest.config.sources import Source
-from harvest.runs.pipeline import run_source
+from harvest.runs.run import run_source
 from harvest.store.datasets import committed_files
 from tests.conftest import DATA
 from tests.interop.replay_server import ReplayServer
@@ -34,7 +34,7 @@ def source(srv: ReplayServer, prefix: str = "oai_dc", census: str = "never") -> 
 
 
 def rows(data_dir) -> list[dict]:
-    return [r for f in committed_files(data_dir, "records", "zenodo") for r in pq.read_table(f).to_pylist()]
+    return [r for f in committed_files(data_dir, "records", "zenodo") for r in pq.read_table(data_dir / f).to_pylist()]
 
 
 def test_recorded_oai_dc_list_is_harvested_page_by_page(zenodo, tmp_path):

@@ -198,7 +198,7 @@ def test_a_record_whose_bytes_do_not_hold_its_identifier_is_serialised_by_lxml()
     from harvest.crosswalk import get_crosswalk
     from harvest.oai.page import record_bytes
     from harvest.records.rows import RAW_COLUMNS, Lineage
-    from harvest.records.pages import PageResult, map_items
+    from harvest.records.pages import PageTables, map_items
 
     odd = _record(1).replace(b"oai:x:1", b"oai:x:1&amp;2")
     page = parse_page(OAI_HEAD + odd + b"\n" + _record(2) + b"</ListRecords></OAI-PMH>", URL)
@@ -206,7 +206,7 @@ def test_a_record_whose_bytes_do_not_hold_its_identifier_is_serialised_by_lxml()
     assert cut is not None and b"oai:x:1&amp;2" in cut[0]
     rows: list = []
     lin = Lineage("s", "europe", "oai_dc", "r1", datetime(2026, 1, 1, tzinfo=timezone.utc), "1")
-    map_items(page.items, get_crosswalk("oai_dc"), lin, URL, lambda t, r: rows.append((t, r)), PageResult(URL), cut)
+    map_items(page.items, get_crosswalk("oai_dc"), lin, URL, lambda t, r: rows.append((t, r)), PageTables(URL), cut)
     raw = [dict(zip(RAW_COLUMNS, r))["xml"] for t, r in rows if t == "raw"]
     assert raw == [etree.tostring(page.items[0], encoding="utf-8"), cut[1]]
 

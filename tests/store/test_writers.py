@@ -18,15 +18,14 @@ def test_rows_are_batched_into_arrow_and_written_in_row_groups_of_flush_rows(tmp
     for i in range(12_345):
         w.add(row(i))
         if i == 2_499:   # two batches converted, 500 rows still Python dicts, nothing written yet
-            assert len(w.buffer) == 500 and w._batched == 2000 and not w.tmp.exists()
-    path = w.commit()
-    f = pq.ParquetFile(path)
+            assert len(w.buffer) == 500 and w._pending == 2000 and not (tmp_path / w.tmp).exists()
+    f = pq.ParquetFile(tmp_path / w.seal())
     assert [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)] == [5000, 5000, 2345]
     t = f.read()
     assert t.column("oai_identifier").to_pylist() == [f"oai:x:{i}" for i in range(12_345)]
     assert t.column("raw_xml").to_pylist()[:4] == [b"", b"<record/>", b"<record/>" * 2, b""]
     assert set(t.column("quarantined_at").to_pylist()) == {AT}
-    assert not w.tmp.exists() and w.rows == 12_345
+    assert not (tmp_path / w.final).exists() and w.rows == 12_345   # sealed, not yet renamed into place
 
 
 def test_a_batch_with_a_row_lacking_a_column_gets_null_there_and_extra_keys_are_ignored(tmp_path):
@@ -51,9 +50,9 @@ def test_abort_drops_written_and_batched_rows(tmp_path):
     w = PartitionWriter(tmp_path, "quarantine", "europe", "s1", "r2", flush_rows=2000, batch_rows=500)
     for i in range(3_200):   # one row group written, two batches and 200 rows waiting
         w.add(row(i))
-    assert w.tmp.exists()
+    assert (tmp_path / w.tmp).exists()
     w.abort()
-    assert not w.tmp.exists() and not w.final.exists()
+    assert not (tmp_path / w.tmp).exists() and not (tmp_path / w.final).exists()
     assert w.seal() is None   # nothing is left to write
 
 
@@ -74,12 +73,12 @@ def test_iter_batches_streams_a_file_one_row_group_at_a_time(tmp_path):
 import sys
 import pyarrow as pa
 pa.set_memory_pool(pa.mimalloc_memory_pool())
-from harvest.store.datasets import iter_batches
-rows = [batch.column("i")[0].as_py() for batch in iter_batches(sys.argv[1], 5_000, ["i", "s"])]
+from harvest.store.storage import Storage
+rows = [batch.column("i")[0].as_py() for batch in Storage(sys.argv[1]).iter_batches("f.parquet", 5_000, ["i", "s"])]
 assert rows == list(range(0, 400_000, 5_000)), rows
 print(len(rows), pa.default_memory_pool().max_memory())
 """
-    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, capture_output=True, text=True)
     batches, peak = map(int, out.stdout.split())
     assert batches == 80 and path.stat().st_size > 40_000_000
     assert peak < path.stat().st_size / 4   # a row group (1/20 of the file) and its batches, not the file
@@ -92,22 +91,24 @@ def test_each_table_gets_dictionaries_and_statistics_where_its_options_say(tmp_p
     from pathlib import Path
 
     from harvest.crosswalk import get_crosswalk
-    from harvest.records.rows import Lineage
+    from harvest.oai.page import parse_page
     from harvest.records.pages import map_page
-    from harvest.store.writers import TABLE_PARQUET, ChunkPart
+    from harvest.records.rows import Lineage
+    from harvest.store.writers import TABLE_PARQUET, ChunkWriter
 
-    content = (Path(__file__).parent / "data" / "oai" / "sickle_ListRecords.xml").read_bytes()
-    part = ChunkPart(tmp_path, "europe", "s1", "r1-00000-0")
+    content = (Path(__file__).parent.parent / "data" / "oai" / "sickle_ListRecords.xml").read_bytes()
+    writer = ChunkWriter(tmp_path, "europe", "s1", "r1")
     lin = Lineage("s1", "europe", "oai_dc", "r1", AT, "oai_dc/2")
-    result = map_page(content, "http://127.0.0.1/oai", "s1", get_crosswalk("oai_dc"), lin, part.add)
+    result = map_page(parse_page(content, "http://127.0.0.1/oai", "s1"), get_crosswalk("oai_dc"), lin)
+    writer.add_tables(result.tables)
     for i in range(3):
-        part.add("quarantine", row(i))
+        writer.add("quarantine", row(i))
     assert result.records > 0 and result.deleted > 0
-    sealed = part.seal()
-    assert len(sealed) == 3
-    for tmp, final, _ in sealed:
-        table = Path(final).parts[-4]
-        meta = pq.ParquetFile(tmp).metadata
+    files = writer.commit()
+    assert len(files) == 3
+    for final in files:
+        table = Path(final).parts[0]
+        meta = pq.ParquetFile(tmp_path / final).metadata
         chunks = {meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i)
                   for i in range(meta.num_columns)}
         options = TABLE_PARQUET[table]

@@ -7,7 +7,7 @@ from harvest.crosswalk.oai_dc import map_oai_dc
 from harvest.demo import DemoNetwork
 from harvest.demo.faults import Fault
 from harvest.demo.partners import partner
-from harvest.runs.pipeline import run_source
+from harvest.runs.run import run_source
 from harvest.runs.retransform import retransform
 from harvest.store.datasets import read_committed
 

@@ -103,7 +103,7 @@ def test_a_field_map_makes_a_new_format_harvestable_without_code(tmp_path):
     from harvest.crosswalk import get_crosswalk
     from harvest.demo.partners import partner
     from harvest.demo.provider import Provider
-    from harvest.runs.pipeline import run_source
+    from harvest.runs.run import run_source
     from harvest.store.datasets import read_committed
     from tests.conftest import DATA
     from tests.oai.scripted_server import ScriptedServer

@@ -108,10 +108,11 @@ def test_fill_counts_known_from_the_writers_are_used_without_opening_the_files(t
     records file (here they are overwritten with garbage afterwards). Counts taken over other
     fields than today's are not used: that file is counted again."""
     from harvest.store.fills import FillCounts
+    from harvest.store.storage import Storage
 
     files = [f for f in _write(tmp_path) if f.startswith("records/")]
     reference = duckdb_report(tmp_path, files)
-    known = {f: FillCounts.of_file(tmp_path / f).as_dict() for f in files}
+    known = {f: FillCounts.of_file(Storage(tmp_path), f).as_dict() for f in files}
     stale = dict(known)
     stale[files[0]] = {"live": 1, "filled": {"title": 1}}   # an older set of fields
     assert validation_report(tmp_path, files, stale) == reference

@@ -16,7 +16,7 @@ from harvest.demo import DemoNetwork
 from harvest.demo.catalog import records_for
 from harvest.demo.faults import Fault, parse_fault
 from harvest.demo.partners import partner
-from harvest.runs.pipeline import run_source
+from harvest.runs.run import run_source
 from harvest.oai.datestamps import parse_utc
 from harvest.store.datasets import read_committed
 

@@ -1,7 +1,9 @@
 """Consolidation and publishing: crafted cross-regional cases, manifest truth, readers agree."""
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 from datetime import datetime, timezone
 
 import duckdb
@@ -12,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import harvest
+from harvest.store.storage import Storage
 from harvest.errors import IndexBuildError
 from harvest.publish.snapshots import build_and_publish, current_snapshot, rollback, snapshots
 from harvest.config.schemas import arrow_schema
@@ -174,7 +177,7 @@ def test_accents_and_case_fold_but_different_years_do_not_merge(tmp_path):
 
 
 def test_readers_agree_with_the_manifest_and_schema(demo_sources, tmp_path):
-    from harvest.runs.pipeline import run_source
+    from harvest.runs.run import run_source
 
     for src in demo_sources:
         run_source(src, tmp_path)
@@ -195,12 +198,11 @@ def test_readers_agree_with_the_manifest_and_schema(demo_sources, tmp_path):
     chain = by_pid(works(tmp_path), "handle:20.500.12008/chain0")
     assert len(chain) == 1 and chain[0]["source_count"] == 3
     for f in manifest["files"]:
-        from harvest.index.sinks import file_sha256
         assert manifest["checksums"][f] == "sha256:" + file_sha256(snap / f)
 
 
 def test_rebuilds_are_deterministic_and_rollback_returns_the_previous_snapshot(demo_sources, tmp_path):
-    from harvest.runs.pipeline import run_source
+    from harvest.runs.run import run_source
 
     for src in demo_sources[:3]:
         run_source(src, tmp_path)
@@ -285,15 +287,14 @@ def test_works_follow_their_chosen_records_across_files_and_are_stable(tmp_path)
     put(tmp_path, "b", "africa", [rec(f"oai:b:{i}", f"T{i}", pids=[("doi", f"10.1/{i}"), ("handle", f"1/{i}")])
                                   for i in range(0, 23, 2)])
     pool = pa.default_memory_pool().backend_name
-    files, stats = build_works(tmp_path, tmp_path / "out", rows_per_file=10)
+    files, stats = build_works(Storage(tmp_path), "out", rows_per_file=10)
     assert pa.default_memory_pool().backend_name == pool   # the build's allocator is given back
     assert files == [f"works/part-{i:05d}.parquet" for i in range(3)]
     ids = [i for f in files for i in pq.read_table(tmp_path / "out" / f).column("work_id").to_pylist()]
     assert ids[:23] == [f"doi:10.1/{i}" for i in range(23)] and stats.live_records == 39
     assert len(ids) == 27 and all(i.startswith("rec:") for i in ids[23:])   # no year: no fallback key
     assert [pq.read_metadata(tmp_path / "out" / f).num_rows for f in files] == [10, 10, 7]
-    again, _ = build_works(tmp_path, tmp_path / "out2", rows_per_file=10)
-    from harvest.index.sinks import file_sha256
+    again, _ = build_works(Storage(tmp_path), "out2", rows_per_file=10)
     assert [file_sha256(tmp_path / "out" / f) for f in files] == [file_sha256(tmp_path / "out2" / f) for f in again]
 
 
@@ -347,11 +348,11 @@ def test_records_without_identifiers_list_still_merge_by_fallback_key(tmp_path):
     assert [list(w["pids"]) for w in rows if w["match"] == "single"] == [["doi:10.1/o", "urn:x"]]
 
 
-def _build_digests(data, out, **kwargs):
+def _build_digests(data, name, **kwargs):
     from harvest.index.build import build_works
-    from harvest.index.sinks import file_sha256
 
-    files, stats = build_works(data, out, rows_per_file=7_000, **kwargs)
+    out = data / name
+    files, stats = build_works(Storage(data), name, rows_per_file=7_000, **kwargs)
     written = sorted(p.relative_to(out) for p in out.rglob("*.parquet"))
     return files, {str(p): file_sha256(out / p) for p in written}, stats
 
@@ -365,11 +366,11 @@ def test_a_small_memory_limit_and_many_aggregate_passes_give_the_same_files(tmp_
 
     data = tmp_path / "data"
     generate(data, 60_000)
-    files, digests, stats = _build_digests(data, tmp_path / "default")
+    files, digests, stats = _build_digests(data, "default")
     assert len(files) >= 2 and any(k.startswith("holdings/") for k in digests)
-    small_files, small_digests, small_stats = _build_digests(data, tmp_path / "small", memory_limit="96MB")
+    small_files, small_digests, small_stats = _build_digests(data, "small", memory_limit="96MB")
     monkeypatch.setattr(cluster, "_MEMBERS_PER_PASS", 5_000)
-    passes_files, passes_digests, passes_stats = _build_digests(data, tmp_path / "passes")
+    passes_files, passes_digests, passes_stats = _build_digests(data, "passes")
     assert files == small_files == passes_files
     assert digests == small_digests == passes_digests
     assert stats == small_stats == passes_stats
@@ -385,23 +386,23 @@ def test_works_are_cut_into_chunks_by_their_holdings_too_with_the_same_index(tmp
 
     data = tmp_path / "data"
     generate(data, 60_000)
-    default, _ = build_works(data, tmp_path / "default", rows_per_file=7_000)
+    default, _ = build_works(Storage(data), "default", rows_per_file=7_000)
     monkeypatch.setattr(index, "_MAX_HOLDINGS", 700)
-    small, _ = build_works(data, tmp_path / "small", rows_per_file=7_000)
+    small, _ = build_works(Storage(data), "small", rows_per_file=7_000)
     read = lambda out, files: pa.concat_tables([pq.read_table(out / f) for f in files])   # noqa: E731
-    assert read(tmp_path / "default", default).equals(read(tmp_path / "small", small))
+    assert read(data / "default", default).equals(read(data / "small", small))
     def row_groups(out, files):
         groups = [pq.ParquetFile(out / f).read_row_group(g, columns=["provenance"])
                   for f in files for g in range(pq.ParquetFile(out / f).num_row_groups)]
         return [(g.num_rows, pc.sum(pc.list_value_length(g.column("provenance"))).as_py()) for g in groups]
 
-    assert max(held for _, held in row_groups(tmp_path / "default", default)) > 5_000
-    small_groups = row_groups(tmp_path / "small", small)
+    assert max(held for _, held in row_groups(data / "default", default)) > 5_000
+    small_groups = row_groups(data / "small", small)
     assert all(held <= 700 or works == 1 for works, held in small_groups)
     assert sum(held > 600 for _, held in small_groups) > len(small_groups) // 2   # cut near the bound
     for region in ("china", "europe"):
         part = f"holdings/region={region}/part-0.parquet"
-        assert pq.read_table(tmp_path / "default" / part).equals(pq.read_table(tmp_path / "small" / part))
+        assert pq.read_table(data / "default" / part).equals(pq.read_table(data / "small" / part))
 
 
 def _chunk_reader(counts, batch):
@@ -496,6 +497,10 @@ def test_the_build_never_loads_pandas(tmp_path):
     code = ("import sys\nfrom harvest.publish.snapshots import build_and_publish\nm = build_and_publish(sys.argv[1])\n"
             "print(m['works'], 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(data)], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parent.parent)
+                         cwd=Path(__file__).resolve().parents[2])
     works, loaded = out.stdout.split()[-2:]
     assert int(works) > 0 and loaded == "False"
+
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -12,7 +12,7 @@ from harvest.demo.catalog import records_for
 from harvest.demo.partners import partner
 from harvest.demo.provider import Provider
 from harvest.oai.page import parse_page
-from harvest.runs.pipeline import run_source
+from harvest.runs.run import run_source
 from harvest.config.schemas import arrow_schema
 from harvest.store.state import load_state
 from harvest.store.datasets import committed_files, read_committed
@@ -64,7 +64,7 @@ def test_full_reharvest_replaces_earlier_files(demo_sources, tmp_path):
     first = run_source(src, tmp_path)
     second = run_source(src, tmp_path, full=True)
     files = committed_files(tmp_path, "records", src.id)
-    assert files and all(second.run_id in f.name for f in files)
+    assert files and all(second.run_id in f for f in files)
     assert read_committed(tmp_path, "records", src.id).num_rows == first.records == second.records
 
 

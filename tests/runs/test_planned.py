@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from harvest.demo.catalog import records_for
-from harvest.runs.pipeline import run_source
+from harvest.runs.run import run_source
 from harvest.runs.planned import finish_run, harvest_window, plan_run, run_planned
 from harvest.store.state import load_state
 from harvest.store.datasets import committed_files, read_committed

@@ -1,0 +1,54 @@
+"""Planning a run: Identify's answers and the source's watermark → the (set × date window) units
+to list. The one planner behind `harvest run` and Airflow's `plan_windows`."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from harvest.config import Source
+from harvest.oai.datestamps import DAY, parse_utc
+from harvest.oai.windows import Window, split
+from harvest.oai.windows import plan as plan_windows
+from harvest.runs.checkpoint import Checkpoint, Unit
+from harvest.runs.report import new_run_id, utc_now
+from harvest.store.state import SourceState
+
+
+def plan_run(source: Source, state: SourceState, identified: dict, *, full: bool = False,
+             from_: str | None = None, until: str | None = None, run_id: str | None = None) -> Checkpoint:
+    """A new run's checkpoint. Incremental from the watermark (minus an overlap) unless `full` or a
+    range is given; up to the server's responseDate. `identified`: Identify's fields
+    (granularity, responseDate, deletedRecord, earliestDatestamp)."""
+    g = identified.get("granularity") or DAY
+    now = identified.get("responseDate")
+    start = from_ if (from_ or full) else state.next_from(g)
+    start = start or identified.get("earliestDatestamp")
+    windows = plan_windows(to_utc(start), to_utc(until or now, end_of_day=True), source.window, g)
+    if windows and not from_ and (full or not state.watermark):
+        # a first or full harvest also takes records stamped before earliestDatestamp
+        windows[0] = Window(None, windows[0].end)
+    units = [Unit(s, *w.params(g).values()) for s in (source.sets or (None,)) for w in windows]
+    return Checkpoint(run_id or new_run_id(), source.metadata_prefix, utc_now(), g, now,
+                      deleted_record=identified.get("deletedRecord"),
+                      earliest_datestamp=identified.get("earliestDatestamp"),
+                      full=full, ranged=bool(from_ or until), units=units)
+
+
+def halves(unit: Unit, granularity: str) -> list[Unit] | None:
+    """A unit's window cut in two (metha's answer to an expired token), or None when it cannot be."""
+    if not (unit.from_ and unit.until):
+        return None
+    parts = split(Window(to_utc(unit.from_), to_utc(unit.until)), granularity)
+    if parts is None:
+        return None
+    return [Unit(unit.set_spec, *w.params(granularity).values(), attempts=unit.attempts + 1) for w in parts]
+
+
+def to_utc(value: str | None, end_of_day: bool = False) -> datetime | None:
+    """A datestamp argument as UTC; a day-only `until` means the whole day (spec 3.3.1: inclusive)."""
+    if not value:
+        return None
+    try:
+        dt = parse_utc(value)
+    except ValueError:
+        return None
+    return dt + timedelta(days=1, seconds=-1) if end_of_day and len(value.strip()) == 10 else dt
