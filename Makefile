@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # compile bytecode at install, not on every first import (PYTHONDONTWRITEBYTECODE is set here)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: all venv build demo test bench bench-quick sources-check airflow airflow-stop clean distclean
+.PHONY: all venv build lint demo test bench bench-quick sources-check airflow airflow-stop clean distclean
 
 all: test
 
@@ -43,7 +43,12 @@ demo: $(SYNCED) build
 sources-check: $(SYNCED) build
 	$(VENV)/bin/harvest sources check
 
-test: $(SYNCED) build
+# the house style and the tests (the layer contracts are a test: tests/test_structure.py)
+lint: $(SYNCED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(SYNCED) build lint
 	$(VENV)/bin/python -m pytest
 
 bench: $(SYNCED) build

@@ -1,5 +1,6 @@
 """Consolidation of N synthetic records against a plain DuckDB Parquet read + write of the same
 files, each in its own process so peak memory (RSS) is its own."""
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,9 @@ def generate(data: Path, n: int) -> None:
         src = f"bench-{region}"
         out = data / "records" / f"region={region}" / f"source_id={src}"
         out.mkdir(parents=True, exist_ok=True)
-        duckdb.sql(GENERATE.format(src=src, s=s, n=per, shared=max(per // 10, 1),
-                                   path=out / "part-bench-00000.parquet"))
+        duckdb.sql(
+            GENERATE.format(src=src, s=s, n=per, shared=max(per // 10, 1), path=out / "part-bench-00000.parquet")
+        )
 
 
 def _run(code: str, *args: str) -> list[str]:
@@ -93,23 +95,33 @@ def run(sizes=(100_000, 1_000_000), memory_limit: str | None = None, repeats: in
             ours_s, ours_kb, works, ours_cpu = _median(ourss)
             # CPU seconds (user + system, every thread) besides wall time: on a shared machine the
             # wall-time ratio moves with other people's load, the CPU ratio much less
-            results.append({"records": n, "works": int(works),
-                            "plain_duckdb_seconds": round(plain_s, 2), "plain_peak_rss_mb": round(plain_kb / 1024),
-                            "ours_seconds": round(float(ours_s), 2), "ours_peak_rss_mb": round(float(ours_kb) / 1024),
-                            "time_ratio": round(float(ours_s) / plain_s, 2),
-                            "plain_cpu_seconds": round(plain_cpu, 2), "ours_cpu_seconds": round(float(ours_cpu), 2),
-                            "cpu_ratio": round(float(ours_cpu) / plain_cpu, 2),
-                            "runs_time_ratio": [round(float(o[0]) / float(p[0]), 2) for p, o in zip(plains, ourss)]})
+            results.append(
+                {
+                    "records": n,
+                    "works": int(works),
+                    "plain_duckdb_seconds": round(plain_s, 2),
+                    "plain_peak_rss_mb": round(plain_kb / 1024),
+                    "ours_seconds": round(float(ours_s), 2),
+                    "ours_peak_rss_mb": round(float(ours_kb) / 1024),
+                    "time_ratio": round(float(ours_s) / plain_s, 2),
+                    "plain_cpu_seconds": round(plain_cpu, 2),
+                    "ours_cpu_seconds": round(float(ours_cpu), 2),
+                    "cpu_ratio": round(float(ours_cpu) / plain_cpu, 2),
+                    "runs_time_ratio": [round(float(o[0]) / float(p[0]), 2) for p, o in zip(plains, ourss)],
+                }
+            )
     # memory flat: the build's peak RSS at each size against the smallest size's (same run)
     for r in results:
         r["ours_rss_vs_smallest"] = round(r["ours_peak_rss_mb"] / results[0]["ours_peak_rss_mb"], 2)
     sized = {r["records"]: r for r in results}
     if 100_000 in sized and 1_000_000 in sized:
-        sized[1_000_000]["rss_1m_vs_100k"] = round(sized[1_000_000]["ours_peak_rss_mb"]
-                                                   / sized[100_000]["ours_peak_rss_mb"], 2)
-    if 1_000_000 in sized and 3_000_000 in sized:   # past DuckDB's fixed budget: what still grows
-        sized[3_000_000]["rss_3m_vs_1m"] = round(sized[3_000_000]["ours_peak_rss_mb"]
-                                                 / sized[1_000_000]["ours_peak_rss_mb"], 2)
+        sized[1_000_000]["rss_1m_vs_100k"] = round(
+            sized[1_000_000]["ours_peak_rss_mb"] / sized[100_000]["ours_peak_rss_mb"], 2
+        )
+    if 1_000_000 in sized and 3_000_000 in sized:  # past DuckDB's fixed budget: what still grows
+        sized[3_000_000]["rss_3m_vs_1m"] = round(
+            sized[3_000_000]["ours_peak_rss_mb"] / sized[1_000_000]["ours_peak_rss_mb"], 2
+        )
     return results
 
 

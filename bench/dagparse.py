@@ -1,4 +1,5 @@
 """How long the DAG file takes to parse with 200 source configs (the dag-processor's view)."""
+
 from __future__ import annotations
 
 import json
@@ -28,11 +29,17 @@ def run(n: int = 200) -> dict:
         for i in range(n):
             (sources / f"partner-{i:03d}.yaml").write_text(
                 f"id: partner-{i:03d}\nname: Partner {i}\nregion: {REGIONS[i % 6]}\n"
-                f"endpoint: https://partner{i}.example.org/oai\nmetadata_prefix: oai_dc\nschedule: '@daily'\n")
-        env = {**os.environ, "HARVEST_SOURCES": str(sources), "AIRFLOW_HOME": str(Path(tmp) / "airflow"),
-               "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-        out = subprocess.run([sys.executable, "-c", PARSE, str(project / "dags")], env=env, check=True,
-                             capture_output=True, text=True)
+                f"endpoint: https://partner{i}.example.org/oai\nmetadata_prefix: oai_dc\nschedule: '@daily'\n"
+            )
+        env = {
+            **os.environ,
+            "HARVEST_SOURCES": str(sources),
+            "AIRFLOW_HOME": str(Path(tmp) / "airflow"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        }
+        out = subprocess.run(
+            [sys.executable, "-c", PARSE, str(project / "dags")], env=env, check=True, capture_output=True, text=True
+        )
         result = json.loads(out.stdout.strip().splitlines()[-1])
     result["sources"] = n
     return result

@@ -17,6 +17,7 @@ largest worker's own PSS (not necessarily at the same moment). Reading PSS costs
 of every process's page tables (~5 % of a harvest's throughput at one sample per 50 ms), so PSS
 is sampled in a run of its own after the timed ones: the timed runs carry only the kernel's own
 peak RSS, which costs nothing to read."""
+
 from __future__ import annotations
 
 import json
@@ -163,8 +164,20 @@ print(json.dumps({"records": sum(r.records for r in reports), "seconds": time.pe
 
 @contextmanager
 def served(n: int, fmt: str, latency: float = 0.0, page_size: int = 500, long_abstracts: bool = False):
-    proc = subprocess.Popen([sys.executable, "-m", "bench.server", str(n), fmt, str(latency), str(page_size),
-                             "long" if long_abstracts else "short"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.server",
+            str(n),
+            fmt,
+            str(latency),
+            str(page_size),
+            "long" if long_abstracts else "short",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         yield proc.stdout.readline().strip()
     finally:
@@ -173,8 +186,9 @@ def served(n: int, fmt: str, latency: float = 0.0, page_size: int = 500, long_ab
 
 
 def measure(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", "import json\n" + code, *args], check=True,
-                         capture_output=True, text=True, cwd=ROOT)   # the scripts import harvest, bench
+    out = subprocess.run(
+        [sys.executable, "-c", "import json\n" + code, *args], check=True, capture_output=True, text=True, cwd=ROOT
+    )  # the scripts import harvest, bench
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["rec_per_s"] = round(result["records"] / result["seconds"])
     if "bytes" in result:
@@ -204,39 +218,46 @@ def run(n: int = 100_000, big: int | None = 1_000_000, naive: bool = True, repea
     # bench's own records carry one short sentence: ~1 kB a record against ~2 kB)
     for key in ("oai_dc", "oai_datacite", "oai_dc_long_abstracts"):
         fmt, long_abstracts = key.removesuffix("_long_abstracts"), key.endswith("_long_abstracts")
-        methods = {"a_fetch": (FETCH,), "b_fetch_lean_lxml": (LEAN, "generic"), "b0_fetch_two_fields_lxml": (LEAN, "two")}
+        methods = {
+            "a_fetch": (FETCH,),
+            "b_fetch_lean_lxml": (LEAN, "generic"),
+            "b0_fetch_two_fields_lxml": (LEAN, "two"),
+        }
         if naive:
             methods["c_naive_sickle_pandas"] = (NAIVE,)
         methods["d_ours"] = (OURS,)
         runs: dict[str, list] = {name: [] for name in methods}
         with served(n, fmt, long_abstracts=long_abstracts) as url:
-            measure(FETCH, url, fmt)   # warm the server's page cache: every method then reads the same pages
+            measure(FETCH, url, fmt)  # warm the server's page cache: every method then reads the same pages
             for _ in range(repeats):
                 for name, (code, *extra) in methods.items():
                     runs[name].append(measure(code, url, fmt, *extra))
-            memory = measure(OURS, url, fmt, "pss")   # untimed: PSS sampling slows what it watches
+            memory = measure(OURS, url, fmt, "pss")  # untimed: PSS sampling slows what it watches
         row = {name: median_of(r) for name, r in runs.items()}
         with_pss(row["d_ours"], memory)
-        one_size = big if not long_abstracts else None   # 1 M once, with the bench's own records
+        one_size = big if not long_abstracts else None  # 1 M once, with the bench's own records
         if one_size:
             with served(one_size, fmt) as url:
                 measure(FETCH, url, fmt)
                 row["d_ours_big"] = measure(OURS, url, fmt)
                 with_pss(row["d_ours_big"], measure(OURS, url, fmt, "pss"))
         d = row["d_ours"]["rec_per_s"]
-        row["ratios"] = {"ours_vs_lean": round(d / row["b_fetch_lean_lxml"]["rec_per_s"], 2),
-                         "ours_vs_two_fields": round(d / row["b0_fetch_two_fields_lxml"]["rec_per_s"], 2)}
+        row["ratios"] = {
+            "ours_vs_lean": round(d / row["b_fetch_lean_lxml"]["rec_per_s"], 2),
+            "ours_vs_two_fields": round(d / row["b0_fetch_two_fields_lxml"]["rec_per_s"], 2),
+        }
         if naive:
             row["ratios"]["ours_vs_naive"] = round(d / row["c_naive_sickle_pandas"]["rec_per_s"], 2)
             # the same ratio run by run (the runs of one round were taken within a minute)
             row["ratios"]["ours_vs_naive_by_round"] = [
                 round(c["seconds"] / o["seconds"] * o["records"] / c["records"], 2)
-                for c, o in zip(runs["c_naive_sickle_pandas"], runs["d_ours"])]
+                for c, o in zip(runs["c_naive_sickle_pandas"], runs["d_ours"])
+            ]
         if one_size:
             row["ratios"]["rss_big_vs_small"] = round(row["d_ours_big"]["rss_mb"] / row["d_ours"]["rss_mb"], 2)
             row["ratios"]["pss_big_vs_small"] = round(row["d_ours_big"]["pss_mb"] / row["d_ours"]["pss_mb"], 2)
         results[key] = row
-    results["e_four_partners_50ms"] = four_partners(repeats=repeats)   # 500 records a page: the headline figure
+    results["e_four_partners_50ms"] = four_partners(repeats=repeats)  # 500 records a page: the headline figure
     # the same records at 100 a page (DSpace's default page size): more of the run is waiting
     results["e_four_partners_50ms_100_per_page"] = four_partners(page_size=100, repeats=repeats)
     return results
@@ -250,7 +271,7 @@ def four_partners(n: int = 5000, page_size: int = 500, repeats: int = 1) -> dict
     urls = [s.__enter__() for s in servers]
     one_by_one, together = [], []
     try:
-        with ThreadPoolExecutor(4) as pool:   # warm the servers' record caches: both runs read the same pages
+        with ThreadPoolExecutor(4) as pool:  # warm the servers' record caches: both runs read the same pages
             list(pool.map(lambda url: measure(FETCH, url, "oai_dc"), urls))
         for _ in range(repeats):
             one_by_one.append(measure(CONCURRENT, ",".join(urls), "oai_dc", "1")["seconds"])
@@ -259,11 +280,18 @@ def four_partners(n: int = 5000, page_size: int = 500, repeats: int = 1) -> dict
         for s in servers:
             s.__exit__(None, None, None)
     seq, conc = sorted(one_by_one)[repeats // 2], sorted(together)[repeats // 2]
-    return {"records_per_page": page_size, "pages_per_partner": -(-n // page_size),
-            "one_after_another_s": round(seq, 2), "concurrent_s": round(conc, 2), "speedup": round(seq / conc, 2),
-            "runs_one_after_another_s": [round(x, 3) for x in one_by_one],
-            "runs_concurrent_s": [round(x, 3) for x in together]}
+    return {
+        "records_per_page": page_size,
+        "pages_per_partner": -(-n // page_size),
+        "one_after_another_s": round(seq, 2),
+        "concurrent_s": round(conc, 2),
+        "speedup": round(seq / conc, 2),
+        "runs_one_after_another_s": [round(x, 3) for x in one_by_one],
+        "runs_concurrent_s": [round(x, 3) for x in together],
+    }
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(n=int(sys.argv[1]) if len(sys.argv) > 1 else 20_000, big=None, naive=True, repeats=1), indent=2))
+    print(
+        json.dumps(run(n=int(sys.argv[1]) if len(sys.argv) > 1 else 20_000, big=None, naive=True, repeats=1), indent=2)
+    )

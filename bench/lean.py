@@ -6,6 +6,7 @@ datestamp, and the text of every leaf element of its metadata, grouped by local 
 no normalisation, no Arrow). `two_fields` is a stricter floor kept beside it: the identifier and the
 first title only.
 """
+
 from __future__ import annotations
 
 from lxml import etree

@@ -1,5 +1,6 @@
 """A benchmark partner of N records served on 127.0.0.1 in its own process (so that the harvester
 measured does not share a GIL with the server). Prints its base URL, serves until killed."""
+
 from __future__ import annotations
 
 import sys
@@ -13,9 +14,17 @@ def bench_partner(n: int, fmt: str, page_size: int = 500, long_abstracts: bool =
     """`long_abstracts`: records with abstracts as long as Zenodo's (harvest.demo.catalog.long_abstract)
     instead of one short sentence each."""
     base = next(p for p in PARTNERS if p.id == ("eosc-zenodo" if fmt != "oai_dc" else "ardc-rda"))
-    return replace(base, id=f"bench-{fmt}-{n}", formats=(fmt,), own_works=n,
-                   page_size=page_size, sets=(), granularity="YYYY-MM-DDThh:mm:ssZ", deleted_record="persistent",
-                   long_abstracts=long_abstracts)
+    return replace(
+        base,
+        id=f"bench-{fmt}-{n}",
+        formats=(fmt,),
+        own_works=n,
+        page_size=page_size,
+        sets=(),
+        granularity="YYYY-MM-DDThh:mm:ssZ",
+        deleted_record="persistent",
+        long_abstracts=long_abstracts,
+    )
 
 
 if __name__ == "__main__":
@@ -27,6 +36,7 @@ if __name__ == "__main__":
     net = DemoNetwork(partners=(partner,))
     if latency:
         from harvest.demo.faults import Fault
+
         net.inject(partner.id, Fault("slow", seconds=latency, page=None, times=None, verb=None))
     print(net.url_for(partner.id), flush=True)
     net.serve_forever()

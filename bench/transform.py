@@ -1,5 +1,6 @@
 """Transform throughput per format: page parse + crosswalk, against lxml's bare parse of the same pages
 and the lean generic field extraction of benchmark (b) (bench/lean.py)."""
+
 from __future__ import annotations
 
 import re
@@ -30,9 +31,13 @@ def payload_pages(files: list[str], n_pages: int, per_page: int = 200) -> list[b
     payloads = [re.sub(rb"^<\?xml[^>]*\?>", b"", (DATA / f).read_bytes()).strip() for f in files]
     records = b"".join(
         b"<record><header><identifier>oai:bench:%d</identifier><datestamp>2024-01-01</datestamp></header>"
-        b"<metadata>%s</metadata></record>" % (i, payloads[i % len(payloads)]) for i in range(per_page))
-    page = (b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2024-01-01T00:00:00Z'
-            b"</responseDate><request>x</request><ListRecords>" + records + b"</ListRecords></OAI-PMH>")
+        b"<metadata>%s</metadata></record>" % (i, payloads[i % len(payloads)])
+        for i in range(per_page)
+    )
+    page = (
+        b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2024-01-01T00:00:00Z'
+        b"</responseDate><request>x</request><ListRecords>" + records + b"</ListRecords></OAI-PMH>"
+    )
     return [page] * n_pages
 
 
@@ -47,10 +52,14 @@ def best_of(fn, repeat: int = 3) -> float:
 
 def run(n_pages: int = 50) -> list[dict]:
     results = []
-    cases = [(prefix, pages_for(prefix, pid, n_pages)) for prefix, pid in
-             (("oai_dc", "ardc-rda"), ("oai_datacite", "eosc-zenodo"), ("oai_openaire", "lareferencia"))]
-    cases += [("rif", payload_pages(["rif_dataset_doi.xml", "ands_collection_all_elements.xml"], n_pages)),
-              ("marc21", payload_pages(["marc21_dataset_doi.xml", "marc21_thesis_handle.xml"], n_pages))]
+    cases = [
+        (prefix, pages_for(prefix, pid, n_pages))
+        for prefix, pid in (("oai_dc", "ardc-rda"), ("oai_datacite", "eosc-zenodo"), ("oai_openaire", "lareferencia"))
+    ]
+    cases += [
+        ("rif", payload_pages(["rif_dataset_doi.xml", "ands_collection_all_elements.xml"], n_pages)),
+        ("marc21", payload_pages(["marc21_dataset_doi.xml", "marc21_thesis_handle.xml"], n_pages)),
+    ]
     for prefix, pages in cases:
         per_page = len(parse_page(pages[0], "bench").items)
         n = per_page * n_pages
@@ -61,7 +70,7 @@ def run(n_pages: int = 50) -> list[dict]:
             for body in pages:
                 etree.fromstring(body)
 
-        def generic():   # benchmark (b)'s lean extraction, without the network
+        def generic():  # benchmark (b)'s lean extraction, without the network
             for body in pages:
                 generic_fields(etree.fromstring(body))
 
@@ -71,8 +80,14 @@ def run(n_pages: int = 50) -> list[dict]:
                     map_record(record, crosswalk, lin, "bench")
 
         t_bare, t_generic, t_ours = best_of(bare), best_of(generic), best_of(ours)
-        results.append({"format": prefix, "records": n, "lxml_parse_rec_per_s": round(n / t_bare),
-                        "parse_and_generic_fields_rec_per_s": round(n / t_generic),
-                        "parse_and_crosswalk_rec_per_s": round(n / t_ours),
-                        "ratio_to_bare_parse": round(t_ours / t_bare, 2)})
+        results.append(
+            {
+                "format": prefix,
+                "records": n,
+                "lxml_parse_rec_per_s": round(n / t_bare),
+                "parse_and_generic_fields_rec_per_s": round(n / t_generic),
+                "parse_and_crosswalk_rec_per_s": round(n / t_ours),
+                "ratio_to_bare_parse": round(t_ours / t_bare, 2),
+            }
+        )
     return results

@@ -4,10 +4,11 @@ on their Assets. Wiring only: every task calls the `harvest` library, which know
 At import this file reads the small YAML configs and nothing else: no network, no data files, no
 pandas/pyarrow/duckdb (those are imported inside tasks).
 """
+
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from airflow.sdk import Asset, Param, XComArg, dag, task
@@ -15,7 +16,7 @@ from airflow.sdk import Asset, Param, XComArg, dag, task
 from harvest.config.sources import Source, check_sources
 
 PROJECT = Path(__file__).resolve().parent.parent
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 INDEX_ASSET = Asset(name="gosc_index", uri="file:///gosc/index")
 
 
@@ -41,11 +42,13 @@ def host_pool(src: Source) -> dict:
 
 def _doc(src: Source) -> str:
     contact = src.contact_info
-    return (f"### {src.name}\n\nRegion **{src.region}**, format `{src.metadata_prefix}`"
-            f"{', sets ' + ', '.join(src.sets) if src.sets else ''}.\n\n"
-            f"- Endpoint: `{src.endpoint}`\n- Config: `{src.path}`\n"
-            f"- Contact: {contact.get('name', '-')} {contact.get('email', '')}\n\n"
-            "Trigger with **full** to ignore the watermark, or give **from**/**until** for a ranged re-harvest.")
+    return (
+        f"### {src.name}\n\nRegion **{src.region}**, format `{src.metadata_prefix}`"
+        f"{', sets ' + ', '.join(src.sets) if src.sets else ''}.\n\n"
+        f"- Endpoint: `{src.endpoint}`\n- Config: `{src.path}`\n"
+        f"- Contact: {contact.get('name', '-')} {contact.get('email', '')}\n\n"
+        "Trigger with **full** to ignore the watermark, or give **from**/**until** for a ranged re-harvest."
+    )
 
 
 def _credentials(src: Source):
@@ -72,26 +75,38 @@ def make_source_dag(src: Source):
         max_active_runs=1,
         tags=["gosc", f"region:{src.region}", f"format:{src.metadata_prefix}"],
         doc_md=_doc(src),
-        default_args={"retries": src.task.retries, "retry_delay": timedelta(minutes=src.task.retry_delay_minutes),
-                      "execution_timeout": timedelta(hours=src.task.timeout_hours)},
+        default_args={
+            "retries": src.task.retries,
+            "retry_delay": timedelta(minutes=src.task.retry_delay_minutes),
+            "execution_timeout": timedelta(hours=src.task.timeout_hours),
+        },
         params={
             "full": Param(False, type="boolean", title="Full re-harvest", description="Ignore the watermark"),
             "from": Param(None, type=["null", "string"], title="From (YYYY-MM-DD[Thh:mm:ssZ])"),
             "until": Param(None, type=["null", "string"], title="Until (YYYY-MM-DD[Thh:mm:ssZ])"),
-            "sets": Param(list(src.sets) or None, type=["null", "array"], title="Sets (setSpecs; empty = as configured)"),
+            "sets": Param(
+                list(src.sets) or None, type=["null", "array"], title="Sets (setSpecs; empty = as configured)"
+            ),
         },
     )
     def source_dag():
         @task(pool=pool)
         def plan_windows(params=None, ti=None) -> list[dict]:
             """Identify, then cut the harvest into (set, window) units: the watermark, or the Params."""
-            from harvest.runs.planned import plan_run
-
             from airflow.configuration import conf
 
-            plan = plan_run(src, data_folder(), full=bool(params.get("full")), from_=params.get("from"),
-                            until=params.get("until"), sets=params.get("sets"), credentials=_credentials(src),
-                            max_windows=conf.getint("core", "max_map_length"))
+            from harvest.runs.planned import plan_run
+
+            plan = plan_run(
+                src,
+                data_folder(),
+                full=bool(params.get("full")),
+                from_=params.get("from"),
+                until=params.get("until"),
+                sets=params.get("sets"),
+                credentials=_credentials(src),
+                max_windows=conf.getint("core", "max_map_length"),
+            )
             ti.xcom_push(key="run_id", value=plan["run_id"])
             return [{"harvest_run": plan["run_id"], "index": w["index"], "label": w["label"]} for w in plan["windows"]]
 
@@ -106,8 +121,14 @@ def make_source_dag(src: Source):
             get_current_context()["window_label"] = window["label"]
             # mapped in this task's process: Airflow already runs windows and sources in processes
             # of their own, and a pool of workers per task would only contend for the same cores
-            report = harvest_one(src, data_folder(), window["harvest_run"], window["index"], credentials=_credentials(src),
-                                 parse_workers=0)
+            report = harvest_one(
+                src,
+                data_folder(),
+                window["harvest_run"],
+                window["index"],
+                credentials=_credentials(src),
+                parse_workers=0,
+            )
             if report.status == "failed":
                 raise RuntimeError(f"window {window['label']} of {src.id} failed: " + "; ".join(report.errors))
             return {k: getattr(report, k) for k in ("status", "pages", "records", "deleted", "quarantined")}
@@ -121,8 +142,11 @@ def make_source_dag(src: Source):
             report = finish_run(src, data_folder(), harvest_run, credentials=_credentials(src))
             if report.status != "complete":
                 raise RuntimeError(f"harvest of {src.id} ended {report.status}: " + "; ".join(report.errors))
-            return {"run_id": report.run_id, "status": report.status,
-                    **{k: getattr(report, k) for k in ("records", "deleted", "quarantined", "pages", "retries")}}
+            return {
+                "run_id": report.run_id,
+                "status": report.status,
+                **{k: getattr(report, k) for k in ("records", "deleted", "quarantined", "pages", "retries")},
+            }
 
         @task(outlets=[asset])
         def publish_records(summary: dict, outlet_events=None) -> dict:
@@ -144,10 +168,16 @@ def make_index_dag(assets: list[Asset]):
     for a in assets:
         schedule = a if schedule is None else schedule | a
 
-    @dag(dag_id="gosc_consolidate_index", schedule=schedule, start_date=START, catchup=False,
-         max_active_runs=1, tags=["gosc", "index"],
-         doc_md="Consolidates every source's records into the cross-regional index and publishes a "
-                "new snapshot atomically. Runs whenever a source's records Asset is updated.")
+    @dag(
+        dag_id="gosc_consolidate_index",
+        schedule=schedule,
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["gosc", "index"],
+        doc_md="Consolidates every source's records into the cross-regional index and publishes a "
+        "new snapshot atomically. Runs whenever a source's records Asset is updated.",
+    )
     def consolidate():
         @task(outlets=[INDEX_ASSET])
         def build_index(outlet_events=None) -> dict:
@@ -169,8 +199,14 @@ def make_config_errors_dag(problems: list) -> object:
     error, yet operators must see it: this DAG lists the problems and fails when run."""
     text = "\n".join(f"- {p}" for p in problems)
 
-    @dag(dag_id="gosc_invalid_sources", schedule=None, start_date=START, catchup=False,
-         tags=["gosc", "config-error"], doc_md=f"### Invalid source configs\n\n{text}")
+    @dag(
+        dag_id="gosc_invalid_sources",
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        tags=["gosc", "config-error"],
+        doc_md=f"### Invalid source configs\n\n{text}",
+    )
     def invalid_sources():
         @task
         def report_invalid_configs():

@@ -2,6 +2,7 @@
 
 A plain library: it never imports Airflow. DAGs in dags/ are thin wiring over it.
 """
+
 __version__ = "0.1.0"
 
 

@@ -1,4 +1,5 @@
 """The `harvest` command: sources check, run, index build/info/query/rollback, demo."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,9 +11,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from harvest.config.settings import PROJECT_DIR, data_dir, sources_dir
 from harvest.config.sources import Source, check_sources, load_sources
 from harvest.errors import HarvestError
-from harvest.config.settings import PROJECT_DIR, data_dir, sources_dir
 
 
 class ProgressPrinter:
@@ -30,8 +31,12 @@ class ProgressPrinter:
         self._last[report.source_id] = now
         rate = report.records / max(elapsed, 1e-3)
         with self._lock:
-            print(f"  [{report.source_id}] page {report.pages:,} · {report.records:,} records · "
-                  f"{report.quarantined:,} quarantined · {rate:,.0f} rec/s", file=self.stream, flush=True)
+            print(
+                f"  [{report.source_id}] page {report.pages:,} · {report.records:,} records · "
+                f"{report.quarantined:,} quarantined · {rate:,.0f} rec/s",
+                file=self.stream,
+                flush=True,
+            )
 
 
 def _table(rows: list[list], header: list[str]) -> str:
@@ -46,8 +51,12 @@ def cmd_sources_check(args) -> int:
     folder = Path(args.sources or sources_dir())
     sources, problems = check_sources(folder)
     if sources:
-        print(_table([[s.id, s.region, s.metadata_prefix, s.schedule or "-", s.endpoint] for s in sources],
-                     ["source", "region", "format", "schedule", "endpoint"]))
+        print(
+            _table(
+                [[s.id, s.region, s.metadata_prefix, s.schedule or "-", s.endpoint] for s in sources],
+                ["source", "region", "format", "schedule", "endpoint"],
+            )
+        )
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
     print(f"\n{len(sources)} valid source(s), {len(problems)} invalid, in {folder}")
@@ -55,32 +64,62 @@ def cmd_sources_check(args) -> int:
 
 
 # ---- run -------------------------------------------------------------------------------------
-def run_sources(sources: list[Source], data: Path, *, full=False, from_=None, until=None, restart=False,
-                chunk_rows: int = 10_000, workers: int = 4, progress=None) -> list:
+def run_sources(
+    sources: list[Source],
+    data: Path,
+    *,
+    full=False,
+    from_=None,
+    until=None,
+    restart=False,
+    chunk_rows: int = 10_000,
+    workers: int = 4,
+    progress=None,
+) -> list:
     """Harvest several sources concurrently (one thread each, up to `workers`). The threads fetch;
     parsing and crosswalks run in the process's shared parse workers (harvest.records.pool),
     so the CPU-bound part spreads over the cores instead of sharing one."""
     from harvest.runs.run import run_source
 
     def one(src):
-        return run_source(src, data, full=full, from_=from_, until=until, restart=restart,
-                          chunk_rows=chunk_rows, progress=progress)
+        return run_source(
+            src, data, full=full, from_=from_, until=until, restart=restart, chunk_rows=chunk_rows, progress=progress
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(sources)))) as pool:
         return list(pool.map(one, sources))
 
 
 def _print_reports(reports) -> None:
-    rows = [[r.source_id, r.region, r.status + (" (resumed)" if r.resumed else ""), len(r.windows), r.pages,
-             r.records, r.deleted, r.quarantined, r.retries, f"{r.seconds:.1f}s"] for r in reports]
-    print(_table(rows, ["source", "region", "status", "windows", "pages", "records", "deleted", "quarantined",
-                        "retries", "time"]))
+    rows = [
+        [
+            r.source_id,
+            r.region,
+            r.status + (" (resumed)" if r.resumed else ""),
+            len(r.windows),
+            r.pages,
+            r.records,
+            r.deleted,
+            r.quarantined,
+            r.retries,
+            f"{r.seconds:.1f}s",
+        ]
+        for r in reports
+    ]
+    print(
+        _table(
+            rows,
+            ["source", "region", "status", "windows", "pages", "records", "deleted", "quarantined", "retries", "time"],
+        )
+    )
     for r in reports:
-        print(f"  {r.source_id}: watermark {r.watermark_before or '(none)'} -> "
-              f"{r.watermark_after if r.status == 'complete' else (r.watermark_before or '(none)') + ' (kept)'}"
-              f"; {r.requests} requests, {r.bytes / 1e6:.1f} MB, waited {r.wait_seconds:.1f}s"
-              + (f", {r.illegal_chars_removed} illegal characters removed" if r.illegal_chars_removed else "")
-              + (f", {r.census_tombstones} vanished records tombstoned" if r.census_tombstones else ""))
+        print(
+            f"  {r.source_id}: watermark {r.watermark_before or '(none)'} -> "
+            f"{r.watermark_after if r.status == 'complete' else (r.watermark_before or '(none)') + ' (kept)'}"
+            f"; {r.requests} requests, {r.bytes / 1e6:.1f} MB, waited {r.wait_seconds:.1f}s"
+            + (f", {r.illegal_chars_removed} illegal characters removed" if r.illegal_chars_removed else "")
+            + (f", {r.census_tombstones} vanished records tombstoned" if r.census_tombstones else "")
+        )
     for r in reports:
         for e in r.errors:
             print(f"error: {e}", file=sys.stderr)
@@ -105,9 +144,17 @@ def cmd_run(args) -> int:
     sources = _select(load_sources(args.sources or sources_dir()), args.source_ids, args.all)
     data = Path(args.data or data_dir())
     print(f"harvesting {len(sources)} source(s) into {data}", file=sys.stderr)
-    reports = run_sources(sources, data, full=args.full, from_=args.from_, until=args.until,
-                          restart=args.restart, chunk_rows=args.checkpoint_rows,
-                          workers=args.workers, progress=ProgressPrinter())
+    reports = run_sources(
+        sources,
+        data,
+        full=args.full,
+        from_=args.from_,
+        until=args.until,
+        restart=args.restart,
+        chunk_rows=args.checkpoint_rows,
+        workers=args.workers,
+        progress=ProgressPrinter(),
+    )
     _print_reports(reports)
     print(f"run reports: {data / 'runs'}/<source>/<run_id>.json", file=sys.stderr)
     return 0 if all(r.status == "complete" for r in reports) else 1
@@ -145,10 +192,13 @@ def cmd_index_build(args) -> int:
     from harvest.publish.snapshots import build_and_publish
 
     data = Path(args.data or data_dir())
-    manifest = build_and_publish(data, priorities=_priorities(args.sources or sources_dir()),
-                                 memory_limit=args.memory_limit)
-    print(f"published index snapshot {manifest['snapshot_id']}: {manifest['works']:,} works, "
-          f"{manifest['cross_region_works']:,} held in two or more regions")
+    manifest = build_and_publish(
+        data, priorities=_priorities(args.sources or sources_dir()), memory_limit=args.memory_limit
+    )
+    print(
+        f"published index snapshot {manifest['snapshot_id']}: {manifest['works']:,} works, "
+        f"{manifest['cross_region_works']:,} held in two or more regions"
+    )
     return 0
 
 
@@ -167,9 +217,9 @@ def cmd_index_rollback(args) -> int:
 
 
 def cmd_index_query(args) -> int:
-    from harvest.publish.access import query
-
     import pandas as pd
+
+    from harvest.publish.access import query
 
     df = query(args.sql, Path(args.data or data_dir()))
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
@@ -187,7 +237,6 @@ def demo_sources_dir() -> Path:
 
 def cmd_demo(args) -> int:
     from harvest.demo import DemoNetwork
-
     from harvest.demo.faults import parse_fault
 
     faults = [parse_fault(spec) for spec in args.fault or []]
@@ -232,18 +281,26 @@ def _print_demo_summary(reports, manifest: dict, data: Path) -> None:
         row[4] += r.quarantined
         row[5] = manifest["regions"].get(r.region, 0)
     print("\nHarvest by region")
-    print(_table(sorted(by_region.values()), ["region", "sources", "records", "deleted", "quarantined",
-                                              "works in index"]))
+    print(
+        _table(sorted(by_region.values()), ["region", "sources", "records", "deleted", "quarantined", "works in index"])
+    )
     for r in reports:
         for e in r.errors:
             print(f"error: {e}", file=sys.stderr)
     print("\nCross-regional index")
-    print(_table([["works", manifest["works"]],
-                  ["works held in 2+ regions", manifest["cross_region_works"]],
-                  ["works held by 2+ sources", manifest["multi_source_works"]],
-                  ["merged by PID", manifest["match"].get("pid", 0)],
-                  ["merged by fallback key", manifest["match"].get("fallback", 0)],
-                  ["tombstones applied", manifest["tombstones_applied"]]], ["", "count"]))
+    print(
+        _table(
+            [
+                ["works", manifest["works"]],
+                ["works held in 2+ regions", manifest["cross_region_works"]],
+                ["works held by 2+ sources", manifest["multi_source_works"]],
+                ["merged by PID", manifest["match"].get("pid", 0)],
+                ["merged by fallback key", manifest["match"].get("fallback", 0)],
+                ["tombstones applied", manifest["tombstones_applied"]],
+            ],
+            ["", "count"],
+        )
+    )
     snap = data / "index" / "snapshots" / manifest["snapshot_id"]
     print(f"\nFiles under {data.resolve()}:")
     print("  records/     canonical records, Parquet, hive-partitioned region=/source_id=")
@@ -251,7 +308,7 @@ def _print_demo_summary(reports, manifest: dict, data: Path) -> None:
     print("  quarantine/  what could not be mapped, with reason and raw XML")
     print("  runs/        one JSON run report per source and run")
     print(f"  index/       published snapshots; current: {snap.relative_to(data)}")
-    print("\nNext: `harvest index info`, `harvest index query \"SELECT ...\"`, docs/analysts.md")
+    print('\nNext: `harvest index info`, `harvest index query "SELECT ..."`, docs/analysts.md')
 
 
 # ---- parser ----------------------------------------------------------------------------------
@@ -270,10 +327,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full", action="store_true", help="ignore the watermark: full re-harvest")
     run.add_argument("--from", dest="from_", help="harvest from this datestamp (YYYY-MM-DD[Thh:mm:ssZ])")
     run.add_argument("--until", help="harvest until this datestamp")
-    run.add_argument("--restart", action="store_true",
-                     help="abandon an interrupted run's checkpoint instead of resuming it")
-    run.add_argument("--checkpoint-rows", type=int, default=10_000, metavar="N",
-                     help="commit a durable chunk every N rows (default 10000)")
+    run.add_argument(
+        "--restart", action="store_true", help="abandon an interrupted run's checkpoint instead of resuming it"
+    )
+    run.add_argument(
+        "--checkpoint-rows",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="commit a durable chunk every N rows (default 10000)",
+    )
     run.add_argument("--workers", type=int, default=4, help="sources harvested at once (default 4)")
     run.set_defaults(fn=cmd_run)
 
@@ -283,8 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     rx.add_argument("--crosswalk", help="crosswalk to use instead of the source's own")
     rx.set_defaults(fn=cmd_retransform)
 
-    ap = sub.add_parser("airflow-pools", help="print the Airflow pools (one per partner host) as JSON for "
-                                              "`airflow pools import`")
+    ap = sub.add_parser(
+        "airflow-pools", help="print the Airflow pools (one per partner host) as JSON for `airflow pools import`"
+    )
     ap.set_defaults(fn=cmd_airflow_pools)
 
     idx = sub.add_parser("index", help="the consolidated index").add_subparsers(dest="sub", required=True)
@@ -299,13 +363,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(fn=cmd_index_query)
 
     demo = sub.add_parser("demo", help="run the whole pipeline on the bundled demo partner network")
-    demo.add_argument("action", nargs="?", choices=["run", "serve"], default="run",
-                      help="run: harvest + index (default); serve: only serve the partners")
-    demo.add_argument("--port", type=int, default=0,
-                      help="port on 127.0.0.1 (default: any free port; 8765 for serve)")
-    demo.add_argument("--fault", action="append", metavar="PARTNER:KIND[,key=value...]",
-                      help="make a partner misbehave, e.g. 'eosc-zenodo:status,status=503,retry_after=5,page=2' "
-                           "(kinds: see harvest/demo/faults.py); repeatable")
+    demo.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "serve"],
+        default="run",
+        help="run: harvest + index (default); serve: only serve the partners",
+    )
+    demo.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port; 8765 for serve)")
+    demo.add_argument(
+        "--fault",
+        action="append",
+        metavar="PARTNER:KIND[,key=value...]",
+        help="make a partner misbehave, e.g. 'eosc-zenodo:status,status=503,retry_after=5,page=2' "
+        "(kinds: see harvest/demo/faults.py); repeatable",
+    )
     demo.add_argument("--workers", type=int, default=4)
     demo.set_defaults(fn=cmd_demo)
     return p

@@ -1,5 +1,6 @@
 """Time as a dependency: the harvester sleeps and reads the time through a Clock, so tests can
 check that Retry-After and politeness delays are honoured without waiting for them."""
+
 from __future__ import annotations
 
 import time

@@ -3,6 +3,7 @@
 Messages name the source, the URL or file, and the bad value, so an operator can act on them
 without reading a traceback.
 """
+
 from __future__ import annotations
 
 

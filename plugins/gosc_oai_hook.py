@@ -4,6 +4,7 @@ Connection fields: login/password → HTTP basic auth; extra {"token": "..."} �
 extra {"headers": {...}} → any other header. Secrets live in Airflow's Connections (or its secrets
 backend), never in the sources/ YAML, which names only the connection id (`connection_id`).
 """
+
 from __future__ import annotations
 
 from airflow.sdk import BaseHook

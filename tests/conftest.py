@@ -1,4 +1,5 @@
 """Shared fixtures: the demo partner network on 127.0.0.1, isolated data folders, test data paths."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,10 @@ def demo_network():
 @pytest.fixture
 def demo_sources(demo_network) -> list[Source]:
     """A Source per demo partner, pointing at the running network, harvesting its first format."""
-    return [Source(id=p.id, name=p.name, region=p.region, endpoint=demo_network.url_for(p.id),
-                   metadata_prefix=p.formats[0]) for p in PARTNERS]
+    return [
+        Source(id=p.id, name=p.name, region=p.region, endpoint=demo_network.url_for(p.id), metadata_prefix=p.formats[0])
+        for p in PARTNERS
+    ]
 
 
 def fixture_metadata(name: str):

@@ -1,5 +1,6 @@
 """The common life of the tests' HTTP servers: bound to 127.0.0.1 on a free port, served from a
 thread while used as a context manager, shut down and closed on exit."""
+
 from __future__ import annotations
 
 import threading

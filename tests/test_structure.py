@@ -1,5 +1,6 @@
 """The library's shape: its packages import only those above them in the data flow, it never
 imports Airflow (import-linter's contracts in pyproject.toml), and the contracts fail when broken."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,9 +16,14 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
     """import-linter over the `harvest` package found in `root`, with the project's contracts."""
-    return subprocess.run([str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"), "--no-cache"],
-                          cwd=root, env={"PATH": str(LINT_IMPORTS.parent), "PYTHONPATH": str(root)},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env={"PATH": str(LINT_IMPORTS.parent), "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_contracts_hold():
@@ -26,12 +32,15 @@ def test_the_contracts_hold():
     assert "Contracts: 3 kept, 0 broken" in out.stdout
 
 
-@pytest.mark.parametrize("module, line, contract", [
-    ("harvest/config/settings.py", "import harvest.runs.run", "follow the data flow"),
-    ("harvest/oai/page.py", "from harvest.records import rows", "follow the data flow"),
-    ("harvest/store/storage.py", "import airflow.sdk", "never imports Airflow"),
-    ("harvest/demo/vocab.py", "import harvest.crosswalk", "stands apart"),
-])
+@pytest.mark.parametrize(
+    "module, line, contract",
+    [
+        ("harvest/config/settings.py", "import harvest.runs.run", "follow the data flow"),
+        ("harvest/oai/page.py", "from harvest.records import rows", "follow the data flow"),
+        ("harvest/store/storage.py", "import airflow.sdk", "never imports Airflow"),
+        ("harvest/demo/vocab.py", "import harvest.crosswalk", "stands apart"),
+    ],
+)
 def test_a_broken_contract_fails_the_check(tmp_path, module, line, contract):
     """The same check on a copy of the library with one forbidden import added."""
     shutil.copytree(PROJECT / "harvest", tmp_path / "harvest", ignore=shutil.ignore_patterns("__pycache__"))

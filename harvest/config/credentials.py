@@ -1,5 +1,6 @@
 """What a partner's endpoint needs to let us in. Never from the source YAML: from an Airflow
 Connection (plugins/gosc_oai_hook.py) or from environment variables the config names."""
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,7 @@ class Credentials:
     basic: tuple[str, str] | None = None
     headers: dict = field(default_factory=dict)
 
-    def __repr__(self) -> str:   # never print a secret into a log
+    def __repr__(self) -> str:  # never print a secret into a log
         return f"Credentials(basic={'***' if self.basic else None}, headers={sorted(self.headers)})"
 
 
@@ -25,5 +26,6 @@ def env_credentials(prefix: str, config_path: str = "") -> Credentials:
     user, password, token = (os.environ.get(f"{prefix}_{k}") for k in ("USER", "PASSWORD", "TOKEN"))
     if not (user or token):
         raise ConfigError(config_path, "credentials_env", f"neither {prefix}_USER nor {prefix}_TOKEN is set")
-    return Credentials(basic=(user, password or "") if user else None,
-                       headers={"Authorization": f"Bearer {token}"} if token else {})
+    return Credentials(
+        basic=(user, password or "") if user else None, headers={"Authorization": f"Bearer {token}"} if token else {}
+    )

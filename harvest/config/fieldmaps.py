@@ -1,6 +1,7 @@
 """Field maps: a partner's simple metadata format declared in YAML (see harvest.crosswalk.fieldmap
 for what a map means). Here a map is read and checked: every mistake is a ConfigError naming the
 file and the field (`fields.creators[1]`), before any record is mapped."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,17 +14,27 @@ from lxml import etree
 from harvest.config.yamlfile import read_yaml
 from harvest.errors import ConfigError
 
-FIELDS = ("title", "creators", "subjects", "description", "publisher", "publication_year",
-          "resource_type", "language", "license", "identifiers", "related_identifiers", "landing_url")
-REQUIRED = ("title", "identifiers")          # without them `finish` would quarantine every record
+FIELDS = (
+    "title",
+    "creators",
+    "subjects",
+    "description",
+    "publisher",
+    "publication_year",
+    "resource_type",
+    "language",
+    "license",
+    "identifiers",
+    "related_identifiers",
+    "landing_url",
+)
+REQUIRED = ("title", "identifiers")  # without them `finish` would quarantine every record
 TOP_KEYS = ("namespaces", "root", "fields")
 DERIVED = {"primary_pid": "it is chosen from 'identifiers'"}
 DEFAULT_RELATION = "References"
 
 _NCNAME = re.compile(r"^[A-Za-z_][\w.-]*$")
-_PROBE = etree.Element("probe")              # evaluating on it finds undefined prefixes and functions
-
-
+_PROBE = etree.Element("probe")  # evaluating on it finds undefined prefixes and functions
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,7 @@ def _compile(expr: object, ns: dict[str, str], path: str, field: str) -> etree.X
         raise ConfigError(path, field, f"expected an XPath string, got {expr!r}")
     try:
         xp = etree.XPath(expr, namespaces=ns)
-        xp(_PROBE)                       # undefined namespace prefixes and functions show up here
+        xp(_PROBE)  # undefined namespace prefixes and functions show up here
     except etree.XPathError as exc:
         raise ConfigError(path, field, f"bad XPath {expr!r}: {exc}") from None
     return xp
@@ -52,8 +63,9 @@ def _xpaths(spec: object, ns: dict[str, str], path: str, field: str) -> tuple[et
     exprs = spec if isinstance(spec, list) else [spec]
     if not exprs:
         raise ConfigError(path, field, "expected an XPath or a non-empty list of XPaths, got []")
-    return tuple(_compile(e, ns, path, f"{field}[{i}]" if isinstance(spec, list) else field)
-                 for i, e in enumerate(exprs))
+    return tuple(
+        _compile(e, ns, path, f"{field}[{i}]" if isinstance(spec, list) else field) for i, e in enumerate(exprs)
+    )
 
 
 def _namespaces(data: object, path: str) -> dict[str, str]:
@@ -100,10 +112,12 @@ def parse_field_map(data: object, path: str) -> FieldMapSpec:
         if name == "related_identifiers" and isinstance(spec, dict):
             for relation, exprs in spec.items():
                 if not isinstance(relation, str) or not _NCNAME.match(relation):
-                    raise ConfigError(path, f"fields.related_identifiers.{relation}",
-                                      f"{relation!r} is not a relation type name (e.g. IsPartOf)")
-                related += [(relation, xp) for xp in
-                            _xpaths(exprs, ns, path, f"fields.related_identifiers.{relation}")]
+                    raise ConfigError(
+                        path,
+                        f"fields.related_identifiers.{relation}",
+                        f"{relation!r} is not a relation type name (e.g. IsPartOf)",
+                    )
+                related += [(relation, xp) for xp in _xpaths(exprs, ns, path, f"fields.related_identifiers.{relation}")]
         elif name == "related_identifiers":
             related += [(DEFAULT_RELATION, xp) for xp in _xpaths(spec, ns, path, f"fields.{name}")]
         else:
@@ -117,5 +131,6 @@ def load_field_map_spec(path: str | Path) -> FieldMapSpec:
     path = Path(path)
     content, data = read_yaml(path)
     spec = parse_field_map(data, str(path))
-    return FieldMapSpec(spec.path, spec.root, spec.fields, spec.related,
-                        f"fieldmap:{path.name}:{hashlib.sha1(content).hexdigest()[:8]}")
+    return FieldMapSpec(
+        spec.path, spec.root, spec.fields, spec.related, f"fieldmap:{path.name}:{hashlib.sha1(content).hexdigest()[:8]}"
+    )

@@ -2,10 +2,11 @@
 
 pyarrow is imported when an Arrow schema is first asked for: reading a declaration does not load
 it (the harvesting process of a parse-worker run reads them and stays without pyarrow)."""
+
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 from harvest.config.settings import schemas_dir
@@ -37,13 +38,13 @@ def arrow_type(spec: object) -> pa.DataType:
     raise ValueError(f"unknown declared type {spec!r}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def declared(table: str) -> dict:
     """The declaration of one table (records, raw, quarantine, index)."""
     return json.loads((schemas_dir() / f"{table}.schema.json").read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def arrow_schema(table: str, *, with_partitions: bool = True) -> pa.Schema:
     """The Arrow schema of a table; without its hive partition columns when they live in paths."""
     import pyarrow as pa
@@ -52,7 +53,8 @@ def arrow_schema(table: str, *, with_partitions: bool = True) -> pa.Schema:
     skip = set() if with_partitions else set(decl.get("partition_by", []))
     fields = [
         pa.field(f["name"], arrow_type(f["type"]), nullable=f.get("nullable", True))
-        for f in decl["fields"] if f["name"] not in skip
+        for f in decl["fields"]
+        if f["name"] not in skip
     ]
     meta = {b"gosc.table": table.encode(), b"gosc.schema_version": decl["schema_version"].encode()}
     return pa.schema(fields, metadata=meta)

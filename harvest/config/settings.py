@@ -1,10 +1,11 @@
 """Where things live: the sources folder, the data folder and the declared schemas."""
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent   # harvest/
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # harvest/
 PROJECT_DIR = PACKAGE_DIR.parent
 
 

@@ -2,6 +2,7 @@
 
 Configs become small frozen dataclasses; every error names the file, the field and the bad value.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,16 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import jsonschema
 
 from harvest.config.credentials import Credentials, env_credentials
 from harvest.config.fieldmaps import load_field_map_spec
-from harvest.errors import ConfigError
 from harvest.config.settings import schemas_dir
 from harvest.config.yamlfile import read_yaml
+from harvest.errors import ConfigError
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -29,7 +34,7 @@ class Politeness:
     timeout_seconds: float = 60.0
     max_retries: int = 5
     max_retry_after_seconds: float = 600.0
-    max_page_mb: float = 256.0   # a response larger than this (decoded) is refused, not read into memory
+    max_page_mb: float = 256.0  # a response larger than this (decoded) is refused, not read into memory
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class Source:
     metadata_prefix: str
     path: str = ""
     crosswalk: str = ""
-    field_map: str = ""          # absolute path of a YAML field map (harvest/crosswalk/fieldmap.py)
+    field_map: str = ""  # absolute path of a YAML field map (harvest/crosswalk/fieldmap.py)
     sets: tuple[str, ...] = ()
     schedule: str | None = None
     priority: int = 50
@@ -84,8 +89,8 @@ class Source:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> "jsonschema.Draft202012Validator":
-    import jsonschema   # on first validation only: the harvesting path does not need it (~15 MB)
+def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # on first validation only: the harvesting path does not need it (~15 MB)
 
     schema = json.loads((schemas_dir() / "source.schema.json").read_text())
     return jsonschema.Draft202012Validator(schema)
@@ -105,7 +110,7 @@ def expand_env(value: str, path: str, field_name: str) -> str:
     return _ENV_REF.sub(repl, value)
 
 
-def _field_path(err: "jsonschema.ValidationError") -> str:
+def _field_path(err: jsonschema.ValidationError) -> str:
     parts = [str(p) for p in err.absolute_path]
     if err.validator == "required":
         missing = re.search(r"'([^']+)' is a required property", err.message)
@@ -116,7 +121,7 @@ def _field_path(err: "jsonschema.ValidationError") -> str:
     return ".".join(parts) or "(top level)"
 
 
-def _message(err: "jsonschema.ValidationError") -> str:
+def _message(err: jsonschema.ValidationError) -> str:
     if err.validator == "required":
         return "is required but missing"
     if err.validator == "additionalProperties":
@@ -143,15 +148,24 @@ def parse_source(data: object, path: str) -> Source:
     pol = Politeness(**data.get("politeness", {}))
     field_map = _field_map(data, path)
     return Source(
-        id=data["id"], name=data["name"], region=data["region"], endpoint=data["endpoint"],
-        metadata_prefix=data["metadata_prefix"], path=str(path), crosswalk=data.get("crosswalk", ""),
+        id=data["id"],
+        name=data["name"],
+        region=data["region"],
+        endpoint=data["endpoint"],
+        metadata_prefix=data["metadata_prefix"],
+        path=str(path),
+        crosswalk=data.get("crosswalk", ""),
         field_map=field_map,
-        sets=tuple(data.get("sets") or ()), schedule=data.get("schedule"),
-        priority=int(data.get("priority", 50)), window=data.get("window", "year"),
-        deletion_census=data.get("deletion_census", "auto"), politeness=pol,
+        sets=tuple(data.get("sets") or ()),
+        schedule=data.get("schedule"),
+        priority=int(data.get("priority", 50)),
+        window=data.get("window", "year"),
+        deletion_census=data.get("deletion_census", "auto"),
+        politeness=pol,
         task=TaskSettings(**data.get("task", {})),
         contact=tuple(sorted((data.get("contact") or {}).items())),
-        connection_id=data.get("connection_id"), credentials_env=data.get("credentials_env"),
+        connection_id=data.get("connection_id"),
+        credentials_env=data.get("credentials_env"),
         tags=tuple(data.get("tags") or ()),
     )
 
@@ -177,7 +191,7 @@ def load_source(path: str | Path) -> Source:
     return parse_source(read_yaml(path)[1], str(path))
 
 
-FIELD_MAP_DIR = "fieldmaps"   # field maps may live beside the sources, in a folder of this name
+FIELD_MAP_DIR = "fieldmaps"  # field maps may live beside the sources, in a folder of this name
 
 
 def source_files(folder: str | Path) -> list[Path]:
@@ -185,8 +199,11 @@ def source_files(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(str(folder), None, "sources folder does not exist (set HARVEST_SOURCES)")
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-                  and FIELD_MAP_DIR not in p.relative_to(folder).parts)
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix in (".yaml", ".yml") and p.is_file() and FIELD_MAP_DIR not in p.relative_to(folder).parts
+    )
 
 
 def check_sources(folder: str | Path) -> tuple[list[Source], list[ConfigError]]:

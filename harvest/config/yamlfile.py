@@ -1,4 +1,5 @@
 """Reading a YAML config file, with errors that name the file and the line."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """Crosswalks: pure functions from a record's metadata element to canonical fields, one module per
 format, each registered under its metadata prefixes (harvest.crosswalk.base.register)."""
+
 from harvest.crosswalk import datacite, marc21, oai_dc, rif  # noqa: F401  (registration side effect)
 from harvest.crosswalk.base import REGISTRY, Crosswalk, Unmappable
 from harvest.crosswalk.fieldmap import load_field_map

@@ -9,14 +9,15 @@ tuple in the schema's column order, struct values as tuples in their fields' ord
 builds its columns from, with no dict per record, creator or identifier to make and read back).
 `register(..., values=True)` registers such a function; its `Crosswalk.fn` is then the dict view.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+from harvest.config.schemas import declared
 from harvest.crosswalk.normalize import best_pid, classify_identifier, pid_string, pid_url
 from harvest.errors import HarvestError
-from harvest.config.schemas import declared
 
 Mapped = dict
 Values = tuple
@@ -24,18 +25,38 @@ Values = tuple
 
 def _struct_fields() -> dict[str, tuple[str, ...]]:
     """The records columns that are lists of structs, with their fields in declared order."""
-    return {f["name"]: tuple(s["name"] for s in f["type"]["list"]["struct"])
-            for f in declared("records")["fields"]
-            if isinstance(f["type"], dict) and isinstance(f["type"].get("list"), dict) and "struct" in f["type"]["list"]}
+    return {
+        f["name"]: tuple(s["name"] for s in f["type"]["list"]["struct"])
+        for f in declared("records")["fields"]
+        if isinstance(f["type"], dict) and isinstance(f["type"].get("list"), dict) and "struct" in f["type"]["list"]
+    }
 
 
 STRUCTS = _struct_fields()
 # the descriptive columns, in the order finish() returns them; harvest.records checks it against
 # the declared schema at import
-VALUE_FIELDS = ("title", "creators", "subjects", "description", "publisher", "publication_year", "resource_type",
-                "language", "license", "identifiers", "primary_pid", "landing_url", "related_identifiers", "originals")
-if STRUCTS != {"creators": ("name", "family_name", "orcid", "affiliation"), "identifiers": ("scheme", "value"),
-               "related_identifiers": ("relation", "scheme", "value"), "originals": ("field", "value")}:
+VALUE_FIELDS = (
+    "title",
+    "creators",
+    "subjects",
+    "description",
+    "publisher",
+    "publication_year",
+    "resource_type",
+    "language",
+    "license",
+    "identifiers",
+    "primary_pid",
+    "landing_url",
+    "related_identifiers",
+    "originals",
+)
+if STRUCTS != {
+    "creators": ("name", "family_name", "orcid", "affiliation"),
+    "identifiers": ("scheme", "value"),
+    "related_identifiers": ("relation", "scheme", "value"),
+    "originals": ("field", "value"),
+}:
     raise ImportError("schemas/records.schema.json changed a struct's fields: update harvest.crosswalk.base")
 _STRUCT_AT = [(VALUE_FIELDS.index(name), fields) for name, fields in STRUCTS.items()]
 
@@ -106,7 +127,7 @@ def local(tag: object) -> str:
         return _LOCAL[tag]
     except KeyError:
         name = tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-        if len(_LOCAL) < 8192:   # a page's vocabulary of tags is small; never grow without bound
+        if len(_LOCAL) < 8192:  # a page's vocabulary of tags is small; never grow without bound
             _LOCAL[tag] = name
         return name
 
@@ -122,7 +143,7 @@ def text(el) -> str | None:
 def element_text(el) -> str | None:
     """text() for what is known to be an element (not None, a comment or a PI): the hot walks'
     version, without text()'s checks."""
-    value = el.text if len(el) == 0 else "".join(el.itertext())   # a leaf needs no tree walk
+    value = el.text if len(el) == 0 else "".join(el.itertext())  # a leaf needs no tree walk
     if not value:
         return None
     value = value.strip()
@@ -139,16 +160,31 @@ def split_name(name: str) -> str:
     return parts[-1] if parts else name
 
 
-def creator(name: str | None, orcid: str | None = None, affiliation: str | None = None,
-            family: str | None = None) -> tuple | None:
+def creator(
+    name: str | None, orcid: str | None = None, affiliation: str | None = None, family: str | None = None
+) -> tuple | None:
     """A creators entry: (name, family_name, orcid, affiliation), or None without a name."""
     if not name:
         return None
     return name, family or split_name(name), orcid, affiliation
 
 
-def finish(*, title, creators, subjects, description, publisher, year, resource_type, language,
-           license, raw_identifiers, landing_url=None, related=(), originals=None) -> Values:
+def finish(
+    *,
+    title,
+    creators,
+    subjects,
+    description,
+    publisher,
+    year,
+    resource_type,
+    language,
+    license,
+    raw_identifiers,
+    landing_url=None,
+    related=(),
+    originals=None,
+) -> Values:
     """Classify identifiers, choose the primary PID and landing URL, and check the minimum content;
     the record's descriptive fields as `Values` (VALUE_FIELDS order, struct entries as tuples).
 
@@ -164,8 +200,15 @@ def finish(*, title, creators, subjects, description, publisher, year, resource_
                 kept.append((f"identifier:{found[0]}", value.strip()))
     if originals:
         for name, raw in originals.items():
-            if raw is not None and raw != (language if name == "language" else license if name == "license"
-                                           else resource_type if name == "resource_type" else None):
+            if raw is not None and raw != (
+                language
+                if name == "language"
+                else license
+                if name == "license"
+                else resource_type
+                if name == "resource_type"
+                else None
+            ):
                 kept.append((name, raw))
     if not title:
         raise Unmappable("missing_title", "the record has no title")
@@ -183,9 +226,15 @@ def finish(*, title, creators, subjects, description, publisher, year, resource_
     return (
         title,
         creators if None not in creators else [c for c in creators if c],
-        list(dict.fromkeys(subjects)) if "" not in subjects and None not in subjects
+        list(dict.fromkeys(subjects))
+        if "" not in subjects and None not in subjects
         else list(dict.fromkeys(s for s in subjects if s)),
-        description, publisher, year, resource_type, language, license,
+        description,
+        publisher,
+        year,
+        resource_type,
+        language,
+        license,
         ids,
         pid_string(*best) if best else None,
         landing,

@@ -4,15 +4,27 @@ Guidelines v4 (`oai_openaire`), which reuses the DataCite vocabulary under the o
 Elements are matched by local name, so kernel-3, kernel-4 and the openaire mix of datacite:, dc:
 and oaire: namespaces all walk through the same code.
 """
+
 from __future__ import annotations
 
 from lxml.etree import Element
 
 from harvest.crosswalk.base import (
-    _LOCAL, Unmappable, Values, creator, element_text, finish, local, register, split_name,
+    _LOCAL,
+    Unmappable,
+    Values,
+    creator,
+    element_text,
+    finish,
+    local,
+    register,
 )
 from harvest.crosswalk.normalize import (
-    normalise_language, normalise_orcid, normalise_resource_type, pick_license_from, year_of,
+    normalise_language,
+    normalise_orcid,
+    normalise_resource_type,
+    pick_license_from,
+    year_of,
 )
 
 _ISSUED = ("issued", "available", "accepted", "created")
@@ -22,7 +34,7 @@ def find_resource(metadata):
     """The <resource> element: the payload itself, or inside an oai_datacite <payload> wrapper."""
     if local(metadata.tag) == "resource":
         return metadata
-    for el in metadata.iterdescendants("{*}resource", "resource"):   # matched in C, in document order
+    for el in metadata.iterdescendants("{*}resource", "resource"):  # matched in C, in document order
         return el
     raise Unmappable("wrong_format", "no DataCite/OpenAIRE <resource> element in <metadata>")
 
@@ -53,9 +65,20 @@ def _elements(el):
 def _walk(resource) -> dict:
     """Collect DataCite-shaped fields in one pass over the resource's children."""
     titles, creators, subjects, descriptions, ids, related, dates, rights = [], [], [], [], [], [], [], []
-    out = {"titles": titles, "creators": creators, "subjects": subjects, "descriptions": descriptions,
-           "ids": ids, "related": related, "dates": dates, "rights": rights, "publisher": None, "year": None,
-           "type": None, "language": None}
+    out = {
+        "titles": titles,
+        "creators": creators,
+        "subjects": subjects,
+        "descriptions": descriptions,
+        "ids": ids,
+        "related": related,
+        "dates": dates,
+        "rights": rights,
+        "publisher": None,
+        "year": None,
+        "type": None,
+        "language": None,
+    }
     known = _LOCAL.get
     for child in resource.iterchildren(Element):
         tag = child.tag
@@ -77,16 +100,22 @@ def _walk(resource) -> dict:
         elif tag == "alternateIdentifiers":
             ids += [(element_text(a), a.get("alternateIdentifierType")) for a in child.iterchildren(Element)]
         elif tag == "descriptions":
-            descriptions += [element_text(d) for d in child.iterchildren(Element)
-                             if (d.get("descriptionType") or "Abstract") == "Abstract"]
+            descriptions += [
+                element_text(d)
+                for d in child.iterchildren(Element)
+                if (d.get("descriptionType") or "Abstract") == "Abstract"
+            ]
         elif tag == "dates":
             dates += [((d.get("dateType") or "").lower(), element_text(d)) for d in child.iterchildren(Element)]
         elif tag == "relatedIdentifiers":
-            related += [(r.get("relationType"), element_text(r), r.get("relatedIdentifierType"))
-                        for r in child.iterchildren(Element)]
+            related += [
+                (r.get("relationType"), element_text(r), r.get("relatedIdentifierType"))
+                for r in child.iterchildren(Element)
+            ]
         elif tag == "rightsList":
-            rights += [r.get("rightsURI") or r.get("rightsIdentifier") or element_text(r)
-                       for r in child.iterchildren(Element)]
+            rights += [
+                r.get("rightsURI") or r.get("rightsIdentifier") or element_text(r) for r in child.iterchildren(Element)
+            ]
         elif tag == "publisher":
             out["publisher"] = element_text(child)
         elif tag == "publicationYear":
@@ -94,7 +123,8 @@ def _walk(resource) -> dict:
         elif tag == "resourceType":
             written = [child.get("uri"), child.get("resourceTypeGeneral"), element_text(child)]
             out["type"], out["type_raw"] = next(
-                ((t, w) for w in written for t in [normalise_resource_type(w)] if t), (None, None))
+                ((t, w) for w in written for t in [normalise_resource_type(w)] if t), (None, None)
+            )
         elif tag == "language":
             out["language_raw"] = element_text(child)
             out["language"] = normalise_language(out["language_raw"])

@@ -26,6 +26,7 @@ therefore set `title` and `identifiers`. `related_identifiers` given as an XPath
 mapping) are "References", as in oai_dc.
 harvest.config.fieldmaps reads and checks a map; here it becomes a crosswalk.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,7 +39,11 @@ from lxml import etree
 from harvest.config.fieldmaps import FieldMapSpec, load_field_map_spec
 from harvest.crosswalk.base import Crosswalk, Unmappable, Values, creator, dict_view, finish, local, text
 from harvest.crosswalk.normalize import (
-    normalise_language, normalise_license, normalise_resource_type, pick_license, year_of,
+    normalise_language,
+    normalise_license,
+    normalise_resource_type,
+    pick_license,
+    year_of,
 )
 
 _URL = re.compile(r"^https?://\S+$", re.I)
@@ -95,16 +100,19 @@ class FieldMap:
     def _root(self, metadata):
         if self.root is None:
             if local(metadata.tag) != "metadata":
-                return metadata               # handed the payload itself
+                return metadata  # handed the payload itself
             found = next((c for c in metadata.iterchildren() if isinstance(c.tag, str)), None)
             if found is None:
                 raise Unmappable("wrong_format", "no element inside <metadata>")
             return found
-        found = next((r for r in self._run_raw(metadata, self.root) if isinstance(r, etree._Element)
-                      and isinstance(r.tag, str)), None)
+        found = next(
+            (r for r in self._run_raw(metadata, self.root) if isinstance(r, etree._Element) and isinstance(r.tag, str)),
+            None,
+        )
         if found is None:
-            raise Unmappable("wrong_format", f"no element matches root {self.root.path!r} "
-                                             f"of field map {Path(self.path).name}")
+            raise Unmappable(
+                "wrong_format", f"no element matches root {self.root.path!r} of field map {Path(self.path).name}"
+            )
         return found
 
     def _values(self, root, xpaths: tuple[etree.XPath, ...]) -> list[str]:
@@ -116,7 +124,7 @@ class FieldMap:
     def _run_raw(self, context, xp: etree.XPath) -> list:
         try:
             result = xp(context)
-        except etree.XPathError as exc:   # a valid map cannot get here; keep the record anyway
+        except etree.XPathError as exc:  # a valid map cannot get here; keep the record anyway
             raise Unmappable("xpath_error", f"{xp.path!r} of {Path(self.path).name}: {exc}") from None
         return result if isinstance(result, list) else [result]
 

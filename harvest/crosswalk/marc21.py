@@ -1,6 +1,7 @@
 """MARC 21 bibliographic records in MARCXML (`marc21`, `marcxml`), as library catalogues and
 repositories (DSpace, Koha, Alma) serve them, mapped onto the DataCite-shaped canonical fields.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,9 +14,22 @@ NS = "http://www.loc.gov/MARC21/slim"
 _PID_SOURCES = {"doi": "doi", "hdl": "handle", "handle": "handle", "urn": "urn", "ark": "ark", "uri": "url"}
 # Leader/06 (type of record) → DataCite resourceTypeGeneral. Maps (e/f) are Image as DataCite advises;
 # g is projected media (film, video), so Audiovisual; printed and manuscript music (c/d) are documents.
-_RECORD_TYPES = {"a": "Text", "t": "Text", "c": "Text", "d": "Text", "e": "Image", "f": "Image",
-                 "g": "Audiovisual", "k": "Image", "i": "Sound", "j": "Sound", "m": "Software",
-                 "o": "Other", "p": "Collection", "r": "PhysicalObject"}
+_RECORD_TYPES = {
+    "a": "Text",
+    "t": "Text",
+    "c": "Text",
+    "d": "Text",
+    "e": "Image",
+    "f": "Image",
+    "g": "Audiovisual",
+    "k": "Image",
+    "i": "Sound",
+    "j": "Sound",
+    "m": "Software",
+    "o": "Other",
+    "p": "Collection",
+    "r": "PhysicalObject",
+}
 # For computer files (Leader/06 = m), 008/26 says which kind: numeric data is a dataset.
 _COMPUTER_FILES = {"a": "Dataset", "b": "Software", "d": "Text", "i": "InteractiveResource", "j": "Service"}
 # Relator codes and terms ($4, $e) of 700s that contributed but did not create: a thesis's supervisors.
@@ -49,8 +63,9 @@ def _initial(v: str) -> bool:
 
 # The datafields the crosswalk reads. A catalogue record holds many more (035 system numbers, 040
 # cataloguing source, 5xx notes, 9xx local fields, ...): their subfields are never read.
-USED_FIELDS = frozenset({"020", "022", "024", "041", "100", "245", "260", "264", "502", "520", "540", "650", "653",
-                         "655", "700", "856"})
+USED_FIELDS = frozenset(
+    {"020", "022", "024", "041", "100", "245", "260", "264", "502", "520", "540", "650", "653", "655", "700", "856"}
+)
 _SUBFIELD = f"{{{NS}}}subfield"
 
 
@@ -103,8 +118,9 @@ def _imprint(fields) -> tuple[str | None, int | None]:
     imprints = [f for f in fields.get("264", []) if f[1] == "1"] + fields.get("260", [])
     names = [chop(first(f, "b")) for f in imprints]
     publisher = next((p for p in names if p and not _NO_PUBLISHER.match(p)), None)
-    years = [year_of(v) for f in imprints + [f for f in fields.get("264", []) if f[1] == "4"]
-             for c, v in f[2] if c == "c"]
+    years = [
+        year_of(v) for f in imprints + [f for f in fields.get("264", []) if f[1] == "4"] for c, v in f[2] if c == "c"
+    ]
     return publisher, next((y for y in years if y), None)
 
 
@@ -134,8 +150,11 @@ def map_marc21(metadata) -> Values:
     leader, f008, fields = _walk(find_record(metadata))
     title = next((" ".join(v for c, v in f[2] if c in "abnp") for f in fields.get("245", [])), None)
     publisher, year = _imprint(fields)
-    ids = [(first(f, "a"), _PID_SOURCES[(first(f, "2") or "").lower()]) for f in fields.get("024", [])
-           if f[0] == "7" and (first(f, "2") or "").lower() in _PID_SOURCES]
+    ids = [
+        (first(f, "a"), _PID_SOURCES[(first(f, "2") or "").lower()])
+        for f in fields.get("024", [])
+        if f[0] == "7" and (first(f, "2") or "").lower() in _PID_SOURCES
+    ]
     # 856 second indicator 2 is a related resource (table of contents, cover image), not the work.
     ids += [(v, None) for f in fields.get("856", []) if f[1] != "2" for c, v in f[2] if c == "u"]
     # 020 $a often carries a qualifier ("9785946210003 (pbk.)"). ISBNs and ISSNs count only where

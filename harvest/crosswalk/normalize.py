@@ -1,12 +1,12 @@
 """Normalisation of the values partners write in many ways: PIDs, ORCID iDs, years, languages,
 licences and resource types. Pure functions; each returns None when it does not recognise a value.
 """
+
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 from urllib.parse import unquote
-
 
 # Schemes that identify a work; the order is the preference for a work's primary PID. An ISBN names
 # one edition of a book (a work here); an ISSN names a journal, never an article, so it is no PID.
@@ -15,7 +15,8 @@ PID_SCHEMES = ("doi", "handle", "ark", "urn", "arxiv", "cstr", "isbn")
 # Identifiers are written in ASCII digits: `\d` would also take another script's digits (Python's
 # re is Unicode-aware) and make "10.١٢٣٤/x" a DOI, so the identifier patterns say [0-9].
 _DOI_PREFIXES = re.compile(
-    r"^(?:doi:\s*|info:doi/|https?://(?:dx\.|www\.)?doi\.org/|https?://doi\.[a-z]+/|urn:doi:)", re.I)
+    r"^(?:doi:\s*|info:doi/|https?://(?:dx\.|www\.)?doi\.org/|https?://doi\.[a-z]+/|urn:doi:)", re.I
+)
 _DOI = re.compile(r"^10\.[0-9]{4,9}/\S+$")
 _HANDLE_PREFIXES = re.compile(r"^(?:hdl:\s*|info:hdl/|https?://hdl\.handle\.net/)", re.I)
 _HANDLE = re.compile(r"^[0-9][0-9.]*/\S+$")
@@ -126,8 +127,13 @@ def best_pid(identifiers: list[tuple[str, str]]) -> tuple[str, str] | None:
     return scheme, value
 
 
-_RESOLVERS = {"doi": "https://doi.org/", "handle": "https://hdl.handle.net/", "arxiv": "https://arxiv.org/abs/",
-              "ark": "https://n2t.net/ark:/", "cstr": "https://cstr.cn/"}
+_RESOLVERS = {
+    "doi": "https://doi.org/",
+    "handle": "https://hdl.handle.net/",
+    "arxiv": "https://arxiv.org/abs/",
+    "ark": "https://n2t.net/ark:/",
+    "cstr": "https://cstr.cn/",
+}
 
 
 def pid_url(scheme: str, value: str) -> str | None:
@@ -136,7 +142,7 @@ def pid_url(scheme: str, value: str) -> str | None:
     return base + value if base is not None else None
 
 
-@lru_cache(maxsize=8192)   # the same people recur across records: a pure function, cached
+@lru_cache(maxsize=8192)  # the same people recur across records: a pure function, cached
 def normalise_orcid(value: str | None) -> str | None:
     """'https://orcid.org/0000-0002-1825-0097' → '0000-0002-1825-0097' if its ISO 7064 check digit holds."""
     if not value:
@@ -151,10 +157,10 @@ def normalise_orcid(value: str | None) -> str | None:
     check = (12 - total % 11) % 11
     if digits[-1] != ("X" if check == 10 else str(check)):
         return None
-    return "-".join(digits[i:i + 4] for i in range(0, 16, 4))
+    return "-".join(digits[i : i + 4] for i in range(0, 16, 4))
 
 
-@lru_cache(maxsize=8192)   # partners repeat the same few values: a pure function, cached
+@lru_cache(maxsize=8192)  # partners repeat the same few values: a pure function, cached
 def year_of(value: str | None) -> int | None:
     """The first plausible year (1500-2100) in a date string: '2019-05-01', 'c. 1998', '2020/2021'."""
     if not value:
@@ -164,27 +170,42 @@ def year_of(value: str | None) -> int | None:
 
 
 _LANGS = {
-    "en": ("en", "eng", "english"), "zh": ("zh", "zho", "chi", "chinese", "中文"),
-    "ar": ("ar", "ara", "arabic", "العربية"), "es": ("es", "spa", "spanish", "español", "espanol"),
-    "pt": ("pt", "por", "portuguese", "português"), "fr": ("fr", "fra", "fre", "french", "français"),
-    "de": ("de", "deu", "ger", "german", "deutsch"), "sw": ("sw", "swa", "swahili", "kiswahili"),
-    "ms": ("ms", "msa", "may", "malay", "bahasa melayu"), "it": ("it", "ita", "italian"),
-    "nl": ("nl", "nld", "dut", "dutch"), "ja": ("ja", "jpn", "japanese"), "ko": ("ko", "kor", "korean"),
-    "ru": ("ru", "rus", "russian"), "af": ("af", "afr", "afrikaans"), "am": ("am", "amh", "amharic"),
-    "yo": ("yo", "yor", "yoruba"), "zu": ("zu", "zul", "zulu"), "ha": ("ha", "hau", "hausa"),
-    "hi": ("hi", "hin", "hindi"), "id": ("id", "ind", "indonesian"), "fi": ("fi", "fin", "finnish"),
-    "sv": ("sv", "swe", "swedish"), "pl": ("pl", "pol", "polish"), "el": ("el", "ell", "gre", "greek"),
+    "en": ("en", "eng", "english"),
+    "zh": ("zh", "zho", "chi", "chinese", "中文"),
+    "ar": ("ar", "ara", "arabic", "العربية"),
+    "es": ("es", "spa", "spanish", "español", "espanol"),
+    "pt": ("pt", "por", "portuguese", "português"),
+    "fr": ("fr", "fra", "fre", "french", "français"),
+    "de": ("de", "deu", "ger", "german", "deutsch"),
+    "sw": ("sw", "swa", "swahili", "kiswahili"),
+    "ms": ("ms", "msa", "may", "malay", "bahasa melayu"),
+    "it": ("it", "ita", "italian"),
+    "nl": ("nl", "nld", "dut", "dutch"),
+    "ja": ("ja", "jpn", "japanese"),
+    "ko": ("ko", "kor", "korean"),
+    "ru": ("ru", "rus", "russian"),
+    "af": ("af", "afr", "afrikaans"),
+    "am": ("am", "amh", "amharic"),
+    "yo": ("yo", "yor", "yoruba"),
+    "zu": ("zu", "zul", "zulu"),
+    "ha": ("ha", "hau", "hausa"),
+    "hi": ("hi", "hin", "hindi"),
+    "id": ("id", "ind", "indonesian"),
+    "fi": ("fi", "fin", "finnish"),
+    "sv": ("sv", "swe", "swedish"),
+    "pl": ("pl", "pol", "polish"),
+    "el": ("el", "ell", "gre", "greek"),
 }
 _LANG_LOOKUP = {alias: code for code, aliases in _LANGS.items() for alias in aliases}
 
 
-@lru_cache(maxsize=8192)   # partners repeat the same few values: a pure function, cached
+@lru_cache(maxsize=8192)  # partners repeat the same few values: a pure function, cached
 def normalise_language(value: str | None) -> str | None:
     """'eng', 'English', 'en-GB', 'spa' → ISO 639-1 ('en', 'es'); an unknown 3-letter code is kept."""
     if not value:
         return None
     v = value.strip().lower().replace("_", "-")
-    if v in ("und", "mul", "zxx", "mis"):   # ISO 639-2 codes that say "no single known language"
+    if v in ("und", "mul", "zxx", "mis"):  # ISO 639-2 codes that say "no single known language"
         return None
     if v in _LANG_LOOKUP:
         return _LANG_LOOKUP[v]
@@ -197,19 +218,43 @@ def normalise_language(value: str | None) -> str | None:
 # a jurisdiction port is a whole path segment (3.0/au, 3.0/au/), not the start of legalcode or deed.en
 _CC = re.compile(r"creativecommons\.org/licenses/(by(?:-nc)?(?:-nd|-sa)?)/(\d\.\d)(/[a-z]{2,3}(?![a-z0-9._-]))?", re.I)
 _CC0 = re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I)
-_SPDX_KNOWN = {s.lower(): s for s in (
-    "CC-BY-4.0", "CC-BY-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-ND-4.0", "CC-BY-NC-ND-4.0",
-    "CC-BY-3.0", "CC0-1.0", "MIT", "Apache-2.0", "GPL-3.0-only", "GPL-3.0-or-later", "BSD-3-Clause",
-    "ODbL-1.0", "PDDL-1.0", "EUPL-1.2", "MPL-2.0", "LGPL-3.0-only")}
+_SPDX_KNOWN = {
+    s.lower(): s
+    for s in (
+        "CC-BY-4.0",
+        "CC-BY-SA-4.0",
+        "CC-BY-NC-4.0",
+        "CC-BY-NC-SA-4.0",
+        "CC-BY-ND-4.0",
+        "CC-BY-NC-ND-4.0",
+        "CC-BY-3.0",
+        "CC0-1.0",
+        "MIT",
+        "Apache-2.0",
+        "GPL-3.0-only",
+        "GPL-3.0-or-later",
+        "BSD-3-Clause",
+        "ODbL-1.0",
+        "PDDL-1.0",
+        "EUPL-1.2",
+        "MPL-2.0",
+        "LGPL-3.0-only",
+    )
+}
 _LICENSE_URLS = {
-    "apache.org/licenses/license-2.0": "Apache-2.0", "opensource.org/licenses/mit": "MIT",
-    "gnu.org/licenses/gpl-3.0": "GPL-3.0-only", "opendatacommons.org/licenses/odbl": "ODbL-1.0",
+    "apache.org/licenses/license-2.0": "Apache-2.0",
+    "opensource.org/licenses/mit": "MIT",
+    "gnu.org/licenses/gpl-3.0": "GPL-3.0-only",
+    "opendatacommons.org/licenses/odbl": "ODbL-1.0",
     "opensource.org/licenses/bsd-3-clause": "BSD-3-Clause",
 }
 _LICENSE_NAMES = {
-    "apache license 2.0": "Apache-2.0", "apache license, version 2.0": "Apache-2.0", "mit license": "MIT",
+    "apache license 2.0": "Apache-2.0",
+    "apache license, version 2.0": "Apache-2.0",
+    "mit license": "MIT",
     "creative commons attribution 4.0 international": "CC-BY-4.0",
-    "creative commons attribution 4.0": "CC-BY-4.0", "creative commons zero v1.0 universal": "CC0-1.0",
+    "creative commons attribution 4.0": "CC-BY-4.0",
+    "creative commons zero v1.0 universal": "CC0-1.0",
     "creative commons attribution 4.0 international licence": "CC-BY-4.0",
     "creative commons attribution 4.0 international license": "CC-BY-4.0",
     "creative commons attribution share alike 4.0 international": "CC-BY-SA-4.0",
@@ -218,7 +263,7 @@ _LICENSE_NAMES = {
 _NOT_A_LICENSE = re.compile(r"^(info:eu-repo/semantics/|https?://purl\.org/coar/access_right/)", re.I)
 
 
-@lru_cache(maxsize=8192)   # partners repeat the same few values: a pure function, cached
+@lru_cache(maxsize=8192)  # partners repeat the same few values: a pure function, cached
 def normalise_license(value: str | None) -> str | None:
     """A licence URL or name → SPDX id where recognisable ('CC-BY-4.0'), else the text; access rights → None."""
     if not value:
@@ -228,14 +273,14 @@ def normalise_license(value: str | None) -> str | None:
         return None
     m = _CC.search(v)
     if m and m.group(3) and m.group(3).lower() != "/igo":
-        return v   # a jurisdiction port (e.g. 3.0/au) is its own licence, mostly without an SPDX id
+        return v  # a jurisdiction port (e.g. 3.0/au) is its own licence, mostly without an SPDX id
     if m:
         return f"CC-{m.group(1).upper()}-{m.group(2)}"
     if _CC0.search(v):
         return "CC0-1.0"
     if v.lower() in _SPDX_KNOWN:
         return _SPDX_KNOWN[v.lower()]
-    if len(v) > 300:   # a copyright statement or deposit agreement, not a licence
+    if len(v) > 300:  # a copyright statement or deposit agreement, not a licence
         return None
     low = v.lower()
     if low in _LICENSE_NAMES:
@@ -257,7 +302,7 @@ def pick_license_from(values) -> tuple[str | None, str | None]:
     return _pick_license(tuple(values))
 
 
-@lru_cache(maxsize=8192)   # a partner's records repeat the same few rights statements
+@lru_cache(maxsize=8192)  # a partner's records repeat the same few rights statements
 def _pick_license(values: tuple) -> tuple[str | None, str | None]:
     found = [(lic, raw) for raw in values if raw for lic in [normalise_license(raw)] if lic]
     spdx = [f for f in found if f[0] in _SPDX_IDS]
@@ -272,29 +317,67 @@ def pick_license(values) -> str | None:
 
 # DataCite resourceTypeGeneral is the controlled vocabulary of resource_type.
 _TYPE_WORDS = {
-    "dataset": "Dataset", "data": "Dataset", "software": "Software", "code": "Software",
-    "text": "Text", "article": "JournalArticle", "journalarticle": "JournalArticle",
-    "journal article": "JournalArticle", "preprint": "Preprint", "workingpaper": "Preprint",
-    "thesis": "Dissertation", "doctoralthesis": "Dissertation", "masterthesis": "Dissertation",
-    "dissertation": "Dissertation", "bachelorthesis": "Dissertation",
-    "conferenceobject": "ConferencePaper", "conferencepaper": "ConferencePaper",
-    "conference paper": "ConferencePaper", "report": "Report", "book": "Book",
-    "bookpart": "BookChapter", "bookchapter": "BookChapter", "book chapter": "BookChapter",
-    "image": "Image", "still image": "Image", "audiovisual": "Audiovisual", "video": "Audiovisual",
-    "sound": "Sound", "collection": "Collection", "model": "Model", "workflow": "Workflow",
-    "physicalobject": "PhysicalObject", "service": "Service", "interactiveresource": "InteractiveResource",
-    "other": "Other", "literature": "Text", "review": "PeerReview", "lecture": "Text",
+    "dataset": "Dataset",
+    "data": "Dataset",
+    "software": "Software",
+    "code": "Software",
+    "text": "Text",
+    "article": "JournalArticle",
+    "journalarticle": "JournalArticle",
+    "journal article": "JournalArticle",
+    "preprint": "Preprint",
+    "workingpaper": "Preprint",
+    "thesis": "Dissertation",
+    "doctoralthesis": "Dissertation",
+    "masterthesis": "Dissertation",
+    "dissertation": "Dissertation",
+    "bachelorthesis": "Dissertation",
+    "conferenceobject": "ConferencePaper",
+    "conferencepaper": "ConferencePaper",
+    "conference paper": "ConferencePaper",
+    "report": "Report",
+    "book": "Book",
+    "bookpart": "BookChapter",
+    "bookchapter": "BookChapter",
+    "book chapter": "BookChapter",
+    "image": "Image",
+    "still image": "Image",
+    "audiovisual": "Audiovisual",
+    "video": "Audiovisual",
+    "sound": "Sound",
+    "collection": "Collection",
+    "model": "Model",
+    "workflow": "Workflow",
+    "physicalobject": "PhysicalObject",
+    "service": "Service",
+    "interactiveresource": "InteractiveResource",
+    "other": "Other",
+    "literature": "Text",
+    "review": "PeerReview",
+    "lecture": "Text",
 }
 _COAR = {
-    "c_6501": "JournalArticle", "c_2df8fbb1": "JournalArticle", "c_816b": "Preprint",
-    "c_ddb1": "Dataset", "c_5ce6": "Software", "c_db06": "Dissertation", "c_bdcc": "Dissertation",
-    "c_46ec": "Dissertation", "c_c94f": "ConferencePaper", "c_5794": "ConferencePaper",
-    "c_93fc": "Report", "c_2f33": "Book", "c_3248": "BookChapter", "c_c513": "Image",
-    "c_12ce": "Audiovisual", "c_18cc": "Sound", "c_1843": "Other",
+    "c_6501": "JournalArticle",
+    "c_2df8fbb1": "JournalArticle",
+    "c_816b": "Preprint",
+    "c_ddb1": "Dataset",
+    "c_5ce6": "Software",
+    "c_db06": "Dissertation",
+    "c_bdcc": "Dissertation",
+    "c_46ec": "Dissertation",
+    "c_c94f": "ConferencePaper",
+    "c_5794": "ConferencePaper",
+    "c_93fc": "Report",
+    "c_2f33": "Book",
+    "c_3248": "BookChapter",
+    "c_c513": "Image",
+    "c_12ce": "Audiovisual",
+    "c_18cc": "Sound",
+    "c_1843": "Other",
 }
 
 
-@lru_cache(maxsize=8192)   # partners repeat the same few values: a pure function, cached
+@lru_cache(maxsize=8192)  # partners repeat the same few values: a pure function, cached
 def normalise_resource_type(value: str | None) -> str | None:
     """'info:eu-repo/semantics/article', a COAR URI, 'Dataset', 'journal article' → DataCite resourceTypeGeneral."""
     if not value:

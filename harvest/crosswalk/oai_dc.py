@@ -1,22 +1,32 @@
 """oai_dc (Simple Dublin Core, OAI-PMH spec section 6.2 / Appendix): every partner speaks it."""
+
 from __future__ import annotations
 
 import re
 
 from harvest.crosswalk.base import (
-    _LOCAL, Unmappable, Values, creator, finish, local, register, split_name,
+    _LOCAL,
+    Unmappable,
+    Values,
+    creator,
+    finish,
+    local,
+    register,
+    split_name,
 )
 from harvest.crosswalk.normalize import (
-    normalise_language, normalise_resource_type, pick_license_from, year_of,
+    normalise_language,
+    normalise_resource_type,
+    pick_license_from,
+    year_of,
 )
-
 
 _ISSN_LIKE = re.compile(r"^(?:e?issn:?\s*)?[0-9]{4}-?[0-9]{3}[0-9xX]$", re.I)
 
 
 def _creator(value: str) -> tuple | None:
     """OJS and some DSpace sites write 'Family, Given; affiliation; role' into dc:creator."""
-    if ";" not in value:   # the common case: no affiliation to split off (`value` is already stripped)
+    if ";" not in value:  # the common case: no affiliation to split off (`value` is already stripped)
         return value, split_name(value), None, None
     name, _, rest = value.partition(";")
     affiliation = " ".join(p.strip() for p in rest.split(";") if p.strip()) or None
@@ -39,12 +49,12 @@ def _dc_fields(metadata) -> dict[str, list[str]] | None:
     if dc is None:
         return None
     f: dict[str, list[str]] = {}
-    for child in dc:   # text() and local() inlined: this loop runs for every element of every record
+    for child in dc:  # text() and local() inlined: this loop runs for every element of every record
         tag = child.tag
         name = known(tag)
         if name is None:
             name = local(tag)
-        if not name:   # a comment or processing instruction
+        if not name:  # a comment or processing instruction
             continue
         value = child.text if not len(child) else "".join(child.itertext())
         if not value:
@@ -71,8 +81,9 @@ def map_oai_dc(metadata) -> Values:
     ids = [(v, None) for v in get("identifier", ())]
     types = [(t, raw) for raw in get("type", ()) for t in [normalise_resource_type(raw)] if t]
     rtype = next((t for t in types if t[0] != "Text"), types[0]) if types else (None, None)
-    lang = next(((lang, raw) for raw in get("language", ()) for lang in [normalise_language(raw)] if lang),
-                (None, None))
+    lang = next(
+        ((lang, raw) for raw in get("language", ()) for lang in [normalise_language(raw)] if lang), (None, None)
+    )
     dates = get("date")
     years = [y for y in map(year_of, dates) if y] if dates else None
     license, license_raw = pick_license_from(get("rights"))
@@ -86,7 +97,8 @@ def map_oai_dc(metadata) -> Values:
         creators=[_creator(n) for n in get("creator", ())],
         subjects=get("subject", ()),
         description=next((d for d in descriptions if d[0].isalnum() or any(c.isalnum() for c in d)), None)
-        if descriptions else None,
+        if descriptions
+        else None,
         publisher=f["publisher"][0] if "publisher" in f else None,
         year=min(years) if years else None,
         resource_type=rtype[0],

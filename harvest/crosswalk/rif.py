@@ -1,6 +1,7 @@
 """RIF-CS 1.6 (`rif`, `rif-cs`): Research Data Australia's registryObjects, one collection (or
 activity, party, service) per OAI record, mapped onto the DataCite-shaped canonical fields.
 """
+
 from __future__ import annotations
 
 import html
@@ -19,10 +20,28 @@ _COLLECTION_TYPES = {"dataset": "Dataset", "collection": "Collection", "software
 _CLASS_TYPES = {"service": "Service", "activity": "Other", "party": "Other"}
 # RIF-CS relation types spelt like DataCite relationTypes once capitalised; the rest (hasAssociationWith,
 # isOutputOf, hasCollector, ...) have no DataCite counterpart and become the neutral "References".
-_DATACITE_RELATIONS = {"cites", "iscitedby", "haspart", "ispartof", "issupplementto", "issupplementedby",
-                       "isderivedfrom", "isdocumentedby", "documents", "isreferencedby", "references",
-                       "isreviewedby", "reviews", "describes", "isdescribedby", "isnewversionof",
-                       "ispreviousversionof", "isversionof", "hasversion", "issourceof"}
+_DATACITE_RELATIONS = {
+    "cites",
+    "iscitedby",
+    "haspart",
+    "ispartof",
+    "issupplementto",
+    "issupplementedby",
+    "isderivedfrom",
+    "isdocumentedby",
+    "documents",
+    "isreferencedby",
+    "references",
+    "isreviewedby",
+    "reviews",
+    "describes",
+    "isdescribedby",
+    "isnewversionof",
+    "ispreviousversionof",
+    "isversionof",
+    "hasversion",
+    "issourceof",
+}
 _YEAR_DATES = ("dc.issued", "dc.available", "dc.created")
 _BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h\d|tr|td|table)\b[^>]*>", re.I)
 _INLINE_TAG = re.compile(r"</?[a-z][^>]*>", re.I)
@@ -85,8 +104,19 @@ def _citation(cm, out: dict) -> None:
 
 def _walk(obj) -> dict:
     """Collect the fields in one pass over the class element's children."""
-    out = {"names": [], "ids": [], "creators": [], "descriptions": {}, "subjects": [], "licences": [],
-           "related": [], "dated": {}, "years": [], "publisher": None, "citation_title": None}
+    out = {
+        "names": [],
+        "ids": [],
+        "creators": [],
+        "descriptions": {},
+        "subjects": [],
+        "licences": [],
+        "related": [],
+        "dated": {},
+        "years": [],
+        "publisher": None,
+        "citation_title": None,
+    }
     for child in obj.iterchildren():
         tag, kind = local(child.tag), (child.get("type") or "").lower()
         if tag == "name":
@@ -95,21 +125,25 @@ def _walk(obj) -> dict:
             out["ids"].append((text(child), kind))
         elif tag == "location":
             # target="directDownload" is a file, not the work: only landing pages identify the record.
-            out["ids"] += [(text(e.find(f"{{{NS}}}value")), "url")
-                           for e in child.iter(f"{{{NS}}}electronic")
-                           if e.get("type") == "url" and e.get("target") != "directDownload"]
+            out["ids"] += [
+                (text(e.find(f"{{{NS}}}value")), "url")
+                for e in child.iter(f"{{{NS}}}electronic")
+                if e.get("type") == "url" and e.get("target") != "directDownload"
+            ]
         elif tag == "description":
             out["descriptions"][kind] = out["descriptions"].get(kind) or plain(text(child))
         elif tag == "subject":
             out["subjects"].append(text(child))
         elif tag == "rights":
-            out["licences"] += [v for lic in child.iterchildren(f"{{{NS}}}licence")
-                                for v in (lic.get("rightsUri"), text(lic))]
+            out["licences"] += [
+                v for lic in child.iterchildren(f"{{{NS}}}licence") for v in (lic.get("rightsUri"), text(lic))
+            ]
         elif tag == "dates" and kind in _YEAR_DATES:
             out["dated"][kind] = out["dated"].get(kind) or year_of(text(child.find(f"{{{NS}}}date")))
-        elif tag == "relatedInfo" and kind != "party":   # a party's ORCID is a person, not a work
-            out["related"] += [(_relation(child), text(i), i.get("type"))
-                               for i in child.iterchildren(f"{{{NS}}}identifier")]
+        elif tag == "relatedInfo" and kind != "party":  # a party's ORCID is a person, not a work
+            out["related"] += [
+                (_relation(child), text(i), i.get("type")) for i in child.iterchildren(f"{{{NS}}}identifier")
+            ]
         elif tag == "citationInfo":
             for cm in child.iterchildren(f"{{{NS}}}citationMetadata"):
                 _citation(cm, out)
@@ -142,5 +176,5 @@ def map_rif(metadata) -> Values:
         language=normalise_language(primary[2]),
         license=pick_license(f["licences"]),
         raw_identifiers=f["ids"],
-        related=list(dict.fromkeys(f["related"])),   # relatedInfo often repeats one URL per type
+        related=list(dict.fromkeys(f["related"])),  # relatedInfo often repeats one URL per type
     )

@@ -2,17 +2,18 @@
 several regions (each partner spelling the DOI its own way), handle-only copies that join through
 a DOI+Handle record, PID-less copies for the fallback key, deletions and a few broken records.
 """
+
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
+from functools import cache, lru_cache
 
 from harvest.demo import vocab
 from harvest.demo.partners import PARTNERS, Partner
 
-LATEST = datetime(2026, 10, 30, 12, 0, 0, tzinfo=timezone.utc)
+LATEST = datetime(2026, 10, 30, 12, 0, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Work:
     rtype: str
     license: str
     publisher: str
-    doi: str | None = None          # canonical lower-case form; each partner spells it its own way
+    doi: str | None = None  # canonical lower-case form; each partner spells it its own way
     handle: str | None = None
     cstr: str | None = None
     url: str | None = None
@@ -59,24 +60,36 @@ def orcid_from(n: int) -> str:
         total = (total + int(ch)) * 2
     check = (12 - total % 11) % 11
     digits = base + ("X" if check == 10 else str(check))
-    return "-".join(digits[i:i + 4] for i in range(0, 16, 4))
+    return "-".join(digits[i : i + 4] for i in range(0, 16, 4))
 
 
 def _work(rng: random.Random, key: str, region: str, lang: str, publisher: str) -> Work:
     year = rng.randint(2012, 2026)
-    title = vocab.TEMPLATES[lang].format(topic=rng.choice(vocab.TOPICS[lang]),
-                                         place=rng.choice(vocab.PLACES[lang]), year=year)
+    title = vocab.TEMPLATES[lang].format(
+        topic=rng.choice(vocab.TOPICS[lang]), place=rng.choice(vocab.PLACES[lang]), year=year
+    )
     names = vocab.NAMES[region]
     creators = tuple(
-        Creator(fam, giv, orcid_from(rng.randrange(10**14)) if rng.random() < 0.6 else None,
-                rng.choice(vocab.AFFILIATIONS[region]) if rng.random() < 0.7 else None)
+        Creator(
+            fam,
+            giv,
+            orcid_from(rng.randrange(10**14)) if rng.random() < 0.6 else None,
+            rng.choice(vocab.AFFILIATIONS[region]) if rng.random() < 0.7 else None,
+        )
         for fam, giv in rng.sample(names, k=rng.randint(1, min(4, len(names))))
     )
-    return Work(key=key, title=title, lang=lang, creators=creators,
-                subjects=tuple(rng.sample(vocab.SUBJECTS, k=rng.randint(1, 3))),
-                description=vocab.DESCRIPTIONS[lang], year=year,
-                rtype=rng.choices(list(vocab.TYPES), weights=[6, 4, 2, 1, 1])[0],
-                license=rng.choice(vocab.LICENSES), publisher=publisher)
+    return Work(
+        key=key,
+        title=title,
+        lang=lang,
+        creators=creators,
+        subjects=tuple(rng.sample(vocab.SUBJECTS, k=rng.randint(1, 3))),
+        description=vocab.DESCRIPTIONS[lang],
+        year=year,
+        rtype=rng.choices(list(vocab.TYPES), weights=[6, 4, 2, 1, 1])[0],
+        license=rng.choice(vocab.LICENSES),
+        publisher=publisher,
+    )
 
 
 def long_abstract(key: str, lang: str) -> str:
@@ -101,7 +114,7 @@ def _own_works(p: Partner) -> list[Work]:
     for i in range(p.own_works):
         lang = rng.choices(p.languages, weights=range(len(p.languages) * 2, 0, -2))[0]
         w = _work(rng, f"{p.id}-{i}", p.region, lang, p.publisher)
-        if p.long_abstracts:   # its own generator: the catalogue's draws stay the same
+        if p.long_abstracts:  # its own generator: the catalogue's draws stay the same
             w = replace(w, description=long_abstract(w.key, lang))
         roll = rng.random()
         suffix = f"{p.id.split('-')[0]}.{1000 + i}"
@@ -127,7 +140,7 @@ def shared_holdings() -> dict[str, list[Work]]:
     ids = [p.id for p in PARTNERS]
     by_id = {p.id: p for p in PARTNERS}
     held: dict[str, list[Work]] = {pid: [] for pid in ids}
-    for i in range(90):                      # same DOI, written differently in 2-3 regions
+    for i in range(90):  # same DOI, written differently in 2-3 regions
         home = by_id[rng.choice(ids)]
         others = rng.sample([x for x in ids if x != home.id], k=rng.choice([1, 1, 2]))
         lang = rng.choice(home.languages)
@@ -135,19 +148,20 @@ def shared_holdings() -> dict[str, list[Work]]:
         w = replace(w, doi=f"{home.doi_prefix}/shared.{i}".lower())
         for holder in (home.id, *others):
             held[holder].append(replace(w, url=f"https://{by_id[holder].repository_id}/record/s{i}"))
-    for i in range(12):                      # eosc: DOI only; lareferencia: DOI + Handle; aosp: Handle only
+    for i in range(12):  # eosc: DOI only; lareferencia: DOI + Handle; aosp: Handle only
         w = _work(rng, f"chain-{i}", "latin-america", "es", "LA Referencia")
         doi, hdl = f"10.35537/chain.{i}", f"20.500.12008/chain{i}"
         held["eosc-zenodo"].append(replace(w, doi=doi, url=f"https://zenodo.eosc.demo/record/c{i}"))
         held["lareferencia"].append(replace(w, doi=doi, handle=hdl, url=f"https://lareferencia.demo/c{i}"))
         held["aosp-africa"].append(replace(w, handle=hdl, url=f"https://repository.aosp.demo/c{i}"))
-    for i in range(6):                       # no PID at all: only the fallback key can join them
+    for i in range(6):  # no PID at all: only the fallback key can join them
         zh = i % 2 == 0
         w = _work(rng, f"nopid-{i}", "china" if zh else "africa", "zh" if zh else "en", "")
         first, second = ("cstcloud-sciencedb", "mosp-malaysia") if zh else ("aosp-africa", "mosp-malaysia")
         for holder in (first, second):
-            held[holder].append(replace(w, publisher=by_id[holder].publisher,
-                                        url=f"https://{by_id[holder].repository_id}/np{i}"))
+            held[holder].append(
+                replace(w, publisher=by_id[holder].publisher, url=f"https://{by_id[holder].repository_id}/np{i}")
+            )
     return held
 
 
@@ -158,7 +172,7 @@ def records_for(partner: str | Partner) -> tuple[DemoRecord, ...]:
     return _records(p)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _records(p: Partner) -> tuple[DemoRecord, ...]:
     rng = random.Random(f"records:{p.id}")
     works = _own_works(p) + shared_holdings().get(p.id, [])
@@ -168,10 +182,9 @@ def _records(p: Partner) -> tuple[DemoRecord, ...]:
         sets = tuple(sorted(rng.sample(set_specs, k=rng.randint(1, len(set_specs))))) if set_specs else ()
         deleted = p.deleted_record != "no" and rng.random() < 0.03
         records.append(DemoRecord(f"oai:{p.repository_id}:{n + 1}", _datestamp(rng, p), sets, w, deleted))
-    if p.id == "aosp-africa":                # two stubs without a title: quarantined, not lost
+    if p.id == "aosp-africa":  # two stubs without a title: quarantined, not lost
         for k in (5, 6):
             records[k] = replace(records[k], work=replace(records[k].work, title=None), deleted=False)
-    if p.id == "mosp-malaysia":              # one record with no identifier at all
-        records[3] = replace(records[3], work=replace(records[3].work, doi=None, handle=None, url=None),
-                             deleted=False)
+    if p.id == "mosp-malaysia":  # one record with no identifier at all
+        records[3] = replace(records[3], work=replace(records[3].work, doi=None, handle=None, url=None), deleted=False)
     return tuple(sorted(records, key=lambda r: (r.datestamp, r.oai_id)))

@@ -4,6 +4,7 @@ repositories do, on chosen list pages, a chosen number of times.
     net.inject("eosc-zenodo", Fault("status", status=503, retry_after="5", page=2, times=2))
     harvest demo serve --fault "eosc-zenodo:status,status=503,retry_after=5,page=2,times=2"
 """
+
 from __future__ import annotations
 
 import threading
@@ -12,22 +13,36 @@ from dataclasses import dataclass, field, fields
 # Before the provider answers: replace the answer.
 PRE = ("status", "reset", "slow", "oai_error", "expire_token", "hide_records")
 # After the provider answers: damage the page it produced.
-POST = ("repeat_token", "illegal_chars", "big_page", "xxe", "billion_laughs", "malformed", "undecodable",
-        "inflate_size", "cut")
+POST = (
+    "repeat_token",
+    "illegal_chars",
+    "big_page",
+    "xxe",
+    "billion_laughs",
+    "malformed",
+    "undecodable",
+    "inflate_size",
+    "cut",
+)
 KINDS = PRE + POST
 
 XXE = b'<!DOCTYPE OAI-PMH [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
-LAUGHS = (b'<!DOCTYPE OAI-PMH [<!ENTITY l0 "ha">' + b"".join(
-    b'<!ENTITY l%d "&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;">' % ((i,) + (i - 1,) * 10)
-    for i in range(1, 10)) + b"]>\n")
+LAUGHS = (
+    b'<!DOCTYPE OAI-PMH [<!ENTITY l0 "ha">'
+    + b"".join(
+        b'<!ENTITY l%d "&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;">' % ((i,) + (i - 1,) * 10)
+        for i in range(1, 10)
+    )
+    + b"]>\n"
+)
 
 
 @dataclass
 class Fault:
     kind: str
-    page: int | None = None           # list page (0 = first page of a list); None = any request
+    page: int | None = None  # list page (0 = first page of a list); None = any request
     verb: str | None = "ListRecords"  # None = any verb
-    times: int | None = 1             # how often it fires; None = every time
+    times: int | None = 1  # how often it fires; None = every time
     status: int = 503
     retry_after: str | None = None
     seconds: float = 0.0
@@ -104,13 +119,13 @@ def damage(body: bytes, fault: Fault, request_token: str | None) -> bytes:
         return body
     if fault.kind == "illegal_chars":
         return body.replace(b"<metadata>", b"<metadata>\x0b\x01", 1)
-    if fault.kind == "big_page":   # one text node of 12 MB: libxml2 refuses it unless huge_tree is on
+    if fault.kind == "big_page":  # one text node of 12 MB: libxml2 refuses it unless huge_tree is on
         return body.replace(b"<metadata>", b"<metadata>" + b"x" * (12 * 1024 * 1024), 1)
     if fault.kind == "xxe":
         return head + sep + b"\n" + XXE + rest.replace(b"<identifier>", b"<identifier>&xxe;", 1)
     if fault.kind == "billion_laughs":
         return head + sep + b"\n" + LAUGHS + rest.replace(b"<identifier>", b"<identifier>&l9;", 1)
-    if fault.kind == "malformed":   # an unclosed element in the middle, the token left intact
+    if fault.kind == "malformed":  # an unclosed element in the middle, the token left intact
         return body.replace(b"</header>", b"</header><broken>", 1)
     if fault.kind == "undecodable":
         return body.replace(b"<metadata>", b"<metadata>\xff\xfe\xfd", 1)

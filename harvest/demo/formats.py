@@ -1,4 +1,5 @@
 """Serialise demo works as oai_dc, oai_datacite (oai-1.1 wrapper, kernel-4) and oai_openaire (v4)."""
+
 from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
@@ -10,22 +11,30 @@ from harvest.demo.partners import Partner
 FORMATS = {
     "oai_dc": ("http://www.openarchives.org/OAI/2.0/oai_dc.xsd", "http://www.openarchives.org/OAI/2.0/oai_dc/"),
     "oai_datacite": ("http://schema.datacite.org/oai/oai-1.1/oai.xsd", "http://schema.datacite.org/oai/oai-1.1/"),
-    "oai_openaire": ("https://www.openaire.eu/schema/repo-lit/4.0/openaire.xsd",
-                     "http://namespace.openaire.eu/schema/oaire/"),
+    "oai_openaire": (
+        "https://www.openaire.eu/schema/repo-lit/4.0/openaire.xsd",
+        "http://namespace.openaire.eu/schema/oaire/",
+    ),
 }
 
 
 def spell_doi(doi: str, style: str) -> str:
     """Write a DOI the way a partner does: 10.x/y, doi:10.x/y, https://doi.org/…, dx.doi.org, upper case."""
-    return {"plain": doi, "doi": f"doi:{doi}", "url": f"https://doi.org/{doi}",
-            "dx": f"https://dx.doi.org/{doi}", "upper": doi.upper()}[style]
+    return {
+        "plain": doi,
+        "doi": f"doi:{doi}",
+        "url": f"https://doi.org/{doi}",
+        "dx": f"https://dx.doi.org/{doi}",
+        "upper": doi.upper(),
+    }[style]
 
 
 def _e(tag: str, value, **attrs) -> str:
     if value is None or value == "":
         return ""
-    a = "".join(f" {k.replace('__', ':').replace('_', '')}={quoteattr(str(v))}"
-                for k, v in attrs.items() if v is not None)
+    a = "".join(
+        f" {k.replace('__', ':').replace('_', '')}={quoteattr(str(v))}" for k, v in attrs.items() if v is not None
+    )
     return f"<{tag}{a}>{escape(str(value))}</{tag}>"
 
 
@@ -33,20 +42,30 @@ def oai_dc(w: Work, p: Partner) -> str:
     parts = [_e("dc:title", w.title, xml__lang=w.lang)]
     parts += [_e("dc:creator", f"{c.family}, {c.given}") for c in w.creators]
     parts += [_e("dc:subject", s) for s in w.subjects]
-    parts += [_e("dc:description", w.description), _e("dc:publisher", w.publisher),
-              _e("dc:date", f"{w.year}-06-01"), _e("dc:type", vocab.TYPES[w.rtype])]
+    parts += [
+        _e("dc:description", w.description),
+        _e("dc:publisher", w.publisher),
+        _e("dc:date", f"{w.year}-06-01"),
+        _e("dc:type", vocab.TYPES[w.rtype]),
+    ]
     if w.doi:
         parts.append(_e("dc:identifier", spell_doi(w.doi, p.doi_style)))
     if w.handle:
         parts.append(_e("dc:identifier", f"http://hdl.handle.net/{w.handle}"))
     if w.cstr:
         parts.append(_e("dc:identifier", f"CSTR:{w.cstr}"))
-    parts += [_e("dc:identifier", w.url), _e("dc:language", vocab.LANG3[w.lang]),
-              _e("dc:rights", w.license), _e("dc:rights", "info:eu-repo/semantics/openAccess")]
-    return ('<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
-            'xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ '
-            'http://www.openarchives.org/OAI/2.0/oai_dc.xsd">' + "".join(parts) + "</oai_dc:dc>")
+    parts += [
+        _e("dc:identifier", w.url),
+        _e("dc:language", vocab.LANG3[w.lang]),
+        _e("dc:rights", w.license),
+        _e("dc:rights", "info:eu-repo/semantics/openAccess"),
+    ]
+    return (
+        '<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ '
+        'http://www.openarchives.org/OAI/2.0/oai_dc.xsd">' + "".join(parts) + "</oai_dc:dc>"
+    )
 
 
 def _kernel(w: Work, p: Partner, px: str) -> list[str]:
@@ -60,11 +79,20 @@ def _kernel(w: Work, p: Partner, px: str) -> list[str]:
     else:
         out.append(_e(f"{px}identifier", w.url, identifierType="URL"))
     creators = "".join(
-        f"<{px}creator>" + _e(f"{px}creatorName", f"{c.family}, {c.given}", nameType="Personal")
-        + _e(f"{px}givenName", c.given) + _e(f"{px}familyName", c.family)
-        + _e(f"{px}nameIdentifier", c.orcid and f"https://orcid.org/{c.orcid}", nameIdentifierScheme="ORCID",
-             schemeURI="https://orcid.org")
-        + _e(f"{px}affiliation", c.affiliation) + f"</{px}creator>" for c in w.creators)
+        f"<{px}creator>"
+        + _e(f"{px}creatorName", f"{c.family}, {c.given}", nameType="Personal")
+        + _e(f"{px}givenName", c.given)
+        + _e(f"{px}familyName", c.family)
+        + _e(
+            f"{px}nameIdentifier",
+            c.orcid and f"https://orcid.org/{c.orcid}",
+            nameIdentifierScheme="ORCID",
+            schemeURI="https://orcid.org",
+        )
+        + _e(f"{px}affiliation", c.affiliation)
+        + f"</{px}creator>"
+        for c in w.creators
+    )
     out.append(f"<{px}creators>{creators}</{px}creators>")
     out.append(f"<{px}titles>{_e(f'{px}title', w.title, xml__lang=w.lang)}</{px}titles>")
     alts = [_e(f"{px}alternateIdentifier", w.url, alternateIdentifierType="URL")]
@@ -80,34 +108,48 @@ def _kernel(w: Work, p: Partner, px: str) -> list[str]:
 
 def oai_datacite(w: Work, p: Partner) -> str:
     body = _kernel(w, p, "")
-    body += [_e("publisher", w.publisher), _e("publicationYear", w.year),
-             _e("resourceType", w.rtype, resourceTypeGeneral=w.rtype), _e("language", w.lang),
-             "<rightsList>" + _e("rights", vocab.LICENSE_NAMES[w.license], rightsURI=w.license)
-             + "</rightsList>",
-             "<descriptions>" + _e("description", w.description, descriptionType="Abstract")
-             + "</descriptions>"]
-    return ('<oai_datacite xmlns="http://schema.datacite.org/oai/oai-1.1/" '
-            'xsi:schemaLocation="http://schema.datacite.org/oai/oai-1.1/ '
-            'http://schema.datacite.org/oai/oai-1.1/oai.xsd">'
-            f"<schemaVersion>4.5</schemaVersion><datacentreSymbol>{escape(p.id.upper())}</datacentreSymbol>"
-            '<payload><resource xmlns="http://datacite.org/schema/kernel-4" '
-            'xsi:schemaLocation="http://datacite.org/schema/kernel-4 '
-            'http://schema.datacite.org/meta/kernel-4.5/metadata.xsd">'
-            + "".join(body) + "</resource></payload></oai_datacite>")
+    body += [
+        _e("publisher", w.publisher),
+        _e("publicationYear", w.year),
+        _e("resourceType", w.rtype, resourceTypeGeneral=w.rtype),
+        _e("language", w.lang),
+        "<rightsList>" + _e("rights", vocab.LICENSE_NAMES[w.license], rightsURI=w.license) + "</rightsList>",
+        "<descriptions>" + _e("description", w.description, descriptionType="Abstract") + "</descriptions>",
+    ]
+    return (
+        '<oai_datacite xmlns="http://schema.datacite.org/oai/oai-1.1/" '
+        'xsi:schemaLocation="http://schema.datacite.org/oai/oai-1.1/ '
+        'http://schema.datacite.org/oai/oai-1.1/oai.xsd">'
+        f"<schemaVersion>4.5</schemaVersion><datacentreSymbol>{escape(p.id.upper())}</datacentreSymbol>"
+        '<payload><resource xmlns="http://datacite.org/schema/kernel-4" '
+        'xsi:schemaLocation="http://datacite.org/schema/kernel-4 '
+        'http://schema.datacite.org/meta/kernel-4.5/metadata.xsd">'
+        + "".join(body)
+        + "</resource></payload></oai_datacite>"
+    )
 
 
 def oai_openaire(w: Work, p: Partner) -> str:
     body = _kernel(w, p, "datacite:")
-    body += [_e("dc:publisher", w.publisher), _e("dc:language", vocab.LANG3[w.lang]),
-             _e("dc:description", w.description, xml__lang=w.lang),
-             _e("oaire:resourceType", w.rtype, resourceTypeGeneral="literature" if w.rtype != "Dataset"
-                else "dataset", uri=f"http://purl.org/coar/resource_type/{vocab.COAR[w.rtype]}"),
-             _e("datacite:rights", "open access", rightsURI="http://purl.org/coar/access_right/c_abf2"),
-             _e("oaire:licenseCondition", vocab.LICENSE_NAMES[w.license], uri=w.license)]
-    return ('<oaire:resource xmlns:oaire="http://namespace.openaire.eu/schema/oaire/" '
-            'xmlns:datacite="http://datacite.org/schema/kernel-4" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xsi:schemaLocation="http://namespace.openaire.eu/schema/oaire/ '
-            'https://www.openaire.eu/schema/repo-lit/4.0/openaire.xsd">' + "".join(body) + "</oaire:resource>")
+    body += [
+        _e("dc:publisher", w.publisher),
+        _e("dc:language", vocab.LANG3[w.lang]),
+        _e("dc:description", w.description, xml__lang=w.lang),
+        _e(
+            "oaire:resourceType",
+            w.rtype,
+            resourceTypeGeneral="literature" if w.rtype != "Dataset" else "dataset",
+            uri=f"http://purl.org/coar/resource_type/{vocab.COAR[w.rtype]}",
+        ),
+        _e("datacite:rights", "open access", rightsURI="http://purl.org/coar/access_right/c_abf2"),
+        _e("oaire:licenseCondition", vocab.LICENSE_NAMES[w.license], uri=w.license),
+    ]
+    return (
+        '<oaire:resource xmlns:oaire="http://namespace.openaire.eu/schema/oaire/" '
+        'xmlns:datacite="http://datacite.org/schema/kernel-4" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xsi:schemaLocation="http://namespace.openaire.eu/schema/oaire/ '
+        'https://www.openaire.eu/schema/repo-lit/4.0/openaire.xsd">' + "".join(body) + "</oaire:resource>"
+    )
 
 
 SERIALISERS = {"oai_dc": oai_dc, "oai_datacite": oai_datacite, "oai_openaire": oai_openaire}

@@ -4,6 +4,7 @@ Pure request → response logic (no sockets): `Provider.handle(args)` takes the 
 parsed from the query string or POST body (name → list of values) and returns (HTTP status, body).
 Spec: https://www.openarchives.org/OAI/openarchivesprotocol.html
 """
+
 from __future__ import annotations
 
 import base64
@@ -11,18 +12,20 @@ import bisect
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from harvest.demo.catalog import DemoRecord, records_for
 from harvest.demo.formats import FORMATS, SERIALISERS
 from harvest.demo.partners import Partner
 
-_ENVELOPE = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-             '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/" '
-             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-             'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/ '
-             'http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">')
+_ENVELOPE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/ '
+    'http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">'
+)
 _ARGS = {  # verb → (required, optional, exclusive)
     "Identify": (set(), set(), None),
     "ListMetadataFormats": (set(), {"identifier"}, None),
@@ -48,11 +51,11 @@ def parse_datestamp(value: str, granularity: str, *, end: bool = False) -> datet
     """A from/until argument in the repository's granularity (spec 3.3.1, 4.2); else badArgument."""
     try:
         if len(value) == 10:
-            dt = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+            dt = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
             return dt.replace(hour=23, minute=59, second=59) if end else dt
         if granularity == "YYYY-MM-DD":
             raise OAIProblem("badArgument", f"{value!r} is finer than the repository granularity YYYY-MM-DD")
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         raise OAIProblem("badArgument", f"{value!r} is not a valid UTCdatetime") from None
 
@@ -68,12 +71,12 @@ class Provider:
         self.stamps = [r.datestamp for r in self.records]
         self.by_id = {r.oai_id: r for r in self.records}
         self._cache: dict[tuple[str, str], str] = {}
-        self.hidden: set[str] = set()   # identifiers that have vanished (fault injection)
+        self.hidden: set[str] = set()  # identifiers that have vanished (fault injection)
         self._selections: dict[tuple, list[DemoRecord]] = {}
 
     # ---- entry point -------------------------------------------------------------------------
     def handle(self, args: dict[str, list[str]], now: datetime | None = None) -> tuple[int, bytes]:
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         verb_values = args.get("verb", [])
         try:
             if len(verb_values) != 1 or verb_values[0] not in _ARGS:
@@ -85,11 +88,16 @@ class Provider:
         except OAIProblem as p:
             body = f'<error code="{p.code}">{escape(p.message)}</error>'
             # spec 3.6: for badVerb/badArgument the request element carries no attributes
-            attrs = "" if p.code in ("badVerb", "badArgument") else "".join(
-                f" {k}={quoteattr(v[0])}" for k, v in args.items() if len(v) == 1)
+            attrs = (
+                ""
+                if p.code in ("badVerb", "badArgument")
+                else "".join(f" {k}={quoteattr(v[0])}" for k, v in args.items() if len(v) == 1)
+            )
             request = f"<request{attrs}>"
-        xml = (f"{_ENVELOPE}<responseDate>{now.strftime('%Y-%m-%dT%H:%M:%SZ')}</responseDate>"
-               f"{request}{escape(self.base_url)}</request>{body}</OAI-PMH>")
+        xml = (
+            f"{_ENVELOPE}<responseDate>{now.strftime('%Y-%m-%dT%H:%M:%SZ')}</responseDate>"
+            f"{request}{escape(self.base_url)}</request>{body}</OAI-PMH>"
+        )
         return 200, xml.encode("utf-8")
 
     def _check_args(self, verb: str, args: dict[str, list[str]]) -> dict[str, str]:
@@ -114,17 +122,20 @@ class Provider:
     def _Identify(self, a) -> str:
         p = self.partner
         earliest = datetime.fromisoformat(p.earliest.replace("Z", "+00:00"))
-        return ("<Identify>" f"<repositoryName>{escape(p.name)}</repositoryName>"
-                f"<baseURL>{escape(self.base_url)}</baseURL><protocolVersion>2.0</protocolVersion>"
-                f"<adminEmail>{p.admin_email}</adminEmail>"
-                f"<earliestDatestamp>{_fmt(earliest, p.granularity)}</earliestDatestamp>"
-                f"<deletedRecord>{p.deleted_record}</deletedRecord><granularity>{p.granularity}</granularity>"
-                "<description><oai-identifier xmlns=\"http://www.openarchives.org/OAI/2.0/oai-identifier\" "
-                "xsi:schemaLocation=\"http://www.openarchives.org/OAI/2.0/oai-identifier "
-                "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd\"><scheme>oai</scheme>"
-                f"<repositoryIdentifier>{p.repository_id}</repositoryIdentifier><delimiter>:</delimiter>"
-                f"<sampleIdentifier>oai:{p.repository_id}:1</sampleIdentifier></oai-identifier></description>"
-                "</Identify>")
+        return (
+            "<Identify>"
+            f"<repositoryName>{escape(p.name)}</repositoryName>"
+            f"<baseURL>{escape(self.base_url)}</baseURL><protocolVersion>2.0</protocolVersion>"
+            f"<adminEmail>{p.admin_email}</adminEmail>"
+            f"<earliestDatestamp>{_fmt(earliest, p.granularity)}</earliestDatestamp>"
+            f"<deletedRecord>{p.deleted_record}</deletedRecord><granularity>{p.granularity}</granularity>"
+            '<description><oai-identifier xmlns="http://www.openarchives.org/OAI/2.0/oai-identifier" '
+            'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai-identifier '
+            'http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"><scheme>oai</scheme>'
+            f"<repositoryIdentifier>{p.repository_id}</repositoryIdentifier><delimiter>:</delimiter>"
+            f"<sampleIdentifier>oai:{p.repository_id}:1</sampleIdentifier></oai-identifier></description>"
+            "</Identify>"
+        )
 
     def _ListMetadataFormats(self, a) -> str:
         if "identifier" in a and a["identifier"] not in self.by_id:
@@ -132,7 +143,8 @@ class Provider:
         items = "".join(
             f"<metadataFormat><metadataPrefix>{m}</metadataPrefix><schema>{FORMATS[m][0]}</schema>"
             f"<metadataNamespace>{FORMATS[m][1]}</metadataNamespace></metadataFormat>"
-            for m in self.partner.formats)
+            for m in self.partner.formats
+        )
         return f"<ListMetadataFormats>{items}</ListMetadataFormats>"
 
     def _ListSets(self, a) -> str:
@@ -140,8 +152,9 @@ class Provider:
             raise OAIProblem("badResumptionToken", "ListSets is complete in one response")
         if not self.partner.sets:
             raise OAIProblem("noSetHierarchy", "this repository does not support sets")
-        items = "".join(f"<set><setSpec>{escape(s)}</setSpec><setName>{escape(n)}</setName></set>"
-                        for s, n in self.partner.sets)
+        items = "".join(
+            f"<set><setSpec>{escape(s)}</setSpec><setName>{escape(n)}</setName></set>" for s, n in self.partner.sets
+        )
         return f"<ListSets>{items}</ListSets>"
 
     def _GetRecord(self, a) -> str:
@@ -166,8 +179,10 @@ class Provider:
     def _header(self, r: DemoRecord) -> str:
         status = ' status="deleted"' if r.deleted else ""
         sets = "".join(f"<setSpec>{escape(s)}</setSpec>" for s in r.sets)
-        return (f"<header{status}><identifier>{escape(r.oai_id)}</identifier>"
-                f"<datestamp>{_fmt(r.datestamp, self.partner.granularity)}</datestamp>{sets}</header>")
+        return (
+            f"<header{status}><identifier>{escape(r.oai_id)}</identifier>"
+            f"<datestamp>{_fmt(r.datestamp, self.partner.granularity)}</datestamp>{sets}</header>"
+        )
 
     def _record(self, r: DemoRecord, prefix: str) -> str:
         key = (r.oai_id, prefix)
@@ -192,11 +207,15 @@ class Provider:
             raise OAIProblem("noSetHierarchy", "this repository does not support sets")
         key = (set_spec, lo, hi, frozenset(self.hidden))
         chosen = self._selections.get(key)
-        if chosen is None:   # computed once per list, not once per page: large catalogues stay O(n)
+        if chosen is None:  # computed once per list, not once per page: large catalogues stay O(n)
             start = bisect.bisect_left(self.stamps, lo) if lo else 0
             stop = bisect.bisect_right(self.stamps, hi) if hi else len(self.records)
-            chosen = [r for r in self.records[start:stop] if r.oai_id not in self.hidden
-                      and (set_spec is None or any(s == set_spec or s.startswith(set_spec + ":") for s in r.sets))]
+            chosen = [
+                r
+                for r in self.records[start:stop]
+                if r.oai_id not in self.hidden
+                and (set_spec is None or any(s == set_spec or s.startswith(set_spec + ":") for s in r.sets))
+            ]
             if len(self._selections) > 64:
                 self._selections.clear()
             self._selections[key] = chosen
@@ -208,13 +227,18 @@ class Provider:
         if "resumptionToken" in a:
             state = self._decode(a["resumptionToken"])
         else:
-            state = {"m": self._prefix(a["metadataPrefix"]), "s": a.get("set"), "f": a.get("from"),
-                     "u": a.get("until"), "o": 0}
+            state = {
+                "m": self._prefix(a["metadataPrefix"]),
+                "s": a.get("set"),
+                "f": a.get("from"),
+                "u": a.get("until"),
+                "o": 0,
+            }
         chosen = self._select(state["m"], state["s"], state["f"], state["u"])
         offset = state["o"]
         if offset >= len(chosen):
             raise OAIProblem("badResumptionToken", "the token points past the end of the list")
-        page = chosen[offset:offset + self.page_size]
+        page = chosen[offset : offset + self.page_size]
         if verb == "ListRecords":
             items = "".join(self._record(r, state["m"]) for r in page)
         else:
@@ -223,8 +247,7 @@ class Provider:
         token = ""
         if nxt < len(chosen) or offset > 0:
             value = self._encode({**state, "o": nxt}) if nxt < len(chosen) else ""
-            token = (f'<resumptionToken completeListSize="{len(chosen)}" cursor="{offset}">'
-                     f"{value}</resumptionToken>")
+            token = f'<resumptionToken completeListSize="{len(chosen)}" cursor="{offset}">{value}</resumptionToken>'
         return f"<{verb}>{items}{token}</{verb}>"
 
     def page_of(self, token: str) -> int | None:
@@ -236,10 +259,12 @@ class Provider:
 
     def error_page(self, code: str, message: str, now: datetime | None = None) -> bytes:
         """An OAI-PMH error response (what a faulty partner sends instead of the real answer)."""
-        now = now or datetime.now(timezone.utc)
-        return (f"{_ENVELOPE}<responseDate>{now.strftime('%Y-%m-%dT%H:%M:%SZ')}</responseDate>"
-                f"<request>{escape(self.base_url)}</request><error code=\"{code}\">{escape(message)}</error>"
-                "</OAI-PMH>").encode()
+        now = now or datetime.now(UTC)
+        return (
+            f"{_ENVELOPE}<responseDate>{now.strftime('%Y-%m-%dT%H:%M:%SZ')}</responseDate>"
+            f'<request>{escape(self.base_url)}</request><error code="{code}">{escape(message)}</error>'
+            "</OAI-PMH>"
+        ).encode()
 
     def _encode(self, state: dict) -> str:
         raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()

@@ -1,6 +1,7 @@
 """The demo partner network over HTTP: one threaded server on 127.0.0.1, one OAI-PMH base URL per
 partner at http://127.0.0.1:PORT/<partner-id>/oai, GET and POST (spec 3.1.1).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ from harvest.demo.provider import Provider
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
 
@@ -31,8 +32,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self.server.providers.get(parts[0])
         return None
 
-    def _send(self, status: int, body: bytes, ctype: str = "text/xml; charset=utf-8",
-              headers: dict | None = None, cut: int | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str = "text/xml; charset=utf-8",
+        headers: dict | None = None,
+        cut: int | None = None,
+    ) -> None:
         """The answer; with `cut`, only its first `cut` bytes (Content-Length still says all of
         them), then the connection ends: a body cut short."""
         self.send_response(status)
@@ -52,8 +59,15 @@ class _Handler(BaseHTTPRequestHandler):
         provider = self._provider()
         if provider is None:
             if urlsplit(self.path).path in ("", "/"):
-                listing = {p.id: {"name": p.name, "region": p.region, "formats": list(p.formats),
-                                  "endpoint": self.server.url_for(p.id)} for p in self.server.partners}
+                listing = {
+                    p.id: {
+                        "name": p.name,
+                        "region": p.region,
+                        "formats": list(p.formats),
+                        "endpoint": self.server.url_for(p.id),
+                    }
+                    for p in self.server.partners
+                }
                 return self._send(200, json.dumps(listing, indent=2).encode(), "application/json")
             return self._send(404, b"no such partner; GET / lists them\n", "text/plain")
         with self.server.lock:
@@ -98,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, body = provider.handle(args)
         cut = None
         for f in plan.take(verb, page, POST):
-            if f.kind == "cut":   # the connection ends half-way through the body
+            if f.kind == "cut":  # the connection ends half-way through the body
                 cut = len(body) // 2
             body = damage(body, f, token)
         return status, body, xml, {}, cut
@@ -125,7 +139,7 @@ class _Server(ThreadingHTTPServer):
         self.faults = {p.id: FaultPlan() for p in partners}
         self.lock = threading.Lock()
         self.in_flight = self.max_in_flight = 0
-        self.verbs: Counter = Counter()   # (partner id, verb) → requests answered
+        self.verbs: Counter = Counter()  # (partner id, verb) → requests answered
 
     def handle_error(self, request, client_address):
         """A client that hung up (it timed out, or harvests were stopped) is not a server error."""
@@ -181,9 +195,10 @@ class DemoNetwork:
         """The most requests the network has answered at once since the last reset."""
         return self._server.max_in_flight
 
-    def start(self) -> "DemoNetwork":
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="demo-oai", daemon=True)
+    def start(self) -> DemoNetwork:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="demo-oai", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -196,7 +211,7 @@ class DemoNetwork:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "DemoNetwork":
+    def __enter__(self) -> DemoNetwork:
         return self.start()
 
     def __exit__(self, *exc) -> None:

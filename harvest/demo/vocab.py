@@ -1,10 +1,23 @@
 """Words the demo catalogue composes realistic records from, per language and region."""
 
 TOPICS = {
-    "en": ["Soil organic carbon", "Coral reef bleaching", "Groundwater recharge", "Malaria incidence",
-           "Urban heat island", "Seagrass meadow extent", "Wheat yield response", "Glacier mass balance",
-           "Bushfire smoke exposure", "Koala habitat occupancy", "Air quality sensor network",
-           "River discharge", "Pollinator diversity", "Permafrost temperature", "Mangrove carbon stock"],
+    "en": [
+        "Soil organic carbon",
+        "Coral reef bleaching",
+        "Groundwater recharge",
+        "Malaria incidence",
+        "Urban heat island",
+        "Seagrass meadow extent",
+        "Wheat yield response",
+        "Glacier mass balance",
+        "Bushfire smoke exposure",
+        "Koala habitat occupancy",
+        "Air quality sensor network",
+        "River discharge",
+        "Pollinator diversity",
+        "Permafrost temperature",
+        "Mangrove carbon stock",
+    ],
     "de": ["Bodenfeuchte", "Grundwasserneubildung", "Stadtklima", "Waldbrandrisiko", "Moorböden"],
     "fr": ["Qualité de l'eau", "Rendement du mil", "Paludisme", "Couverture végétale", "Érosion côtière"],
     "es": ["Calidad del agua", "Deforestación", "Dengue", "Glaciares andinos", "Biodiversidad de anfibios"],
@@ -16,8 +29,18 @@ TOPICS = {
 }
 
 PLACES = {
-    "en": ["the Great Barrier Reef", "the Murray-Darling Basin", "Tasmania", "the Sahel", "the Alps",
-           "the North Sea", "Kakadu", "the Rhine catchment", "Lake Victoria", "the Kalahari"],
+    "en": [
+        "the Great Barrier Reef",
+        "the Murray-Darling Basin",
+        "Tasmania",
+        "the Sahel",
+        "the Alps",
+        "the North Sea",
+        "Kakadu",
+        "the Rhine catchment",
+        "Lake Victoria",
+        "the Kalahari",
+    ],
     "de": ["Brandenburg", "im Schwarzwald", "an der Elbe", "in den Alpen"],
     "fr": ["au Sénégal", "au Sahel", "au Burkina Faso", "en Côte d'Ivoire"],
     "es": ["en la Patagonia", "en los Andes", "en el Chaco", "en Yucatán"],
@@ -53,32 +76,67 @@ DESCRIPTIONS = {
 }
 
 NAMES = {
-    "europe": [("Müller", "Anna"), ("Rossi", "Giulia"), ("Dubois", "Camille"), ("García López", "María"),
-               ("Kowalski", "Piotr"), ("Nielsen", "Søren"), ("O'Brien", "Siobhán"), ("Novák", "Jan")],
-    "australia": [("Nguyen", "Thi Mai"), ("Smith", "Olivia"), ("Walker", "Jack"), ("Singh", "Priya"),
-                  ("Yunupingu", "Galarrwuy"), ("Chen", "Lucas")],
-    "china": [("Wang", "Wei"), ("Li", "Na"), ("Zhang", "Min"), ("Liu", "Yang"), ("Chen", "Jing"),
-              ("Zhao", "Lei")],
-    "africa": [("Okafor", "Chidi"), ("Mensah", "Ama"), ("Diallo", "Aminata"), ("Mwangi", "Wanjiru"),
-               ("El-Sayed", "Mona"), ("Nkosi", "Thabo"), ("Haddad", "Youssef")],
-    "latin-america": [("Silva", "João"), ("González", "Camila"), ("Pérez", "Andrés"),
-                      ("Oliveira", "Beatriz"), ("Rodríguez", "Valentina"), ("Quispe", "Rosa")],
-    "malaysia": [("Abdullah", "Nurul"), ("Tan", "Mei Ling"), ("Rajendran", "Kavitha"),
-                 ("Ismail", "Ahmad")],
+    "europe": [
+        ("Müller", "Anna"),
+        ("Rossi", "Giulia"),
+        ("Dubois", "Camille"),
+        ("García López", "María"),
+        ("Kowalski", "Piotr"),
+        ("Nielsen", "Søren"),
+        ("O'Brien", "Siobhán"),
+        ("Novák", "Jan"),
+    ],
+    "australia": [
+        ("Nguyen", "Thi Mai"),
+        ("Smith", "Olivia"),
+        ("Walker", "Jack"),
+        ("Singh", "Priya"),
+        ("Yunupingu", "Galarrwuy"),
+        ("Chen", "Lucas"),
+    ],
+    "china": [("Wang", "Wei"), ("Li", "Na"), ("Zhang", "Min"), ("Liu", "Yang"), ("Chen", "Jing"), ("Zhao", "Lei")],
+    "africa": [
+        ("Okafor", "Chidi"),
+        ("Mensah", "Ama"),
+        ("Diallo", "Aminata"),
+        ("Mwangi", "Wanjiru"),
+        ("El-Sayed", "Mona"),
+        ("Nkosi", "Thabo"),
+        ("Haddad", "Youssef"),
+    ],
+    "latin-america": [
+        ("Silva", "João"),
+        ("González", "Camila"),
+        ("Pérez", "Andrés"),
+        ("Oliveira", "Beatriz"),
+        ("Rodríguez", "Valentina"),
+        ("Quispe", "Rosa"),
+    ],
+    "malaysia": [("Abdullah", "Nurul"), ("Tan", "Mei Ling"), ("Rajendran", "Kavitha"), ("Ismail", "Ahmad")],
 }
 
 AFFILIATIONS = {
     "europe": ["CERN", "University of Amsterdam", "CNRS", "Max Planck Society", "Sapienza University of Rome"],
     "australia": ["CSIRO", "University of Melbourne", "James Cook University", "TERN"],
     "china": ["Chinese Academy of Sciences", "Peking University", "Tsinghua University"],
-    "africa": ["University of Cape Town", "University of Nairobi", "Cheikh Anta Diop University",
-               "Cairo University"],
+    "africa": ["University of Cape Town", "University of Nairobi", "Cheikh Anta Diop University", "Cairo University"],
     "latin-america": ["Universidade de São Paulo", "Universidad de Chile", "UNAM", "CONICET"],
     "malaysia": ["Universiti Malaya", "Universiti Sains Malaysia"],
 }
 
-SUBJECTS = ["climate change", "biodiversity", "hydrology", "public health", "remote sensing",
-            "agriculture", "oceanography", "soil science", "epidemiology", "ecology", "geology"]
+SUBJECTS = [
+    "climate change",
+    "biodiversity",
+    "hydrology",
+    "public health",
+    "remote sensing",
+    "agriculture",
+    "oceanography",
+    "soil science",
+    "epidemiology",
+    "ecology",
+    "geology",
+]
 
 LICENSE_NAMES = {
     "https://creativecommons.org/licenses/by/4.0/": "Creative Commons Attribution 4.0 International",
@@ -86,17 +144,39 @@ LICENSE_NAMES = {
     "https://creativecommons.org/licenses/by-nc/4.0/": "Creative Commons Attribution Non Commercial 4.0",
     "https://creativecommons.org/licenses/by-sa/4.0/": "Creative Commons Attribution Share Alike 4.0",
 }
-LICENSES = ["https://creativecommons.org/licenses/by/4.0/", "https://creativecommons.org/publicdomain/zero/1.0/",
-            "https://creativecommons.org/licenses/by-nc/4.0/", "https://creativecommons.org/licenses/by-sa/4.0/"]
+LICENSES = [
+    "https://creativecommons.org/licenses/by/4.0/",
+    "https://creativecommons.org/publicdomain/zero/1.0/",
+    "https://creativecommons.org/licenses/by-nc/4.0/",
+    "https://creativecommons.org/licenses/by-sa/4.0/",
+]
 
 # DataCite resourceTypeGeneral → how an oai_dc provider writes it (info:eu-repo / DCMI type)
-TYPES = {"Dataset": "Dataset", "JournalArticle": "info:eu-repo/semantics/article",
-         "Software": "Software", "Dissertation": "info:eu-repo/semantics/doctoralThesis",
-         "Preprint": "info:eu-repo/semantics/preprint"}
-COAR = {"Dataset": "c_ddb1", "JournalArticle": "c_6501", "Software": "c_5ce6", "Dissertation": "c_db06",
-        "Preprint": "c_816b"}
-LANG3 = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa", "pt": "por", "zh": "zho", "ar": "ara",
-         "sw": "swa", "ms": "msa"}
+TYPES = {
+    "Dataset": "Dataset",
+    "JournalArticle": "info:eu-repo/semantics/article",
+    "Software": "Software",
+    "Dissertation": "info:eu-repo/semantics/doctoralThesis",
+    "Preprint": "info:eu-repo/semantics/preprint",
+}
+COAR = {
+    "Dataset": "c_ddb1",
+    "JournalArticle": "c_6501",
+    "Software": "c_5ce6",
+    "Dissertation": "c_db06",
+    "Preprint": "c_816b",
+}
+LANG3 = {
+    "en": "eng",
+    "de": "deu",
+    "fr": "fra",
+    "es": "spa",
+    "pt": "por",
+    "zh": "zho",
+    "ar": "ara",
+    "sw": "swa",
+    "ms": "msa",
+}
 
 
 # words of the long abstracts a benchmark partner may give its records (Partner.long_abstracts):

@@ -4,6 +4,7 @@ Both streams come in the order of each work's chosen record (see cluster), so th
 wide fields are read from their files in file order and each work's holdings are the next rows of
 the holdings stream: no wide row is ever joined or sorted.
 """
+
 from __future__ import annotations
 
 import queue
@@ -20,8 +21,18 @@ from harvest.errors import IndexBuildError
 from harvest.store.storage import Storage
 
 # what the index takes from the chosen record of a work
-_WIDE_COLUMNS = ["title", "creators", "subjects", "description", "publisher", "publication_year", "resource_type",
-                 "language", "license", "landing_url"]
+_WIDE_COLUMNS = [
+    "title",
+    "creators",
+    "subjects",
+    "description",
+    "publisher",
+    "publication_year",
+    "resource_type",
+    "language",
+    "license",
+    "landing_url",
+]
 _PROVENANCE_FIELDS = ["source_id", "region", "oai_identifier", "datestamp", "landing_url"]
 _INDEX_COLUMNS = [f.name for f in arrow_schema("index")]
 
@@ -112,9 +123,16 @@ class _ChosenRows:
     def _read_group(self) -> pa.Table:
         present = set(self.file.schema_arrow.names)
         table = self.file.read_row_group(self.group, columns=[c for c in _WIDE_COLUMNS if c in present])
-        return pa.table({name: (table.column(name).cast(self.wanted.field(name).type) if name in present
-                                else pa.nulls(table.num_rows, self.wanted.field(name).type))
-                         for name in _WIDE_COLUMNS})
+        return pa.table(
+            {
+                name: (
+                    table.column(name).cast(self.wanted.field(name).type)
+                    if name in present
+                    else pa.nulls(table.num_rows, self.wanted.field(name).type)
+                )
+                for name in _WIDE_COLUMNS
+            }
+        )
 
 
 def with_provenance(works, holdings: pa.RecordBatchReader):
@@ -130,8 +148,9 @@ def with_provenance(works, holdings: pa.RecordBatchReader):
             if not pc.all(pc.equal(array(held.column("rep")), array(chunk.column("rep")).take(parent))).as_py():
                 raise IndexBuildError("consolidation failed: the works and holdings streams are out of step")
             held = held.append_column("work_id", array(chunk.column("work_id")).take(parent))
-            values = pa.StructArray.from_arrays([array(held.column(name)) for name in _PROVENANCE_FIELDS],
-                                                names=_PROVENANCE_FIELDS)
+            values = pa.StructArray.from_arrays(
+                [array(held.column(name)) for name in _PROVENANCE_FIELDS], names=_PROVENANCE_FIELDS
+            )
             provenance = pa.ListArray.from_arrays(offsets, values)
             yield chunk.drop_columns(["rep", "n"]).append_column("provenance", provenance), held
         if not taker.exhausted():
@@ -163,7 +182,7 @@ class _Taker:
                 if self.stop.is_set():
                     return
             item = None
-        except BaseException as exc:   # noqa: BLE001 - handed to the reading thread
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
             item = exc
         while not self.stop.is_set():
             try:

@@ -5,6 +5,7 @@ place: cluster stages and clusters the records in DuckDB and writes the works an
 two sorted narrow streams; assemble turns those into index rows (each work's wide fields and
 provenance list); sinks write the works files, the holdings files by region and the manifest's counts.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -25,8 +26,14 @@ _ROW_GROUP = 20_000
 _MAX_HOLDINGS = 40_000
 
 
-def build_works(storage: Storage, out_dir: str, *, priorities: dict[str, int] | None = None,
-                rows_per_file: int = 250_000, memory_limit: str | None = None) -> tuple[list[str], BuildStats]:
+def build_works(
+    storage: Storage,
+    out_dir: str,
+    *,
+    priorities: dict[str, int] | None = None,
+    rows_per_file: int = 250_000,
+    memory_limit: str | None = None,
+) -> tuple[list[str], BuildStats]:
     """Consolidate every committed records file into out_dir/works/part-NNNNN.parquet files, and
     out_dir/holdings/region=…/part-0.parquet (one row per work and holding record); returns the works files.
 
@@ -60,7 +67,7 @@ def build_works(storage: Storage, out_dir: str, *, priorities: dict[str, int] | 
         raise IndexBuildError(f"consolidation failed: {exc}") from exc
     finally:
         if stream is not None:
-            stream.close()   # stops the holdings read-ahead thread before its file is removed
+            stream.close()  # stops the holdings read-ahead thread before its file is removed
         con.close()
         shutil.rmtree(work_dir, ignore_errors=True)
     return sinks[0].files, stats

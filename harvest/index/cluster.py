@@ -6,6 +6,7 @@ a normalised PID (or, without one, a Unicode-aware fallback key) are linked, and
 make the works, so A–B by DOI and B–C by Handle make one work; each work keeps its most complete
 record (ties: source priority).
 """
+
 from __future__ import annotations
 
 import os
@@ -85,7 +86,7 @@ def connect(work_dir: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnecti
     con.execute(f"SET threads = {max(1, min(os.cpu_count() or 1, MAX_THREADS))}")
     con.execute(f"SET temp_directory = '{work_dir / 'spill'}'")
     con.execute("SET preserve_insertion_order = false")
-    con.execute("SET enable_progress_bar = false")   # a library: nothing on stdout
+    con.execute("SET enable_progress_bar = false")  # a library: nothing on stdout
     return con
 
 
@@ -130,7 +131,8 @@ def stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
     # versions, and the wide pass skips the versions superseded there.
     con.execute(f"""
         CREATE TABLE shared AS
-        SELECT h FROM (SELECT hash(source_id, oai_identifier) AS h FROM {_scan(files)}) GROUP BY h HAVING count(*) > 1""")
+        SELECT h FROM (SELECT hash(source_id, oai_identifier) AS h FROM {_scan(files)})
+        GROUP BY h HAVING count(*) > 1""")
     superseded = ""
     if con.execute("SELECT count(*) FROM shared").fetchall()[0][0]:
         con.execute(f"""
@@ -147,8 +149,8 @@ def stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
     con.execute(f"""
         CREATE TABLE live AS
         SELECT rid, v.source_id, region, oai_identifier, datestamp, landing_url, completeness, deleted, pid_keys,
-               CASE WHEN {no_pid} THEN 'fb:' || {fallback_key_sql('title', 'publication_year', 'family')} END AS fb,
-               CASE WHEN {no_pid} AND {fallback_key_in_python('title', 'publication_year', 'family')}
+               CASE WHEN {no_pid} THEN 'fb:' || {fallback_key_sql("title", "publication_year", "family")} END AS fb,
+               CASE WHEN {no_pid} AND {fallback_key_in_python("title", "publication_year", "family")}
                     THEN {{'title': title, 'year': publication_year, 'family': family}} END AS py_fb_input,
                coalesce(p.priority, 50) AS priority
         FROM (
@@ -159,7 +161,7 @@ def stage(con, files: list[Path], priorities: dict[str, int]) -> BuildStats:
         ) v LEFT JOIN priority p ON p.source_id = v.source_id""")
     drop(con, "shared", "superseded")
     records_in, tombstones = con.execute("SELECT count(*), count(*) FILTER (WHERE deleted) FROM live").fetchall()[0]
-    con.execute("DELETE FROM live WHERE deleted")   # tombstones remove the record from every work
+    con.execute("DELETE FROM live WHERE deleted")  # tombstones remove the record from every work
     _python_fallback_keys(con)
     con.execute("""
         CREATE TABLE rec_key AS
@@ -186,11 +188,14 @@ def _python_fallback_keys(con, batch_rows: int = 100_000) -> None:
     batches = []
     for batch in reader:
         cols = batch.to_pydict()
-        rows = [(r, "fb:" + k) for r, t, y, f in zip(cols["rid"], cols["title"], cols["publication_year"], cols["family"])
-                if (k := fallback_key(t, y, f)) is not None]
+        rows = [
+            (r, "fb:" + k)
+            for r, t, y, f in zip(cols["rid"], cols["title"], cols["publication_year"], cols["family"])
+            if (k := fallback_key(t, y, f)) is not None
+        ]
         if rows:
             batches.append(pa.table(list(map(list, zip(*rows))), schema=_KEY_SCHEMA))
-    if batches:   # the reader must be exhausted before the connection takes new statements
+    if batches:  # the reader must be exhausted before the connection takes new statements
         con.from_arrow(pa.concat_tables(batches)).create("py_fb")
         con.execute("UPDATE live SET fb = py_fb.k FROM py_fb WHERE live.rid = py_fb.rid")
 
@@ -211,7 +216,8 @@ def _components(con) -> int:
             WITH key_lbl AS (SELECT e.kid, min(l.lbl) AS lbl FROM edge e JOIN label l USING (rid) GROUP BY e.kid),
                  rec_lbl AS (SELECT e.rid, min(kl.lbl) AS lbl FROM edge e JOIN key_lbl kl USING (kid) GROUP BY e.rid)
             -- pointer jumping: a label's own label is in the same component, and often smaller
-            SELECT r.rid, least(r.lbl, coalesce(j.lbl, r.lbl)) AS lbl, least(r.lbl, coalesce(j.lbl, r.lbl)) < l.lbl AS changed
+            SELECT r.rid, least(r.lbl, coalesce(j.lbl, r.lbl)) AS lbl,
+                   least(r.lbl, coalesce(j.lbl, r.lbl)) < l.lbl AS changed
             FROM rec_lbl r JOIN label l ON l.rid = r.rid LEFT JOIN label j ON j.rid = r.lbl""")
         changed = con.execute("SELECT count(*) FILTER (WHERE changed) FROM next_label").fetchall()[0][0]
         con.execute("DROP TABLE label")
@@ -244,7 +250,7 @@ WITH multi AS (
     FROM __LABELS__ lb JOIN live lv USING (rid)
     GROUP BY lb.lbl
 )
-SELECT lbl AS wkey, coalesce({_best_pid('pids')}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
+SELECT lbl AS wkey, coalesce({_best_pid("pids")}, 'fb:' || substr(md5(fb), 1, 16)) AS work_id,
        CASE WHEN len(pids) = 0 THEN 'fallback' ELSE 'pid' END AS match,
        rep, pids, regions, source_count, n
 FROM multi
@@ -252,7 +258,7 @@ FROM multi
 
 _SINGLE_SQL = f"""
 SELECT rid, CASE WHEN len(pid_keys) = 1 THEN pid_keys[1]
-            ELSE coalesce({_best_pid('pid_keys')}, 'fb:' || substr(md5(fb), 1, 16),
+            ELSE coalesce({_best_pid("pid_keys")}, 'fb:' || substr(md5(fb), 1, 16),
                           'rec:' || substr(md5(source_id || ' ' || oai_identifier), 1, 16)) END,
        'single', rid, CASE WHEN len(pid_keys) < 2 THEN pid_keys ELSE list_sort(pid_keys) END,
        [region], 1, 1
@@ -264,7 +270,7 @@ def works(con) -> int:
     """The `work` table; returns the number of passes over the works of several records."""
     members = con.execute("SELECT count(*) FROM label").fetchall()[0][0]
     parts = max(1, -(-members // _MEMBERS_PER_PASS))
-    if parts == 1:   # one statement over the whole label table: the planner likes it best
+    if parts == 1:  # one statement over the whole label table: the planner likes it best
         con.execute(f"CREATE TABLE work AS {_MULTI_SQL.replace('__LABELS__', 'label')} UNION ALL {_SINGLE_SQL}")
         return 1
     sliced = _MULTI_SQL.replace("__LABELS__", "(SELECT rid, lbl FROM label WHERE hash(lbl) % $parts = $part)")
@@ -297,6 +303,7 @@ def write_sorted_streams(con, work_dir: Path, row_group: int) -> dict[str, Path]
     con.execute("SET preserve_insertion_order = true")
     sorted_files = {name: work_dir / f"{name}-sorted.parquet" for name in ("holdings", "works")}
     for name, sql in (("holdings", _HOLDINGS_SQL), ("works", _WORKS_SQL)):
-        con.execute(f"COPY ({sql}) TO '{sorted_files[name]}' "
-                    f"(FORMAT parquet, COMPRESSION lz4_raw, ROW_GROUP_SIZE {row_group})")
+        con.execute(
+            f"COPY ({sql}) TO '{sorted_files[name]}' (FORMAT parquet, COMPRESSION lz4_raw, ROW_GROUP_SIZE {row_group})"
+        )
     return sorted_files

@@ -4,21 +4,91 @@ NFKD folding drops accents ('Müller' → 'muller'), NFKC folds width and compat
 ('ＡＢＣ' → 'abc'), case folding handles scripts with case, and only letters and digits remain,
 so punctuation, spaces and full-width brackets in Chinese, Arabic or Cyrillic titles do not matter.
 """
+
 from __future__ import annotations
 
 import unicodedata
 
-
 # Transliteration where it helps: Cyrillic and Greek titles are often also written in Latin letters
 # (a Russian repository and its English mirror). CJK and Arabic are left in their own script:
 # romanisation there is ambiguous and would merge different works.
-_CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
-                     ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "i", "k", "l", "m", "n", "o", "p",
-                      "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya",
-                      "i", "i", "ie", "g", "u"]))
-_GREEK = dict(zip("αβγδεζηθικλμνξοπρσςτυφχψω",
-                  ["a", "v", "g", "d", "e", "z", "i", "th", "i", "k", "l", "m", "n", "x", "o", "p", "r", "s",
-                   "s", "t", "y", "f", "ch", "ps", "o"]))
+_CYRILLIC = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюяіїєґў",
+        [
+            "a",
+            "b",
+            "v",
+            "g",
+            "d",
+            "e",
+            "e",
+            "zh",
+            "z",
+            "i",
+            "i",
+            "k",
+            "l",
+            "m",
+            "n",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "u",
+            "f",
+            "kh",
+            "ts",
+            "ch",
+            "sh",
+            "shch",
+            "",
+            "y",
+            "",
+            "e",
+            "yu",
+            "ya",
+            "i",
+            "i",
+            "ie",
+            "g",
+            "u",
+        ],
+    )
+)
+_GREEK = dict(
+    zip(
+        "αβγδεζηθικλμνξοπρσςτυφχψω",
+        [
+            "a",
+            "v",
+            "g",
+            "d",
+            "e",
+            "z",
+            "i",
+            "th",
+            "i",
+            "k",
+            "l",
+            "m",
+            "n",
+            "x",
+            "o",
+            "p",
+            "r",
+            "s",
+            "s",
+            "t",
+            "y",
+            "f",
+            "ch",
+            "ps",
+            "o",
+        ],
+    )
+)
 _TRANSLIT = str.maketrans({**_CYRILLIC, **_GREEK})
 
 

@@ -3,6 +3,7 @@
 Each is a sink that takes every (works chunk, holdings rows) pair as it is assembled, in stream
 order, so the index is written in one pass and nothing is read back to count it.
 """
+
 from __future__ import annotations
 
 import queue
@@ -15,21 +16,42 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from harvest.config.schemas import arrow_schema
-from harvest.store.storage import Storage
 from harvest.index.assemble import array, from_numpy, numpy_view
+from harvest.store.storage import Storage
 
 # Parquet options: dictionaries only where values repeat (elsewhere the encoder tries one and falls
 # back, which costs time and space), statistics on the top-level scalar columns readers filter on.
 _WORKS_PARQUET = {
     "compression": "zstd",
-    "use_dictionary": ["match", "subjects.list.element", "publisher", "resource_type", "language", "license",
-                       "regions.list.element",
-                       "provenance.list.element.source_id", "provenance.list.element.region"],
-    "write_statistics": ["work_id", "match", "title", "publisher", "publication_year", "resource_type", "language",
-                         "license", "region_count", "source_count"],
+    "use_dictionary": [
+        "match",
+        "subjects.list.element",
+        "publisher",
+        "resource_type",
+        "language",
+        "license",
+        "regions.list.element",
+        "provenance.list.element.source_id",
+        "provenance.list.element.region",
+    ],
+    "write_statistics": [
+        "work_id",
+        "match",
+        "title",
+        "publisher",
+        "publication_year",
+        "resource_type",
+        "language",
+        "license",
+        "region_count",
+        "source_count",
+    ],
 }
-_HOLDINGS_PARQUET = {"compression": "zstd", "use_dictionary": ["source_id"],
-                     "write_statistics": ["work_id", "source_id", "oai_identifier", "datestamp"]}
+_HOLDINGS_PARQUET = {
+    "compression": "zstd",
+    "use_dictionary": ["source_id"],
+    "write_statistics": ["work_id", "source_id", "oai_identifier", "datestamp"],
+}
 
 
 class WorksFiles:
@@ -46,8 +68,10 @@ class WorksFiles:
         if self.writer is None or self.in_file + chunk.num_rows > self.rows_per_file:
             self.close()
             self.files.append(f"works/part-{len(self.files):05d}.parquet")
-            self.writer, self.in_file = self.storage.parquet_writer(f"{self.out_dir}/{self.files[-1]}", self.schema,
-                                                                    **_WORKS_PARQUET), 0
+            self.writer, self.in_file = (
+                self.storage.parquet_writer(f"{self.out_dir}/{self.files[-1]}", self.schema, **_WORKS_PARQUET),
+                0,
+            )
         self.writer.write_table(chunk.cast(self.schema))
         self.in_file += chunk.num_rows
 
@@ -84,8 +108,9 @@ class HoldingsFiles:
     def _flush(self, region: str) -> None:
         table = pa.concat_tables(self.pending.pop(region)).cast(self.schema)
         if region not in self.writers:
-            self.writers[region] = self.storage.parquet_writer(f"{self.root}/region={region}/part-0.parquet",
-                                                               self.schema, **_HOLDINGS_PARQUET)
+            self.writers[region] = self.storage.parquet_writer(
+                f"{self.root}/region={region}/part-0.parquet", self.schema, **_HOLDINGS_PARQUET
+            )
         self.writers[region].write_table(table, row_group_size=table.num_rows)
 
     def close(self) -> None:
@@ -123,10 +148,16 @@ class Summary:
         pass
 
     def result(self) -> dict:
-        return {"regions": dict(self.regions), "sources": dict(self.sources), "match": dict(self.match),
-                "totals": {"works": self.works,
-                           "cross_region_works": sum(n for k, n in self.region_counts.items() if k >= 2),
-                           "multi_source_works": sum(n for k, n in self.source_counts.items() if k >= 2)}}
+        return {
+            "regions": dict(self.regions),
+            "sources": dict(self.sources),
+            "match": dict(self.match),
+            "totals": {
+                "works": self.works,
+                "cross_region_works": sum(n for k, n in self.region_counts.items() if k >= 2),
+                "multi_source_works": sum(n for k, n in self.source_counts.items() if k >= 2),
+            },
+        }
 
 
 def fan_out(chunks, sinks) -> None:
@@ -142,14 +173,16 @@ def fan_out(chunks, sinks) -> None:
                 if not failed:
                     sink.add(chunk)
             sink.close()
-        except BaseException as exc:   # noqa: BLE001 - handed to the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             failed.append(exc)
-            while todo.get() is not None:   # let the producer finish
+            while todo.get() is not None:  # let the producer finish
                 pass
             sink.close()
 
-    threads = [threading.Thread(target=consume, args=(sink, todo), name="index-writer", daemon=True)
-               for sink, todo in zip(sinks, queues)]
+    threads = [
+        threading.Thread(target=consume, args=(sink, todo), name="index-writer", daemon=True)
+        for sink, todo in zip(sinks, queues)
+    ]
     for thread in threads:
         thread.start()
     try:

@@ -2,12 +2,19 @@
 
 The names are imported on first use, so that a parse worker, which needs only `harvest.oai.page`,
 does not load the HTTP stack."""
+
 from __future__ import annotations
 
 import importlib
 
-_WHERE = {"OAIClient": "client", "Transfer": "client", "OAI_NS": "page", "Page": "page",
-          "parse_page": "page", "list_pages": "paging"}
+_WHERE = {
+    "OAIClient": "client",
+    "Transfer": "client",
+    "OAI_NS": "page",
+    "Page": "page",
+    "parse_page": "page",
+    "list_pages": "paging",
+}
 
 __all__ = ["OAI_NS", "OAIClient", "Page", "Transfer", "list_pages", "parse_page"]
 

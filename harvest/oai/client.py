@@ -5,13 +5,14 @@ sickle 0.7 retries only 503 with integer Retry-After and turns OAI errors sent w
 (Zenodo does this) into a bare HTTPError, so `request` reads every body as OAI-PMH first and
 decides from the <error> code, not from the HTTP status.
 """
+
 from __future__ import annotations
 
 import email.utils
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from urllib.parse import urlsplit
 
 import requests
@@ -27,8 +28,12 @@ RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 # what a flaky network or server does to an exchange, retried: no connection, no answer in time,
 # a body cut short (requests: ChunkedEncodingError, "Connection broken: IncompleteRead"), a body
 # that does not decode as its Content-Encoding says
-RETRY_EXCEPTIONS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError)
+RETRY_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 USER_AGENT = "gosc-harvest/0.1 (+https://gosc.example/harvest)"
 
 _HOST_SLOTS: dict[str, threading.BoundedSemaphore] = {}
@@ -84,15 +89,22 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - now)
 
 
 class OAIClient:
     """Requests against one OAI-PMH endpoint, polite and retried; every page parsed once."""
 
-    def __init__(self, endpoint: str, source_id: str = "", politeness: Politeness | None = None,
-                 backoff_base: float = 1.0, clock: Clock = REAL, credentials: Credentials | None = None):
+    def __init__(
+        self,
+        endpoint: str,
+        source_id: str = "",
+        politeness: Politeness | None = None,
+        backoff_base: float = 1.0,
+        clock: Clock = REAL,
+        credentials: Credentials | None = None,
+    ):
         self.endpoint = endpoint
         self.source_id = source_id
         self.politeness = politeness or Politeness()
@@ -134,7 +146,7 @@ class OAIClient:
         told = retry_after_seconds(retry_after, self.clock.time())
         if told is not None:
             return min(told, cap)
-        return min(cap, self.backoff_base * 2 ** attempt * (0.5 + random.random()))
+        return min(cap, self.backoff_base * 2**attempt * (0.5 + random.random()))
 
     def _send(self, params: dict, url: str) -> tuple[requests.Response, bytes]:
         """One HTTP exchange with retries; the final response and its body (read within the
@@ -146,14 +158,14 @@ class OAIClient:
             try:
                 with self._slots:
                     response = self._sickle._request(params)
-                    with response:   # the connection goes back to the pool, or is closed if unread
+                    with response:  # the connection goes back to the pool, or is closed if unread
                         if response.status_code in RETRY_STATUS:
                             reason, retry_after = f"HTTP {response.status_code}", response.headers.get("Retry-After")
                         else:
                             return response, self._body(response, url)
             except RETRY_EXCEPTIONS as exc:
                 reason, retry_after = f"{type(exc).__name__}: {exc}", None
-            except requests.RequestException as exc:   # a bad URL, a redirect loop: no retry mends it
+            except requests.RequestException as exc:  # a bad URL, a redirect loop: no retry mends it
                 raise TransportError(f"[{self.source_id}] {url} failed: {type(exc).__name__}: {exc}") from None
             if attempt + 1 == attempts:
                 raise TransportError(f"[{self.source_id}] {url} failed after {attempts} attempt(s): {reason}")
@@ -173,8 +185,10 @@ class OAIClient:
         for part in response.iter_content(1 << 20):
             size += len(part)
             if size > limit:
-                raise TransportError(f"[{self.source_id}] {url} answered with more than "
-                                     f"{self.politeness.max_page_mb:g} MB (max_page_mb); the page was refused")
+                raise TransportError(
+                    f"[{self.source_id}] {url} answered with more than "
+                    f"{self.politeness.max_page_mb:g} MB (max_page_mb); the page was refused"
+                )
             parts.append(part)
         return b"".join(parts)
 
@@ -200,8 +214,9 @@ class OAIClient:
             page = parse_page(content, url, self.source_id)
         except PageError as exc:
             if status >= 400:
-                raise TransportError(f"[{self.source_id}] {url} answered HTTP {status} "
-                                     f"without an OAI-PMH body") from None
+                raise TransportError(
+                    f"[{self.source_id}] {url} answered HTTP {status} without an OAI-PMH body"
+                ) from None
             exc.content = content
             raise
         self.transfer.illegal_chars_removed += page.illegal_chars_removed

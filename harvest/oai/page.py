@@ -2,6 +2,7 @@
 
 Spec: https://www.openarchives.org/OAI/openarchivesprotocol.html#HTTPResponseFormat
 """
+
 from __future__ import annotations
 
 import html
@@ -19,8 +20,9 @@ _ILLEGAL = bytes(c for c in range(32) if c not in (9, 10, 13))
 
 # resolve_entities=False + no_network + load_dtd=False: no XXE, no DTD fetch, no entity bombs.
 # huge_tree: pages over 10 MB are legal and must parse (sickle leaves it off).
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                          huge_tree=True, recover=False, remove_blank_text=False)
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, recover=False, remove_blank_text=False
+)
 
 
 @dataclass
@@ -30,17 +32,17 @@ class Page:
     url: str
     verb: str
     response_date: str | None
-    items: list = field(default_factory=list)      # <record> or <header> elements
-    token: str | None = None                        # None: the list is complete
+    items: list = field(default_factory=list)  # <record> or <header> elements
+    token: str | None = None  # None: the list is complete
     complete_list_size: int | None = None
     cursor: int | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)
     root: object = None
     illegal_chars_removed: int = 0
     nbytes: int = 0
-    error: object = None       # a PageError when the page was unreadable (items then empty)
-    content: bytes | None = None   # the bytes parsed (None when illegal characters had to be removed)
-    body: bytes | None = None      # the bytes as received
+    error: object = None  # a PageError when the page was unreadable (items then empty)
+    content: bytes | None = None  # the bytes parsed (None when illegal characters had to be removed)
+    body: bytes | None = None  # the bytes as received
 
 
 def _parse(content: bytes, url: str, source_id: str):
@@ -94,12 +96,21 @@ def parse_page(content: bytes, url: str, source_id: str = "") -> Page:
     root, removed = _parse(content, url, source_id)
     docinfo = root.getroottree().docinfo
     if docinfo.internalDTD is not None or docinfo.doctype:
-        raise PageError("hostile_xml", url, source_id,
-                        "a DOCTYPE (entity or DTD declaration) is refused in OAI-PMH responses")
+        raise PageError(
+            "hostile_xml", url, source_id, "a DOCTYPE (entity or DTD declaration) is refused in OAI-PMH responses"
+        )
     if root.tag != _Q + "OAI-PMH":
         raise PageError("not_oai_pmh", url, source_id, f"root element is {root.tag!r}")
-    page = Page(url=url, verb="", response_date=None, root=root, illegal_chars_removed=removed,
-                nbytes=len(content), content=None if removed else content, body=content)
+    page = Page(
+        url=url,
+        verb="",
+        response_date=None,
+        root=root,
+        illegal_chars_removed=removed,
+        nbytes=len(content),
+        content=None if removed else content,
+        body=content,
+    )
     for child in root.iterchildren():
         tag = child.tag
         if tag == _Q + "responseDate":
@@ -107,7 +118,7 @@ def parse_page(content: bytes, url: str, source_id: str = "") -> Page:
         elif tag == _Q + "error":
             page.errors.append((child.get("code", "undefined"), " ".join((child.text or "").split())))
         elif tag != _Q + "request" and isinstance(tag, str):
-            page.verb = tag[len(_Q):] if tag.startswith(_Q) else tag
+            page.verb = tag[len(_Q) :] if tag.startswith(_Q) else tag
             _read_list(child, page)
     return page
 
@@ -156,46 +167,50 @@ def record_bytes(page: Page) -> list[bytes] | None:
         return None
     out, pos = done
     pos = _SPACE.match(content, pos).end()
-    tail = content[pos:pos + 64]
-    if not (tail.startswith(b"</" + list_name) or tail.startswith(b"<resumptionToken")
-            or (prefix and tail.startswith(b"<" + prefix.encode() + b":resumptionToken"))):
+    tail = content[pos : pos + 64]
+    if not (
+        tail.startswith(b"</" + list_name)
+        or tail.startswith(b"<resumptionToken")
+        or (prefix and tail.startswith(b"<" + prefix.encode() + b":resumptionToken"))
+    ):
         return None
     return out
 
 
-def _cut_records(content: bytes, pos: int, count: int, open_tag: bytes, close_tag: bytes,
-                 head: bytes) -> tuple[list[bytes], int] | None:
+def _cut_records(
+    content: bytes, pos: int, count: int, open_tag: bytes, close_tag: bytes, head: bytes
+) -> tuple[list[bytes], int] | None:
     """record_bytes' loop: `count` records from `pos` on, each `head` + its bytes after the open
     tag's name, and where the last one ends; None where the bytes are not as expected."""
     n = len(open_tag)
     out = []
     for _ in range(count):
         pos = _SPACE.match(content, pos).end()
-        if not (content.startswith(open_tag, pos) and content[pos + n:pos + n + 1] == b">"):
+        if not (content.startswith(open_tag, pos) and content[pos + n : pos + n + 1] == b">"):
             return None
         depth, k, close = 1, pos + n + 1, -1
         while depth:
-            if close < k:   # the first end tag from k on (still `close` while k has not passed it:
-                close = content.find(close_tag, k)   # searching again for each nested start tag
-                if close < 0:                        # would make a hostile record quadratic)
+            if close < k:  # the first end tag from k on (still `close` while k has not passed it:
+                close = content.find(close_tag, k)  # searching again for each nested start tag
+                if close < 0:  # would make a hostile record quadratic)
                     return None
             nested = content.find(open_tag, k, close)
-            if nested >= 0:   # an element of the same name inside: `<record>`, `<record ...>`, `<record/>`
-                after = content[nested + n:nested + n + 1]
+            if nested >= 0:  # an element of the same name inside: `<record>`, `<record ...>`, `<record/>`
+                after = content[nested + n : nested + n + 1]
                 if after in (b">", b" ", b"\t", b"\r", b"\n"):
                     gt = content.find(b">", nested)
                     if gt < 0 or gt > close:
                         return None
-                    depth += content[gt - 1:gt] != b"/"
+                    depth += content[gt - 1 : gt] != b"/"
                     k = gt + 1
                 elif after == b"/":
                     k = nested + n + 2
-                else:   # a longer name (`<records`)
+                else:  # a longer name (`<records`)
                     k = nested + n
                 continue
             depth -= 1
             k = close + len(close_tag)
-        out.append(head + content[pos + n:k])
+        out.append(head + content[pos + n : k])
         pos = k
     return out, pos
 
@@ -209,4 +224,3 @@ def _read_list(container, page: Page) -> None:
             page.cursor = _int(el.get("cursor"))
         elif tag in (_Q + "record", _Q + "header"):
             page.items.append(el)
-

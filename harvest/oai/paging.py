@@ -5,10 +5,11 @@ raises instead of looping when a provider hands back the token it was just given
 an unreadable page when its token can still be found in the raw bytes (the page is yielded with
 `error` set, so the caller quarantines it).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator
 
 from harvest.errors import PageError, ProtocolError
 from harvest.oai.page import Page, salvage_token
@@ -39,14 +40,16 @@ def list_pages(client, verb: str, params: dict, max_pages: int = 10_000_000) -> 
             pending, stop = None, None
             if page.token:
                 if page.token == sent:
-                    stop = ProtocolError(f"[{client.source_id}] the provider repeated resumptionToken "
-                                         f"{page.token!r} back to back at {page.url}; stopping instead of looping")
+                    stop = ProtocolError(
+                        f"[{client.source_id}] the provider repeated resumptionToken "
+                        f"{page.token!r} back to back at {page.url}; stopping instead of looping"
+                    )
                 elif count >= max_pages:
                     stop = ProtocolError(f"[{client.source_id}] more than {max_pages} pages; stopping at {page.url}")
                 else:
                     sent = page.token
                     pending = pool.submit(_fetch, client, verb, {"resumptionToken": sent})
                     count += 1
-            yield page          # the records of the page that broke the protocol are kept
+            yield page  # the records of the page that broke the protocol are kept
             if stop is not None:
                 raise stop

@@ -3,6 +3,7 @@
 OAI-PMH `from` and `until` are both inclusive (spec 3.3.1), so adjacent windows end one
 granularity unit (a day or a second) before the next one starts: no record is listed twice.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,12 +16,14 @@ SIZES = ("none", "year", "month", "day", "hour")
 
 @dataclass(frozen=True)
 class Window:
-    start: datetime | None   # inclusive; None = from the beginning of the repository
-    end: datetime | None     # inclusive; None = up to now
+    start: datetime | None  # inclusive; None = from the beginning of the repository
+    end: datetime | None  # inclusive; None = up to now
 
     def params(self, granularity: str) -> dict[str, str | None]:
-        return {"from": format_for(self.start, granularity) if self.start else None,
-                "until": format_for(self.end, granularity) if self.end else None}
+        return {
+            "from": format_for(self.start, granularity) if self.start else None,
+            "until": format_for(self.end, granularity) if self.end else None,
+        }
 
 
 def unit(granularity: str) -> timedelta:

@@ -1,4 +1,5 @@
 """Analyst access to the published index: pandas, SQL, and the current snapshot's files."""
+
 from __future__ import annotations
 
 from pathlib import Path

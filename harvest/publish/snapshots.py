@@ -8,10 +8,11 @@ A build writes into index/.building-<id>/, renames the finished directory into s
 atomic rename), then replaces CURRENT (another atomic rename). A process killed at any moment
 leaves CURRENT naming a complete snapshot; readers resolve CURRENT once and read that snapshot.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -68,32 +69,37 @@ def _inputs(storage: Storage) -> dict:
         entry = inputs.setdefault(folder.split("=", 1)[1], {"files": 0, "run_ids": []})
         entry["files"] += 1
         stem = name.removesuffix(".parquet")
-        found = _RUN_ID.match(stem)   # part-<run>[-w<window>|-census]-<chunk>
+        found = _RUN_ID.match(stem)  # part-<run>[-w<window>|-census]-<chunk>
         run_id = found.group(1) if found else stem.removeprefix("part-")
         if run_id not in entry["run_ids"]:
             entry["run_ids"].append(run_id)
     return inputs
 
 
-def build_and_publish(data_dir: Storage | Path | str, *, priorities: dict[str, int] | None = None,
-                      keep: int = KEEP_SNAPSHOTS, memory_limit: str | None = None) -> dict:
+def build_and_publish(
+    data_dir: Storage | Path | str,
+    *,
+    priorities: dict[str, int] | None = None,
+    keep: int = KEEP_SNAPSHOTS,
+    memory_limit: str | None = None,
+) -> dict:
     """Build a new snapshot from every committed records file, publish it, return its manifest."""
     storage = as_storage(data_dir)
-    with storage.lock(f"{INDEX}/.lock"):   # one builder at a time; readers never need the lock
-        for stale in storage.dirs(INDEX):   # what killed builds left
+    with storage.lock(f"{INDEX}/.lock"):  # one builder at a time; readers never need the lock
+        for stale in storage.dirs(INDEX):  # what killed builds left
             if stale.startswith((".building-", ".work-")):
                 storage.delete_tree(f"{INDEX}/{stale}")
         return _build_locked(storage, priorities=priorities, keep=keep, memory_limit=memory_limit)
 
 
 def _build_locked(storage: Storage, *, priorities, keep: int, memory_limit) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     snapshot_id = now.strftime("%Y%m%dT%H%M%S%fZ")
     building = f"{INDEX}/.building-{snapshot_id}"
     try:
         files, stats = build_works(storage, building, priorities=priorities, memory_limit=memory_limit)
         holdings = [rel.removeprefix(building + "/") for rel in storage.glob(f"{building}/holdings/**/*.parquet")]
-        summary = stats.summary   # counted by build_works from the rows it wrote
+        summary = stats.summary  # counted by build_works from the rows it wrote
         manifest = {
             "schema_version": schema_version("index"),
             "snapshot_id": snapshot_id,

@@ -3,11 +3,13 @@
 The same function runs in the harvesting process (`map_page`, on the page it parsed) and in a
 parse worker (`map_body`, on the page's bytes: a parsed tree cannot cross a process boundary).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from harvest.crosswalk import Crosswalk, get_crosswalk
 from harvest.errors import PageError
@@ -28,7 +30,7 @@ class PageTables:
     """What one page became: its rows per table (tables without rows left out) and its counts."""
 
     url: str
-    tables: dict[str, "pa.Table"] = field(default_factory=dict)
+    tables: dict[str, pa.Table] = field(default_factory=dict)
     listed: int = 0
     records: int = 0
     deleted: int = 0
@@ -48,8 +50,15 @@ class PageSpec:
     lineage: Lineage
 
 
-def map_items(items, crosswalk: Crosswalk, lin: Lineage, page_url: str | None, add: AddRow,
-              result: PageTables, received: list[bytes] | None = None) -> None:
+def map_items(
+    items,
+    crosswalk: Crosswalk,
+    lin: Lineage,
+    page_url: str | None,
+    add: AddRow,
+    result: PageTables,
+    received: list[bytes] | None = None,
+) -> None:
     """Map a page's <record>s into `add`, counting into `result`; `received`: their bytes in the
     page, in the same order (harvest.oai.page.record_bytes), when they could be cut out."""
     for record, xml in zip(items, received or [None] * len(items)):

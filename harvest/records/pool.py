@@ -10,6 +10,7 @@ checkpoint and resumes from it, and the next harvest gets a new pool. A worker t
 answer for `HARVEST_PARSE_TIMEOUT` seconds is taken for hung and the pool's workers are stopped.
 Workers leave when the harvesting process is gone, even if it was killed.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -46,7 +47,7 @@ def _watch_harvester(harvester: int) -> None:
 
     def watch() -> None:
         try:
-            handle = os.pidfd_open(harvester)   # readable once that process has ended (Linux)
+            handle = os.pidfd_open(harvester)  # readable once that process has ended (Linux)
         except (AttributeError, OSError):
             handle = None
         if handle is not None:
@@ -82,14 +83,15 @@ class ParsePool:
 
     def __init__(self, workers: int):
         self.workers = workers
-        self.executor = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_watch_harvester,
-                                            initargs=(os.getpid(),))
+        self.executor = ProcessPoolExecutor(
+            workers, mp_context=_context(), initializer=_watch_harvester, initargs=(os.getpid(),)
+        )
         self.broken: str | None = None
 
     def submit(self, spec: PageSpec, body: bytes, url: str) -> Future:
         try:
             return self.executor.submit(map_body, spec, body, url)
-        except (BrokenProcessPool, RuntimeError) as exc:   # RuntimeError: shut down meanwhile
+        except (BrokenProcessPool, RuntimeError) as exc:  # RuntimeError: shut down meanwhile
             self.broken = self.broken or f"a parse worker died ({exc})"
             raise HarvestError(self.broken) from exc
 

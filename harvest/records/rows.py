@@ -1,4 +1,5 @@
 """One OAI-PMH <record> → a canonical row (or a tombstone, or a quarantine entry), plus its raw XML."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,11 +31,14 @@ def _columns(table: str) -> tuple[str, ...]:
 RECORD_COLUMNS, RAW_COLUMNS = _columns("records"), _columns("raw")
 _ROW_HEAD = ("oai_identifier", "datestamp", "deleted", "set_specs", "metadata_prefix")
 _ROW_TAIL = ("run_id", "harvested_at", "crosswalk_version")
-_DESCRIBED = slice(len(_ROW_HEAD), -len(_ROW_TAIL))   # where a crosswalk's values sit in a records row
-if (RECORD_COLUMNS[:len(_ROW_HEAD)], RECORD_COLUMNS[_DESCRIBED], RECORD_COLUMNS[-len(_ROW_TAIL):]) \
-        != (_ROW_HEAD, tuple(VALUE_FIELDS), _ROW_TAIL) or RAW_COLUMNS != (*_ROW_HEAD[:3], "metadata_prefix", "xml", *_ROW_TAIL[:2]):
+_DESCRIBED = slice(len(_ROW_HEAD), -len(_ROW_TAIL))  # where a crosswalk's values sit in a records row
+if (RECORD_COLUMNS[: len(_ROW_HEAD)], RECORD_COLUMNS[_DESCRIBED], RECORD_COLUMNS[-len(_ROW_TAIL) :]) != (
+    _ROW_HEAD,
+    tuple(VALUE_FIELDS),
+    _ROW_TAIL,
+) or RAW_COLUMNS != (*_ROW_HEAD[:3], "metadata_prefix", "xml", *_ROW_TAIL[:2]):
     raise ImportError("schemas/records or raw.schema.json changed its column order: update harvest.records.rows")
-_descriptive = itemgetter(*VALUE_FIELDS)   # a crosswalk's dict → its values in column order
+_descriptive = itemgetter(*VALUE_FIELDS)  # a crosswalk's dict → its values in column order
 _EMPTY_VALUE_FIELDS = frozenset({"creators", "subjects", "identifiers", "related_identifiers"})
 
 
@@ -98,7 +102,7 @@ def _read_header(header) -> tuple[str, datetime, bool, list[str]]:
         raise Unmappable("bad_header", "record without <header>")
     ident = stamp = None
     sets = []
-    for child in header:   # one pass; the first identifier and datestamp count, as with findtext
+    for child in header:  # one pass; the first identifier and datestamp count, as with findtext
         tag = child.tag
         if tag == _ID:
             if ident is None:
@@ -114,13 +118,14 @@ def _read_header(header) -> tuple[str, datetime, bool, list[str]]:
         raise Unmappable("bad_header", "header without identifier")
     try:
         datestamp = parse_utc(stamp or "")
-    except (ValueError, OverflowError):   # 0001-01-01T00:30:00+01:00 overflows when made UTC
+    except (ValueError, OverflowError):  # 0001-01-01T00:30:00+01:00 overflows when made UTC
         raise Unmappable("bad_header", f"datestamp {stamp!r} of {ident.strip()} is not a UTC datestamp") from None
     return ident.strip(), datestamp, header.get("status") == "deleted", sets
 
 
-def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None,
-               received: bytes | None = None) -> Outcome:
+def map_record(
+    record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None, received: bytes | None = None
+) -> Outcome:
     """Map one <record>; never raises for bad content: unmappable records become quarantine rows.
 
     Every record whose header can be read also gets a raw row (quarantined ones included), so a
@@ -131,38 +136,61 @@ def map_record(record, crosswalk: Crosswalk, lin: Lineage, page_url: str | None,
         header, metadata = _parts(record) if record.tag == _RECORD else (record, None)
         oai_id, datestamp, deleted, sets = _read_header(header)
     except Unmappable as exc:
-        return Outcome(None, None, quarantine_row(lin, page_url, None, exc.reason, exc.detail,
-                                                  etree.tostring(record, encoding="utf-8")))
+        return Outcome(
+            None,
+            None,
+            quarantine_row(lin, page_url, None, exc.reason, exc.detail, etree.tostring(record, encoding="utf-8")),
+        )
     xml = received if received is not None and oai_id.encode() in received else etree.tostring(record, encoding="utf-8")
     raw = (oai_id, datestamp, deleted, lin.metadata_prefix, xml, lin.run_id, lin.harvested_at)
     try:
-        if deleted:   # a tombstone: every descriptive column null, lists empty
+        if deleted:  # a tombstone: every descriptive column null, lists empty
             described = tuple([] if name in _EMPTY_VALUE_FIELDS else None for name in VALUE_FIELDS)
         else:
             if metadata is None or len(metadata) == 0:
                 raise Unmappable("missing_metadata", "a live record without <metadata>")
-            if crosswalk.values is not None:   # the built-in crosswalks: finish's tuple as it is
+            if crosswalk.values is not None:  # the built-in crosswalks: finish's tuple as it is
                 described = crosswalk.values(metadata)
                 if described.__class__ is not tuple or len(described) != len(VALUE_FIELDS):
-                    raise TypeError(f"crosswalk {crosswalk.name} (values=True) gave {type(described).__name__} "
-                                    f"{described!r:.80}, not a tuple of the {len(VALUE_FIELDS)} descriptive fields")
+                    raise TypeError(
+                        f"crosswalk {crosswalk.name} (values=True) gave {type(described).__name__} "
+                        f"{described!r:.80}, not a tuple of the {len(VALUE_FIELDS)} descriptive fields"
+                    )
             else:
                 mapped = crosswalk.fn(metadata)
                 try:
                     described = _descriptive(mapped)
-                except KeyError:   # a crosswalk that leaves a field out: null there
+                except KeyError:  # a crosswalk that leaves a field out: null there
                     described = tuple(map(mapped.get, VALUE_FIELDS))
-        row = (oai_id, datestamp, deleted, sets, lin.metadata_prefix, *described, lin.run_id, lin.harvested_at,
-               lin.crosswalk_version)
+        row = (
+            oai_id,
+            datestamp,
+            deleted,
+            sets,
+            lin.metadata_prefix,
+            *described,
+            lin.run_id,
+            lin.harvested_at,
+            lin.crosswalk_version,
+        )
         return Outcome(row, raw, None, deleted)
     except Unmappable as exc:
         return Outcome(None, raw, quarantine_row(lin, page_url, oai_id, exc.reason, exc.detail, xml))
     except Exception as exc:  # a crosswalk bug must not lose the record: keep it with the trace
-        return Outcome(None, raw, quarantine_row(lin, page_url, oai_id, "crosswalk_error",
-                                                 f"{type(exc).__name__}: {exc}", xml))
+        return Outcome(
+            None, raw, quarantine_row(lin, page_url, oai_id, "crosswalk_error", f"{type(exc).__name__}: {exc}", xml)
+        )
 
 
-def quarantine_row(lin: Lineage, page_url: str | None, oai_id: str | None, reason: str, detail: str,
-                   raw_xml: bytes | None) -> dict:
-    return {"run_id": lin.run_id, "page_url": page_url, "oai_identifier": oai_id, "reason": reason,
-            "detail": detail, "raw_xml": raw_xml, "quarantined_at": lin.harvested_at}
+def quarantine_row(
+    lin: Lineage, page_url: str | None, oai_id: str | None, reason: str, detail: str, raw_xml: bytes | None
+) -> dict:
+    return {
+        "run_id": lin.run_id,
+        "page_url": page_url,
+        "oai_identifier": oai_id,
+        "reason": reason,
+        "detail": detail,
+        "raw_xml": raw_xml,
+        "quarantined_at": lin.harvested_at,
+    }

@@ -1,17 +1,18 @@
 """A page's rows as Arrow tables of the declared schema: columns built from the row tuples, never inferred.
 
 pyarrow is imported on first use, not with the module."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-TABLES = ("records", "raw", "quarantine")   # where a page's records go
+TABLES = ("records", "raw", "quarantine")  # where a page's records go
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
 
@@ -24,7 +25,7 @@ def _micros(values: list) -> list:
         if v is None or isinstance(v, int):
             out.append(v)
             continue
-        if v is not last:   # a run's rows share one harvested_at object
+        if v is not last:  # a run's rows share one harvested_at object
             last, last_us = v, (v - (_NAIVE_EPOCH if v.tzinfo is None else _EPOCH)) // _US
         out.append(last_us)
     return out
@@ -39,11 +40,11 @@ class ColumnBuffer:
     def __init__(self, table: str):
         self.table = table
         self._schema = None
-        self._values = None   # a dict row's values in schema order
+        self._values = None  # a dict row's values in schema order
         self.rows: list[tuple | dict] = []
 
     @property
-    def schema(self) -> "pa.Schema":
+    def schema(self) -> pa.Schema:
         if self._schema is None:
             from operator import itemgetter
 
@@ -65,7 +66,7 @@ class ColumnBuffer:
         if not rows:
             return [[] for _ in names]
         tuples = [r if r.__class__ is tuple else self._tuple(r) for r in rows]
-        if len(set(map(len, tuples))) != 1 or len(tuples[0]) != len(names):   # zip would cut or shift values
+        if len(set(map(len, tuples))) != 1 or len(tuples[0]) != len(names):  # zip would cut or shift values
             raise ValueError(f"{self.table}: a row tuple does not have the table's {len(names)} columns")
         return list(zip(*tuples))
 

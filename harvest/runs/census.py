@@ -4,6 +4,7 @@ transient): list every identifier, and tombstone the records we hold that are no
 Nothing is tombstoned on partial evidence: the census must list to the end, and a census that
 would delete more than half of what we hold is refused as a provider fault, not believed.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,7 +33,9 @@ def census_wanted(source: Source, deleted_record: str | None) -> bool:
     return mode != "never" and (mode == "always" or deleted_record in ("no", "transient"))
 
 
-def take_census(client, source: Source, storage: Storage, lineage: Lineage, fallback_date: str | None) -> tuple[list[str], int]:
+def take_census(
+    client, source: Source, storage: Storage, lineage: Lineage, fallback_date: str | None
+) -> tuple[list[str], int]:
     """Tombstone what the provider no longer lists, in files of their own
     (`part-<run>-census-00000.parquet`); the files and how many tombstones they hold."""
     rows = tombstones_for_vanished(client, source, storage, lineage, fallback_date)
@@ -42,8 +45,9 @@ def take_census(client, source: Source, storage: Storage, lineage: Lineage, fall
     return writer.commit(), len(rows)
 
 
-def tombstones_for_vanished(client, source: Source, storage: Storage, lineage: Lineage,
-                            fallback_date: str | None) -> list[dict]:
+def tombstones_for_vanished(
+    client, source: Source, storage: Storage, lineage: Lineage, fallback_date: str | None
+) -> list[dict]:
     con = duckdb.connect()
     try:
         con.execute("CREATE TABLE census(oai_identifier VARCHAR)")
@@ -64,8 +68,10 @@ def tombstones_for_vanished(client, source: Source, storage: Storage, lineage: L
         con.close()
     vanished = vanished or []
     if known and len(vanished) > MAX_VANISHED_SHARE * known:
-        raise ProtocolError(f"[{source.id}] deletion census lists {known - len(vanished)} of {known} records "
-                            f"we hold; refusing to tombstone {len(vanished)} on that evidence")
+        raise ProtocolError(
+            f"[{source.id}] deletion census lists {known - len(vanished)} of {known} records "
+            f"we hold; refusing to tombstone {len(vanished)} on that evidence"
+        )
     when = parse_utc(census_date) if census_date else lineage.harvested_at
     return [_tombstone(oai_id, when, lineage) for oai_id in vanished]
 
@@ -77,8 +83,11 @@ def _list_identifiers(client, source, con) -> str | None:
         params = {"metadataPrefix": source.metadata_prefix, "set": set_spec}
         for page in list_pages(client, "ListIdentifiers", params):
             first_date = first_date or page.response_date
-            ids = [h.findtext(_Q + "identifier").strip() for h in page.items
-                   if h.get("status") != "deleted" and h.findtext(_Q + "identifier")]
+            ids = [
+                h.findtext(_Q + "identifier").strip()
+                for h in page.items
+                if h.get("status") != "deleted" and h.findtext(_Q + "identifier")
+            ]
             if ids:
                 batch = pa.table({"oai_identifier": ids})
                 con.register("batch", batch)
@@ -88,7 +97,17 @@ def _list_identifiers(client, source, con) -> str | None:
 
 
 def _tombstone(oai_id: str, when: datetime, lin: Lineage) -> dict:
-    return {"oai_identifier": oai_id, "datestamp": when, "deleted": True, "set_specs": [],
-            "metadata_prefix": lin.metadata_prefix, "creators": [], "subjects": [], "identifiers": [],
-            "related_identifiers": [], "run_id": lin.run_id, "harvested_at": lin.harvested_at,
-            "crosswalk_version": "census/1"}
+    return {
+        "oai_identifier": oai_id,
+        "datestamp": when,
+        "deleted": True,
+        "set_specs": [],
+        "metadata_prefix": lin.metadata_prefix,
+        "creators": [],
+        "subjects": [],
+        "identifiers": [],
+        "related_identifiers": [],
+        "run_id": lin.run_id,
+        "harvested_at": lin.harvested_at,
+        "crosswalk_version": "census/1",
+    }

@@ -5,6 +5,7 @@ any moment resumes from it with every record exactly once: finished units are no
 the open one continues from its last committed resumptionToken. Saved with a version; a
 checkpoint of an older version is read when it can be, refused with a clear message when not.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
@@ -22,8 +23,8 @@ class Unit:
     set_spec: str | None
     from_: str | None
     until: str | None
-    status: str = "pending"            # pending | active | done | failed
-    token: str | None = None           # resumptionToken after the last committed page
+    status: str = "pending"  # pending | active | done | failed
+    token: str | None = None  # resumptionToken after the last committed page
     chunks: list[str] = field(default_factory=list)
     attempts: int = 0
     complete_list_size: int | None = None
@@ -31,7 +32,7 @@ class Unit:
     records: int = 0
     deleted: int = 0
     quarantined: int = 0
-    listed: int = 0                    # records listed by the server (mapped or quarantined)
+    listed: int = 0  # records listed by the server (mapped or quarantined)
     error: str | None = None
 
     @property
@@ -83,7 +84,7 @@ class Checkpoint:
     units: list[Unit] = field(default_factory=list)
     next_chunk: int = 0
     transferred: Transferred = field(default_factory=Transferred)
-    errors: list[str] = field(default_factory=list)     # what the run owns so far (a resumed one too)
+    errors: list[str] = field(default_factory=list)  # what the run owns so far (a resumed one too)
     warnings: list[str] = field(default_factory=list)
     version: int = VERSION
 
@@ -101,7 +102,7 @@ class Checkpoint:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict, where: str) -> "Checkpoint":
+    def from_dict(cls, data: dict, where: str) -> Checkpoint:
         """A saved checkpoint, of this version or the first (a dict of 14 keys, no version);
         HarvestError naming `where` for anything else."""
         data = dict(data)
@@ -109,14 +110,18 @@ class Checkpoint:
         if version == 1:
             data["transferred"] = data.pop("transfer", None) or {}
         elif version != VERSION:
-            raise HarvestError(f"{where}: the checkpoint of run {data.get('run_id')} has version {version}, "
-                               f"which this gosc-harvest does not know (it reads 1 and {VERSION}); "
-                               "run `harvest run --restart` to start that source's harvest over")
+            raise HarvestError(
+                f"{where}: the checkpoint of run {data.get('run_id')} has version {version}, "
+                f"which this gosc-harvest does not know (it reads 1 and {VERSION}); "
+                "run `harvest run --restart` to start that source's harvest over"
+            )
         known = {f.name for f in fields(cls)}
         try:
             units = [Unit(**u) for u in data.pop("units")]
             transferred = Transferred(**data.pop("transferred"))
             return cls(**{k: v for k, v in data.items() if k in known}, units=units, transferred=transferred)
         except (KeyError, TypeError) as exc:
-            raise HarvestError(f"{where}: the checkpoint of run {data.get('run_id')} cannot be read ({exc}); "
-                               "run `harvest run --restart` to start that source's harvest over") from None
+            raise HarvestError(
+                f"{where}: the checkpoint of run {data.get('run_id')} cannot be read ({exc}); "
+                "run `harvest run --restart` to start that source's harvest over"
+            ) from None

@@ -1,6 +1,7 @@
 """The end of a run, however it ran (one process, or planned windows): the watermark moves only
 for a complete unranged run, a complete full re-harvest replaces what came before, the validation
 report is taken and the run's report written."""
+
 from __future__ import annotations
 
 from harvest.config import Source
@@ -11,8 +12,17 @@ from harvest.store.state import SourceState, save_state
 from harvest.store.storage import Storage
 
 
-def close_run(storage: Storage, source: Source, state: SourceState, report: RunReport, *, ranged: bool,
-              full: bool, known_fills: dict | None = None, reports: str | None = None) -> RunReport:
+def close_run(
+    storage: Storage,
+    source: Source,
+    state: SourceState,
+    report: RunReport,
+    *,
+    ranged: bool,
+    full: bool,
+    known_fills: dict | None = None,
+    reports: str | None = None,
+) -> RunReport:
     """Record the run's outcome (`report.status` set by the caller) in the source's state and its
     report; `known_fills`: fill counts of records files written in this process (not read again)."""
     if report.status == "complete" and not ranged:

@@ -7,13 +7,14 @@ request goes out while the workers map this one; up to IN_FLIGHT pages are on th
 which keeps memory flat whatever the partner's size. An expired resumptionToken re-runs only its
 window, cut smaller; a window that cannot be completed is reported and the others go on.
 """
+
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Callable
 
 from harvest.config import Source
 from harvest.crosswalk import Crosswalk
@@ -44,8 +45,11 @@ class Mapper:
         if self.pool is not None and page.error is None:
             return self.pool.submit(self.spec, page.body, page.url)
         done: Future = Future()
-        done.set_result(unreadable_page(page.error, self.lineage) if page.error is not None
-                        else map_page(page, self.crosswalk, self.lineage))
+        done.set_result(
+            unreadable_page(page.error, self.lineage)
+            if page.error is not None
+            else map_page(page, self.crosswalk, self.lineage)
+        )
         return done
 
     def result(self, future: Future) -> PageTables:
@@ -65,14 +69,23 @@ class _Sent:
 class Harvester:
     """Lists the units of one run and commits what their pages become."""
 
-    def __init__(self, source: Source, storage: Storage, checkpoint: Checkpoint, client: OAIClient,
-                 mapper: Mapper, save: Callable[[], None], *, chunk_rows: int = 10_000,
-                 progress: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        source: Source,
+        storage: Storage,
+        checkpoint: Checkpoint,
+        client: OAIClient,
+        mapper: Mapper,
+        save: Callable[[], None],
+        *,
+        chunk_rows: int = 10_000,
+        progress: Callable[[], None] | None = None,
+    ):
         self.source, self.storage, self.checkpoint = source, storage, checkpoint
         self.client, self.mapper, self.save = client, mapper, save
         self.chunk_rows, self.progress = chunk_rows, progress
         self.writer = ChunkWriter(storage, source.region, source.id, checkpoint.run_id, seq=checkpoint.next_chunk)
-        self.pending = dict.fromkeys(COUNTERS, 0)   # of pages settled since the last commit
+        self.pending = dict.fromkeys(COUNTERS, 0)  # of pages settled since the last commit
 
     def run(self) -> None:
         while (unit := self.checkpoint.next_unit()) is not None:
@@ -90,7 +103,7 @@ class Harvester:
         except ProtocolError as exc:
             self._fail_unit(unit, str(exc))
             return
-        except PageError as exc:   # unreadable and no token to step over it: the window ends here
+        except PageError as exc:  # unreadable and no token to step over it: the window ends here
             self.writer.add_tables(unreadable_page(exc, self.mapper.lineage).tables)
             self.pending["quarantined"] += 1
             self._fail_unit(unit, str(exc))
@@ -98,7 +111,8 @@ class Harvester:
         self._commit(unit, token=None, status="done")
         if unit.complete_list_size and unit.listed < unit.complete_list_size:
             self.checkpoint.warnings.append(
-                f"window {unit.label}: completeListSize {unit.complete_list_size} but {unit.listed} listed")
+                f"window {unit.label}: completeListSize {unit.complete_list_size} but {unit.listed} listed"
+            )
 
     def _list(self, unit: Unit) -> None:
         """Send each page to the mapper as it comes; settle them in list order. What went wrong
@@ -119,7 +133,7 @@ class Harvester:
                 if page.error is not None:
                     self.checkpoint.errors.append(f"{page.error} (page quarantined; list continued with its token)")
                 inflight.append(_Sent(page.url, page.token, page.complete_list_size, self.mapper.submit(page)))
-                del page   # its tree is not needed past this point
+                del page  # its tree is not needed past this point
                 while inflight and (len(inflight) >= IN_FLIGHT or inflight[0].future.done()):
                     self._settle(unit, inflight.popleft())
         self._drain(unit, inflight)
@@ -162,11 +176,13 @@ class Harvester:
             self.storage.delete(rel)
         parts = halves(unit, self.checkpoint.granularity)
         attempts = unit.attempts + 1
-        self.checkpoint.warnings.append(f"window {unit.label}: {exc.code} at {exc.url}; "
-                                        + ("re-running it as two smaller windows" if parts else "re-running it"))
+        self.checkpoint.warnings.append(
+            f"window {unit.label}: {exc.code} at {exc.url}; "
+            + ("re-running it as two smaller windows" if parts else "re-running it")
+        )
         if parts and attempts <= MAX_WINDOW_ATTEMPTS + 5:
             i = self.checkpoint.units.index(unit)
-            self.checkpoint.units[i:i + 1] = parts
+            self.checkpoint.units[i : i + 1] = parts
         elif attempts <= MAX_WINDOW_ATTEMPTS:
             unit.status, unit.attempts = "pending", attempts
         else:
@@ -182,6 +198,7 @@ class Harvester:
 
     def totals(self) -> dict[str, int]:
         """The run's counts so far, committed or not."""
-        return {name: sum(getattr(u, name) for u in self.checkpoint.units) + self.pending[name]
-                for name in ("pages", "records", "deleted", "quarantined")}
-
+        return {
+            name: sum(getattr(u, name) for u in self.checkpoint.units) + self.pending[name]
+            for name in ("pages", "records", "deleted", "quarantined")
+        }

@@ -1,5 +1,6 @@
 """The operators' overview of every source (no Airflow here: plugins/ serves it): last harvest,
 watermark, counts, last error, field fill rates, and the current index manifest."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,20 +38,28 @@ def overview(data_dir: Storage | Path | str, sources_dir: Path) -> dict:
         state = load_state(storage, src.id)
         report = _last_report(storage, src.id, state.last_run_id)
         fill = (report.get("validation") or {}).get("fill_rates") or {}
-        rows.append({
-            "source_id": src.id, "name": src.name, "region": src.region, "format": src.metadata_prefix,
-            "dag_id": f"harvest_{src.id}".replace("-", "_"),
-            "last_run_id": state.last_run_id, "last_status": state.last_status,
-            "in_progress": bool(state.in_progress), "last_success": _last_success(storage, src.id),
-            "watermark": state.watermark,
-            "records": report.get("records"), "deleted": report.get("deleted"),
-            "quarantined": report.get("quarantined"),
-            "last_error": (report.get("errors") or [None])[-1],
-            "quality": round(sum(fill.values()) / len(fill), 3) if fill else None,
-            "fill_rates": fill,
-        })
+        rows.append(
+            {
+                "source_id": src.id,
+                "name": src.name,
+                "region": src.region,
+                "format": src.metadata_prefix,
+                "dag_id": f"harvest_{src.id}".replace("-", "_"),
+                "last_run_id": state.last_run_id,
+                "last_status": state.last_status,
+                "in_progress": bool(state.in_progress),
+                "last_success": _last_success(storage, src.id),
+                "watermark": state.watermark,
+                "records": report.get("records"),
+                "deleted": report.get("deleted"),
+                "quarantined": report.get("quarantined"),
+                "last_error": (report.get("errors") or [None])[-1],
+                "quality": round(sum(fill.values()) / len(fill), 3) if fill else None,
+                "fill_rates": fill,
+            }
+        )
     try:
         index = read_manifest(storage)
-    except IndexBuildError:   # no index published yet: a normal state for the page
+    except IndexBuildError:  # no index published yet: a normal state for the page
         index = None
     return {"sources": rows, "invalid_configs": [str(p) for p in problems], "index": index}

@@ -1,5 +1,6 @@
 """Planning a run: Identify's answers and the source's watermark → the (set × date window) units
 to list. The one planner behind `harvest run` and Airflow's `plan_windows`."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -13,8 +14,16 @@ from harvest.runs.report import new_run_id, utc_now
 from harvest.store.state import SourceState
 
 
-def plan_run(source: Source, state: SourceState, identified: dict, *, full: bool = False,
-             from_: str | None = None, until: str | None = None, run_id: str | None = None) -> Checkpoint:
+def plan_run(
+    source: Source,
+    state: SourceState,
+    identified: dict,
+    *,
+    full: bool = False,
+    from_: str | None = None,
+    until: str | None = None,
+    run_id: str | None = None,
+) -> Checkpoint:
     """A new run's checkpoint. Incremental from the watermark (minus an overlap) unless `full` or a
     range is given; up to the server's responseDate. `identified`: Identify's fields
     (granularity, responseDate, deletedRecord, earliestDatestamp)."""
@@ -27,10 +36,18 @@ def plan_run(source: Source, state: SourceState, identified: dict, *, full: bool
         # a first or full harvest also takes records stamped before earliestDatestamp
         windows[0] = Window(None, windows[0].end)
     units = [Unit(s, *w.params(g).values()) for s in (source.sets or (None,)) for w in windows]
-    return Checkpoint(run_id or new_run_id(), source.metadata_prefix, utc_now(), g, now,
-                      deleted_record=identified.get("deletedRecord"),
-                      earliest_datestamp=identified.get("earliestDatestamp"),
-                      full=full, ranged=bool(from_ or until), units=units)
+    return Checkpoint(
+        run_id or new_run_id(),
+        source.metadata_prefix,
+        utc_now(),
+        g,
+        now,
+        deleted_record=identified.get("deletedRecord"),
+        earliest_datestamp=identified.get("earliestDatestamp"),
+        full=full,
+        ranged=bool(from_ or until),
+        units=units,
+    )
 
 
 def halves(unit: Unit, granularity: str) -> list[Unit] | None:

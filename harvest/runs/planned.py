@@ -13,10 +13,11 @@ A window is a ranged harvest of one set and one date range with the planned run'
 moves the source's watermark; `finish_run` moves it once every window is complete, runs the
 deletion census where the provider needs one, and (for a full re-harvest) drops older files.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from harvest.config import Credentials, Source
@@ -51,9 +52,17 @@ def _window_reports(source_id: str) -> str:
     return f"runs/{source_id}/windows"
 
 
-def plan_run(source: Source, data_dir: Storage | Path | str, *, full: bool = False, from_: str | None = None,
-             until: str | None = None, sets: list[str] | None = None, credentials: Credentials | None = None,
-             max_windows: int | None = None) -> dict:
+def plan_run(
+    source: Source,
+    data_dir: Storage | Path | str,
+    *,
+    full: bool = False,
+    from_: str | None = None,
+    until: str | None = None,
+    sets: list[str] | None = None,
+    credentials: Credentials | None = None,
+    max_windows: int | None = None,
+) -> dict:
     """Ask the provider (Identify) and cut the run into (set, window) units; returns the plan
     ({'run_id', 'windows': [{'index', 'set_spec', 'from', 'until', 'label'}], ...}), also saved.
 
@@ -66,19 +75,36 @@ def plan_run(source: Source, data_dir: Storage | Path | str, *, full: bool = Fal
     if subset:
         source = replace(source, sets=tuple(sets))
     state = load_state(storage, source.id)
-    with OAIClient(source.resolved_endpoint(), source.id, source.politeness,
-                   credentials=credentials or source.env_credentials()) as client:
+    with OAIClient(
+        source.resolved_endpoint(), source.id, source.politeness, credentials=credentials or source.env_credentials()
+    ) as client:
         planned = plan_checkpoint(source, state, client.identify(), full=full, from_=from_, until=until)
     units = [(u.set_spec, u.from_, u.until or planned.watermark_after) for u in planned.units]
     if max_windows and len(units) > max_windows:
         units = join_windows(units, max_windows)
-    windows = [{"index": i, "set_spec": s, "from": lo, "until": hi,
-                "label": f"{s + ':' if s else ''}{lo or '*'}..{hi or 'now'}"} for i, (s, lo, hi) in enumerate(units)]
-    plan = {"source_id": source.id, "run_id": planned.run_id, "full": full and not subset,
-            "ranged": planned.ranged or subset, "granularity": planned.granularity,
-            "watermark_before": state.watermark, "watermark_after": planned.watermark_after,
-            "deleted_record": planned.deleted_record, "earliest_datestamp": planned.earliest_datestamp,
-            "started_at": planned.started_at, "windows": windows}
+    windows = [
+        {
+            "index": i,
+            "set_spec": s,
+            "from": lo,
+            "until": hi,
+            "label": f"{s + ':' if s else ''}{lo or '*'}..{hi or 'now'}",
+        }
+        for i, (s, lo, hi) in enumerate(units)
+    ]
+    plan = {
+        "source_id": source.id,
+        "run_id": planned.run_id,
+        "full": full and not subset,
+        "ranged": planned.ranged or subset,
+        "granularity": planned.granularity,
+        "watermark_before": state.watermark,
+        "watermark_after": planned.watermark_after,
+        "deleted_record": planned.deleted_record,
+        "earliest_datestamp": planned.earliest_datestamp,
+        "started_at": planned.started_at,
+        "windows": windows,
+    }
     storage.write_json(_plan_file(source.id, planned.run_id), plan)
     return plan
 
@@ -104,9 +130,16 @@ def load_plan(storage: Storage, source_id: str, run_id: str) -> dict:
     return plan
 
 
-def harvest_window(source: Source, data_dir: Storage | Path | str, run_id: str, index: int, *,
-                   credentials: Credentials | None = None, chunk_rows: int = 10_000,
-                   parse_workers: int | None = None) -> RunReport:
+def harvest_window(
+    source: Source,
+    data_dir: Storage | Path | str,
+    run_id: str,
+    index: int,
+    *,
+    credentials: Credentials | None = None,
+    chunk_rows: int = 10_000,
+    parse_workers: int | None = None,
+) -> RunReport:
     """Harvest window `index` of a planned run; a second call after a failure resumes from the
     window's own checkpoint (finished pages are not fetched again). `parse_workers` as for
     harvest.runs.run.run_source."""
@@ -116,26 +149,47 @@ def harvest_window(source: Source, data_dir: Storage | Path | str, run_id: str, 
     # one set, one range, no census (finish_run takes the census over the whole source)
     one = replace(source, sets=(w["set_spec"],) if w["set_spec"] else (), window="none", deletion_census="never")
     state_id = _window_state_id(source.id, run_id, index)
-    resume = load_state(storage, state_id).in_progress is not None   # a retry continues from its checkpoint
+    resume = load_state(storage, state_id).in_progress is not None  # a retry continues from its checkpoint
     # the plan's Identify answers: no Identify request per window
-    identified = {"granularity": plan["granularity"], "responseDate": plan["watermark_after"],
-                  "deletedRecord": plan["deleted_record"], "earliestDatestamp": plan.get("earliest_datestamp")}
-    return run_source(one, storage, from_=None if resume else (w["from"] or None),
-                      until=None if resume else w["until"], credentials=credentials, chunk_rows=chunk_rows,
-                      run_id=window_run_id(run_id, index), state_id=state_id, reports=_window_reports(source.id),
-                      identified=identified, parse_workers=parse_workers)
+    identified = {
+        "granularity": plan["granularity"],
+        "responseDate": plan["watermark_after"],
+        "deletedRecord": plan["deleted_record"],
+        "earliestDatestamp": plan.get("earliest_datestamp"),
+    }
+    return run_source(
+        one,
+        storage,
+        from_=None if resume else (w["from"] or None),
+        until=None if resume else w["until"],
+        credentials=credentials,
+        chunk_rows=chunk_rows,
+        run_id=window_run_id(run_id, index),
+        state_id=state_id,
+        reports=_window_reports(source.id),
+        identified=identified,
+        parse_workers=parse_workers,
+    )
 
 
-def finish_run(source: Source, data_dir: Storage | Path | str, run_id: str, *,
-               credentials: Credentials | None = None) -> RunReport:
+def finish_run(
+    source: Source, data_dir: Storage | Path | str, run_id: str, *, credentials: Credentials | None = None
+) -> RunReport:
     """Gather the windows' reports into the run's report; when every window is complete (and the
     run was not ranged), take the deletion census if the provider needs one, drop what a full
     re-harvest replaced and move the watermark. Written to runs/<source>/<run>.json."""
     storage = as_storage(data_dir)
     plan = load_plan(storage, source.id, run_id)
-    r = RunReport(source.id, source.region, run_id, started_at=plan["started_at"],
-                  granularity=plan["granularity"], deleted_record_policy=plan["deleted_record"],
-                  watermark_before=plan["watermark_before"], watermark_after=plan["watermark_after"])
+    r = RunReport(
+        source.id,
+        source.region,
+        run_id,
+        started_at=plan["started_at"],
+        granularity=plan["granularity"],
+        deleted_record_policy=plan["deleted_record"],
+        watermark_before=plan["watermark_before"],
+        watermark_after=plan["watermark_after"],
+    )
     statuses = []
     for w in plan["windows"]:
         rel = f"{_window_reports(source.id)}/{window_run_id(run_id, w['index'])}.json"
@@ -161,9 +215,9 @@ def finish_run(source: Source, data_dir: Storage | Path | str, run_id: str, *,
             r.errors.append(f"deletion census: {exc}")
     r.status = "complete" if complete else ("failed" if "failed" in statuses else "partial")
     r.files = sorted(r.files)
-    r.seconds = round((datetime.now(timezone.utc) - datetime.fromisoformat(r.started_at)).total_seconds(), 3)
+    r.seconds = round((datetime.now(UTC) - datetime.fromisoformat(r.started_at)).total_seconds(), 3)
     close_run(storage, source, load_state(storage, source.id), r, ranged=plan["ranged"], full=plan["full"])
-    if r.status == "complete":   # the windows' checkpoints are done with (their reports stay)
+    if r.status == "complete":  # the windows' checkpoints are done with (their reports stay)
         for w in plan["windows"]:
             delete_state(storage, _window_state_id(source.id, run_id, w["index"]))
     return r
@@ -171,10 +225,17 @@ def finish_run(source: Source, data_dir: Storage | Path | str, run_id: str, *,
 
 def _census(source: Source, storage: Storage, plan: dict, r: RunReport, credentials: Credentials | None) -> None:
     """Tombstone what a provider without persistent deletions no longer lists (harvest.runs.census)."""
-    lineage = Lineage(source.id, source.region, source.metadata_prefix, r.run_id, datetime.now(timezone.utc),
-                      get_crosswalk(source.crosswalk_name).version)
-    with OAIClient(source.resolved_endpoint(), source.id, source.politeness,
-                   credentials=credentials or source.env_credentials()) as client:
+    lineage = Lineage(
+        source.id,
+        source.region,
+        source.metadata_prefix,
+        r.run_id,
+        datetime.now(UTC),
+        get_crosswalk(source.crosswalk_name).version,
+    )
+    with OAIClient(
+        source.resolved_endpoint(), source.id, source.politeness, credentials=credentials or source.env_credentials()
+    ) as client:
         files, tombstones = take_census(client, source, storage, lineage, plan["watermark_after"])
         r.requests += client.transfer.requests
     r.files += files

@@ -1,20 +1,21 @@
 """The report of a harvest run, written to runs/<source>/<run>.json: what a run did, for operators
 and for the dashboard."""
+
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 @dataclass
@@ -22,13 +23,13 @@ class RunReport:
     source_id: str
     region: str
     run_id: str
-    status: str = "running"            # complete | partial | failed
+    status: str = "running"  # complete | partial | failed
     resumed: bool = False
     started_at: str = ""
     finished_at: str = ""
     seconds: float = 0.0
     pages: int = 0
-    records: int = 0                   # rows written to the records table (incl. tombstones)
+    records: int = 0  # rows written to the records table (incl. tombstones)
     deleted: int = 0
     quarantined: int = 0
     census_tombstones: int = 0
@@ -42,7 +43,7 @@ class RunReport:
     watermark_before: str | None = None
     watermark_after: str | None = None
     windows: list[dict] = field(default_factory=list)
-    validation: dict = field(default_factory=dict)   # fill rates and quarantine reasons (harvest.store.fills)
+    validation: dict = field(default_factory=dict)  # fill rates and quarantine reasons (harvest.store.fills)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)

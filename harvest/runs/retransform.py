@@ -7,10 +7,11 @@ records the old crosswalk could not map get another chance. Tombstones from a
 deletion census (they have no raw XML) and page-level quarantine entries (unreadable pages have
 no record to re-map) are carried over as they are.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lxml import etree
@@ -39,8 +40,9 @@ class RetransformReport:
     files: list[str] | None = None
 
 
-def retransform(source: Source, data_dir: Storage | Path | str, crosswalk_name: str | None = None,
-                chunk_rows: int = 50_000) -> RetransformReport:
+def retransform(
+    source: Source, data_dir: Storage | Path | str, crosswalk_name: str | None = None, chunk_rows: int = 50_000
+) -> RetransformReport:
     storage = as_storage(data_dir)
     crosswalk = get_crosswalk(crosswalk_name or source.crosswalk_name)
     run_id = f"{new_run_id()}-rx"
@@ -48,7 +50,7 @@ def retransform(source: Source, data_dir: Storage | Path | str, crosswalk_name: 
     raw_files = committed_files(storage, "raw", source.id)
     rep = RetransformReport(source.id, run_id, crosswalk.version, files=[])
     writer = ChunkWriter(storage, source.region, source.id, run_id)
-    base = Lineage(source.id, source.region, source.metadata_prefix, "", datetime.now(timezone.utc), crosswalk.version)
+    base = Lineage(source.id, source.region, source.metadata_prefix, "", datetime.now(UTC), crosswalk.version)
     try:
         for path in raw_files:
             for batch in storage.iter_batches(path, 5_000):

@@ -7,10 +7,11 @@ or `failed` (the error names source, URL and reason; the checkpoint stays, and t
 resumes from it). A run never stops silently half-way, and a run killed at any moment (even
 SIGKILL) resumes with every record exactly once.
 """
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from harvest.clock import REAL, Clock
@@ -31,11 +32,24 @@ from harvest.store.state import SourceState, load_state, save_state, state_file
 from harvest.store.storage import Storage, as_storage
 
 
-def run_source(source: Source, data_dir: Storage | Path | str, *, full: bool = False, from_: str | None = None,
-               until: str | None = None, restart: bool = False, progress: Progress | None = None,
-               clock: Clock = REAL, chunk_rows: int = 10_000, credentials: Credentials | None = None,
-               parse_workers: int | None = None, run_id: str | None = None, state_id: str | None = None,
-               reports: str | None = None, identified: dict | None = None) -> RunReport:
+def run_source(
+    source: Source,
+    data_dir: Storage | Path | str,
+    *,
+    full: bool = False,
+    from_: str | None = None,
+    until: str | None = None,
+    restart: bool = False,
+    progress: Progress | None = None,
+    clock: Clock = REAL,
+    chunk_rows: int = 10_000,
+    credentials: Credentials | None = None,
+    parse_workers: int | None = None,
+    run_id: str | None = None,
+    state_id: str | None = None,
+    reports: str | None = None,
+    identified: dict | None = None,
+) -> RunReport:
     """Harvest one source into the data folder, resuming an interrupted run unless told otherwise;
     returns the run report, also written to runs/<source>/<run_id>.json.
 
@@ -48,21 +62,45 @@ def run_source(source: Source, data_dir: Storage | Path | str, *, full: bool = F
     state_id = state_id or source.id
     state = load_state(storage, state_id)
     workers = default_parse_workers() if parse_workers is None else parse_workers
-    pool = parse_pool(workers) if workers else None   # the workers start while Identify is asked
+    pool = parse_pool(workers) if workers else None  # the workers start while Identify is asked
     t0 = time.monotonic()
-    with OAIClient(source.resolved_endpoint(), source.id, source.politeness, clock=clock,
-                   credentials=credentials or source.env_credentials()) as client:
+    with OAIClient(
+        source.resolved_endpoint(),
+        source.id,
+        source.politeness,
+        clock=clock,
+        credentials=credentials or source.env_credentials(),
+    ) as client:
         try:
-            checkpoint, resumed = _start(source, storage, state, client, state_id, full=full, from_=from_,
-                                         until=until, restart=restart, identified=identified, run_id=run_id)
-        except HarvestError as exc:   # not even a plan (e.g. Identify failed): nothing to resume
+            checkpoint, resumed = _start(
+                source,
+                storage,
+                state,
+                client,
+                state_id,
+                full=full,
+                from_=from_,
+                until=until,
+                restart=restart,
+                identified=identified,
+                run_id=run_id,
+            )
+        except HarvestError as exc:  # not even a plan (e.g. Identify failed): nothing to resume
             return _unplanned(source, storage, state, client, exc, run_id, reports, t0)
-        report = RunReport(source.id, source.region, checkpoint.run_id, resumed=resumed,
-                           started_at=checkpoint.started_at, granularity=checkpoint.granularity,
-                           deleted_record_policy=checkpoint.deleted_record, watermark_before=state.watermark,
-                           watermark_after=checkpoint.watermark_after)
-        lineage = Lineage(source.id, source.region, source.metadata_prefix, checkpoint.run_id,
-                          datetime.now(timezone.utc), crosswalk.version)
+        report = RunReport(
+            source.id,
+            source.region,
+            checkpoint.run_id,
+            resumed=resumed,
+            started_at=checkpoint.started_at,
+            granularity=checkpoint.granularity,
+            deleted_record_policy=checkpoint.deleted_record,
+            watermark_before=state.watermark,
+            watermark_after=checkpoint.watermark_after,
+        )
+        lineage = Lineage(
+            source.id, source.region, source.metadata_prefix, checkpoint.run_id, datetime.now(UTC), crosswalk.version
+        )
 
         def save() -> None:
             checkpoint.next_chunk = harvester.writer.seq
@@ -74,16 +112,29 @@ def run_source(source: Source, data_dir: Storage | Path | str, *, full: bool = F
                 _count(report, harvester.totals())
                 progress(report, time.monotonic() - t0)
 
-        harvester = Harvester(source, storage, checkpoint, client, Mapper(source, crosswalk, lineage, pool), save,
-                              chunk_rows=chunk_rows, progress=tick)
+        harvester = Harvester(
+            source,
+            storage,
+            checkpoint,
+            client,
+            Mapper(source, crosswalk, lineage, pool),
+            save,
+            chunk_rows=chunk_rows,
+            progress=tick,
+        )
         save()
         failure = None
         try:
             harvester.run()
-            if checkpoint.units and checkpoint.all_done() and not checkpoint.ranged \
-                    and census_wanted(source, checkpoint.deleted_record):
-                files, report.census_tombstones = take_census(client, source, storage, lineage,
-                                                              checkpoint.watermark_after)
+            if (
+                checkpoint.units
+                and checkpoint.all_done()
+                and not checkpoint.ranged
+                and census_wanted(source, checkpoint.deleted_record)
+            ):
+                files, report.census_tombstones = take_census(
+                    client, source, storage, lineage, checkpoint.watermark_after
+                )
                 last = checkpoint.units[-1]
                 last.chunks += files
                 last.records += report.census_tombstones
@@ -91,20 +142,31 @@ def run_source(source: Source, data_dir: Storage | Path | str, *, full: bool = F
                 save()
         except HarvestError as exc:
             failure = exc
-            harvester.abort()   # uncommitted pages are fetched again when the run resumes
+            harvester.abort()  # uncommitted pages are fetched again when the run resumes
         return _close(source, storage, state, checkpoint, harvester, client, report, failure, reports, t0)
 
 
-def _start(source: Source, storage: Storage, state: SourceState, client: OAIClient, state_id: str, *,
-           full: bool, from_: str | None, until: str | None, restart: bool, identified: dict | None,
-           run_id: str | None) -> tuple[Checkpoint, bool]:
+def _start(
+    source: Source,
+    storage: Storage,
+    state: SourceState,
+    client: OAIClient,
+    state_id: str,
+    *,
+    full: bool,
+    from_: str | None,
+    until: str | None,
+    restart: bool,
+    identified: dict | None,
+    run_id: str | None,
+) -> tuple[Checkpoint, bool]:
     """The checkpoint of the interrupted run, or a new plan; files of the run that no checkpoint
     names (renamed into place just before a kill) are removed, as their pages are fetched again."""
     saved = state.in_progress
     if saved and not (full or from_ or until or restart) and saved.get("metadata_prefix") == source.metadata_prefix:
         checkpoint, resumed = Checkpoint.from_dict(saved, f"[{source.id}] {state_file(state_id)}"), True
         for unit in checkpoint.units:
-            if unit.status == "active" and unit.token is None:   # no token to continue from: start it over
+            if unit.status == "active" and unit.token is None:  # no token to continue from: start it over
                 for rel in unit.restart():
                     storage.delete(rel)
                 unit.status = "pending"
@@ -123,9 +185,18 @@ def _count(report: RunReport, totals: dict[str, int]) -> None:
         setattr(report, name, value)
 
 
-def _close(source: Source, storage: Storage, state: SourceState, checkpoint: Checkpoint, harvester: Harvester,
-           client: OAIClient, report: RunReport, failure: HarvestError | None, reports: str | None,
-           t0: float) -> RunReport:
+def _close(
+    source: Source,
+    storage: Storage,
+    state: SourceState,
+    checkpoint: Checkpoint,
+    harvester: Harvester,
+    client: OAIClient,
+    report: RunReport,
+    failure: HarvestError | None,
+    reports: str | None,
+    t0: float,
+) -> RunReport:
     _count(report, harvester.totals())
     before, t = checkpoint.transferred, client.transfer
     report.requests, report.retries = before.requests + t.requests, before.retries + t.retries
@@ -136,7 +207,7 @@ def _close(source: Source, storage: Storage, state: SourceState, checkpoint: Che
     report.files = checkpoint.files
     if failure is not None:
         report.status = "failed"
-        checkpoint.errors = list(report.errors)   # what the resumed run still owns
+        checkpoint.errors = list(report.errors)  # what the resumed run still owns
         checkpoint.warnings = report.warnings + [f"an earlier attempt failed: {failure}"]
         report.errors.append(f"{failure} — the next run resumes from the checkpoint")
         checkpoint.transferred = Transferred(report.requests, report.retries, report.bytes, report.wait_seconds)
@@ -146,15 +217,41 @@ def _close(source: Source, storage: Storage, state: SourceState, checkpoint: Che
         report.status = "complete" if checkpoint.all_done() and not report.errors else "partial"
         state.in_progress = None
     report.seconds = round(time.monotonic() - t0, 3)
-    return close_run(storage, source, state, report, ranged=checkpoint.ranged, full=checkpoint.full,
-                     known_fills=harvester.writer.fills, reports=reports)
+    return close_run(
+        storage,
+        source,
+        state,
+        report,
+        ranged=checkpoint.ranged,
+        full=checkpoint.full,
+        known_fills=harvester.writer.fills,
+        reports=reports,
+    )
 
 
-def _unplanned(source: Source, storage: Storage, state: SourceState, client: OAIClient, exc: HarvestError,
-               run_id: str | None, reports: str | None, t0: float) -> RunReport:
+def _unplanned(
+    source: Source,
+    storage: Storage,
+    state: SourceState,
+    client: OAIClient,
+    exc: HarvestError,
+    run_id: str | None,
+    reports: str | None,
+    t0: float,
+) -> RunReport:
     t = client.transfer
-    report = RunReport(source.id, source.region, run_id or new_run_id(), status="failed", started_at=utc_now(),
-                       errors=[str(exc)], watermark_before=state.watermark, requests=t.requests,
-                       retries=t.retries, wait_seconds=round(t.wait_seconds, 3), warnings=list(t.events))
+    report = RunReport(
+        source.id,
+        source.region,
+        run_id or new_run_id(),
+        status="failed",
+        started_at=utc_now(),
+        errors=[str(exc)],
+        watermark_before=state.watermark,
+        requests=t.requests,
+        retries=t.retries,
+        wait_seconds=round(t.wait_seconds, 3),
+        warnings=list(t.events),
+    )
     report.seconds = round(time.monotonic() - t0, 3)
     return close_run(storage, source, state, report, ranged=True, full=False, reports=reports)

@@ -1,6 +1,7 @@
 """The harvested datasets: records, raw and quarantine, hive-partitioned by region and source
 (`<table>/region=…/source_id=…/part-<run>-<chunk>.parquet`), their committed files and how to
 read them. Partition columns live in the paths only (Spark's convention)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,7 +27,7 @@ def committed_files(storage: Storage | Path, table: str, source_id: str | None =
     return storage.glob(f"{table}/region=*/source_id={source_id or '*'}/part-*.parquet")
 
 
-def read_committed(storage: Storage | Path, table: str, source_id: str | None = None) -> "pa.Table":
+def read_committed(storage: Storage | Path, table: str, source_id: str | None = None) -> pa.Table:
     """Every committed row of a table (optionally one source's), without partition columns."""
     import pyarrow as pa
 

@@ -5,6 +5,7 @@ The fill counts come from the records files' footers, where their writer put the
 (files from before that are read with pyarrow, one row group at a time, only the columns needed);
 quarantine files are read the same way. Its memory is one row group's whatever the partner's
 size, and it needs no DuckDB."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,23 @@ from pathlib import Path
 from harvest.config.schemas import declared
 from harvest.store.storage import Storage, as_storage
 
-DESCRIPTIVE = [f["name"] for f in declared("records")["fields"]
-               if f["name"] not in ("source_id", "region", "oai_identifier", "datestamp", "deleted", "set_specs",
-                                    "metadata_prefix", "run_id", "harvested_at", "crosswalk_version")]
+DESCRIPTIVE = [
+    f["name"]
+    for f in declared("records")["fields"]
+    if f["name"]
+    not in (
+        "source_id",
+        "region",
+        "oai_identifier",
+        "datestamp",
+        "deleted",
+        "set_specs",
+        "metadata_prefix",
+        "run_id",
+        "harvested_at",
+        "crosswalk_version",
+    )
+]
 LIST_FIELDS = {f["name"] for f in declared("records")["fields"] if isinstance(f["type"], dict)}
 EXAMPLES = 3
 _BATCH = 5000
@@ -63,7 +78,7 @@ class FillCounts:
                 n -= _filled(others.column(name), name in LIST_FIELDS)
             filled[name] += n
 
-    def merge(self, other: "FillCounts") -> None:
+    def merge(self, other: FillCounts) -> None:
         self.live += other.live
         for name, n in other.filled.items():
             self.filled[name] += n
@@ -75,7 +90,7 @@ class FillCounts:
         return json.dumps(self.as_dict(), sort_keys=True)
 
     @classmethod
-    def of_dict(cls, data: dict) -> "FillCounts | None":
+    def of_dict(cls, data: dict) -> FillCounts | None:
         """Counts stored by as_dict; None when they were taken over other fields than today's."""
         if set(data.get("filled", ())) != set(DESCRIPTIVE):
             return None
@@ -84,12 +99,12 @@ class FillCounts:
         return counts
 
     @classmethod
-    def of_file(cls, storage: Storage, rel: str) -> "FillCounts":
+    def of_file(cls, storage: Storage, rel: str) -> FillCounts:
         """From the file's footer when its writer put the counts there, else from its columns."""
         stored = (storage.read_metadata(rel).metadata or {}).get(FILL_KEY.encode())
         if stored is not None:
             counts = cls.of_dict(json.loads(stored))
-            if counts is not None:   # same fields as now (else count again)
+            if counts is not None:  # same fields as now (else count again)
                 return counts
         counts = cls()
         for batch in storage.iter_batches(rel, _BATCH, ["deleted", *DESCRIPTIVE]):
@@ -127,12 +142,14 @@ def validation_report(storage: Storage | Path, files: list[str], known: dict[str
                     counts[reason] = counts.get(reason, 0) + 1
                     ex = examples.setdefault(reason, [])
                     ex.append({"oai_identifier": oai_id, "detail": detail, "page_url": url})
-                    if len(ex) > 4 * EXAMPLES:   # keep the smallest few only: bounded memory
+                    if len(ex) > 4 * EXAMPLES:  # keep the smallest few only: bounded memory
                         ex.sort(key=_example_order)
                         del ex[EXAMPLES:]
         for reason in sorted(counts, key=lambda r: (-counts[r], r is None, r or "")):
-            report["quarantine"][reason] = {"count": counts[reason],
-                                            "examples": sorted(examples[reason], key=_example_order)[:EXAMPLES]}
+            report["quarantine"][reason] = {
+                "count": counts[reason],
+                "examples": sorted(examples[reason], key=_example_order)[:EXAMPLES],
+            }
     return report
 
 

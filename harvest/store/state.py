@@ -5,6 +5,7 @@ our clock), re-sent in the granularity Identify declares, minus a small overlap 
 stamped during the previous harvest are not skipped. Records re-sent in the overlap are harmless:
 consolidation keeps one row per (source, identifier).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -21,11 +22,11 @@ OVERLAP_DAYS = timedelta(days=1)
 @dataclass
 class SourceState:
     source_id: str
-    watermark: str | None = None          # responseDate at the start of the last complete harvest
+    watermark: str | None = None  # responseDate at the start of the last complete harvest
     granularity: str | None = None
     last_run_id: str | None = None
     last_status: str | None = None
-    in_progress: dict | None = None       # the checkpoint of an unfinished run (harvest.runs.checkpoint)
+    in_progress: dict | None = None  # the checkpoint of an unfinished run (harvest.runs.checkpoint)
 
     def next_from(self, granularity: str) -> str | None:
         """The `from` of the next incremental harvest: watermark minus overlap, in `granularity`."""

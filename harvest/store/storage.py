@@ -9,6 +9,7 @@ a listing by glob pattern, and Parquet readers and writers. DuckDB reads the dat
 
 pyarrow is imported on first use, not with the module: reading state and reports does not load it.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -16,9 +17,10 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -125,7 +127,7 @@ class Storage:
             yield
 
     # ---- Parquet -----------------------------------------------------------------------------
-    def parquet_writer(self, rel: str, schema: "pa.Schema", **options) -> "pq.ParquetWriter":
+    def parquet_writer(self, rel: str, schema: pa.Schema, **options) -> pq.ParquetWriter:
         """A Parquet writer creating `rel` (write it under a temporary name and `rename` it)."""
         import pyarrow.parquet as pq
 
@@ -138,7 +140,7 @@ class Storage:
         with open(self.root / rel, "rb") as fh:
             os.fsync(fh.fileno())
 
-    def parquet_file(self, rel: str) -> "pq.ParquetFile":
+    def parquet_file(self, rel: str) -> pq.ParquetFile:
         """A Parquet file to read row group by row group. pyarrow pre-buffers by default, and
         iter_batches then reads every row group it will return up front: memory would grow with
         the file. Without it a reader holds one row group."""
@@ -150,17 +152,17 @@ class Storage:
         """A Parquet file's record batches, one row group read at a time."""
         return self.parquet_file(rel).iter_batches(batch_size=batch_size, columns=columns)
 
-    def read_table(self, rel: str, **options) -> "pa.Table":
+    def read_table(self, rel: str, **options) -> pa.Table:
         import pyarrow.parquet as pq
 
         return pq.read_table(self.root / rel, **options)
 
-    def read_metadata(self, rel: str) -> "pq.FileMetaData":
+    def read_metadata(self, rel: str) -> pq.FileMetaData:
         import pyarrow.parquet as pq
 
         return pq.read_metadata(self.root / rel)
 
 
-def as_storage(where: "Storage | str | Path") -> Storage:
+def as_storage(where: Storage | str | Path) -> Storage:
     """A Storage for a data folder given as a path (the library's callers pass either)."""
     return where if isinstance(where, Storage) else Storage(where)

@@ -4,6 +4,7 @@ dot-prefixed temporary names that readers ignore and renamed into place together
 Rows arrive as Arrow tables of the declared schema (a page's, from harvest.records) or one by one
 (census tombstones, retransformed records); each file is written in row groups of `flush_rows`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,14 +26,38 @@ if TYPE_CHECKING:
 _LIST = ".list.element"
 TABLE_PARQUET = {
     "records": {
-        "use_dictionary": ["set_specs" + _LIST, "metadata_prefix", "subjects" + _LIST, "publisher",
-                           "publication_year", "resource_type", "language", "license", "run_id", "harvested_at",
-                           "crosswalk_version", *(f"creators{_LIST}.{f}" for f in ("name", "family_name", "affiliation")),
-                           f"identifiers{_LIST}.scheme", *(f"related_identifiers{_LIST}.{f}" for f in ("relation", "scheme")),
-                           *(f"originals{_LIST}.{f}" for f in ("field", "value"))],
-        "write_statistics": ["oai_identifier", "datestamp", "deleted", "metadata_prefix", "publisher", "publication_year",
-                             "resource_type", "language", "license", "primary_pid", "run_id", "harvested_at",
-                             "crosswalk_version"],
+        "use_dictionary": [
+            "set_specs" + _LIST,
+            "metadata_prefix",
+            "subjects" + _LIST,
+            "publisher",
+            "publication_year",
+            "resource_type",
+            "language",
+            "license",
+            "run_id",
+            "harvested_at",
+            "crosswalk_version",
+            *(f"creators{_LIST}.{f}" for f in ("name", "family_name", "affiliation")),
+            f"identifiers{_LIST}.scheme",
+            *(f"related_identifiers{_LIST}.{f}" for f in ("relation", "scheme")),
+            *(f"originals{_LIST}.{f}" for f in ("field", "value")),
+        ],
+        "write_statistics": [
+            "oai_identifier",
+            "datestamp",
+            "deleted",
+            "metadata_prefix",
+            "publisher",
+            "publication_year",
+            "resource_type",
+            "language",
+            "license",
+            "primary_pid",
+            "run_id",
+            "harvested_at",
+            "crosswalk_version",
+        ],
     },
     "raw": {
         "use_dictionary": ["metadata_prefix", "run_id", "harvested_at"],
@@ -49,8 +74,16 @@ class PartitionWriter:
     """One table's rows of one chunk into one Parquet file, committed atomically. Rows given one by
     one become Arrow every `batch_rows`; tables are kept until `flush_rows` rows make a row group."""
 
-    def __init__(self, storage: Storage | Path, table: str, region: str, source_id: str, name: str,
-                 flush_rows: int = 5000, batch_rows: int = 1000):
+    def __init__(
+        self,
+        storage: Storage | Path,
+        table: str,
+        region: str,
+        source_id: str,
+        name: str,
+        flush_rows: int = 5000,
+        batch_rows: int = 1000,
+    ):
         self.storage, self.table = as_storage(storage), table
         folder = partition_dir(table, region, source_id)
         self.final = f"{folder}/part-{name}.parquet"
@@ -59,10 +92,10 @@ class PartitionWriter:
         self.flush_rows = flush_rows
         self.batch_rows = min(batch_rows, flush_rows)
         self.rows = 0
-        self._tables: list = []   # Arrow tables waiting for their row group
+        self._tables: list = []  # Arrow tables waiting for their row group
         self._pending = 0
-        self._writer = None       # a ParquetWriter once the first row group is written
-        self._fill = FillCounts() if table == "records" else None   # for the file's footer
+        self._writer = None  # a ParquetWriter once the first row group is written
+        self._fill = FillCounts() if table == "records" else None  # for the file's footer
 
     def add(self, row: tuple | dict) -> None:
         self.buffer.rows.append(row)
@@ -70,12 +103,12 @@ class PartitionWriter:
         if len(self.buffer) >= self.batch_rows:
             self._keep(self.buffer.take())
 
-    def add_table(self, table: "pa.Table") -> None:
+    def add_table(self, table: pa.Table) -> None:
         if table.num_rows:
             self.rows += table.num_rows
             self._keep(table)
 
-    def _keep(self, table: "pa.Table") -> None:
+    def _keep(self, table: pa.Table) -> None:
         self._tables.append(table)
         self._pending += table.num_rows
         if self._pending >= self.flush_rows:
@@ -89,13 +122,14 @@ class PartitionWriter:
         import pyarrow as pa
 
         if self._writer is None:
-            self._writer = self.storage.parquet_writer(self.tmp, self.buffer.schema, compression="zstd",
-                                                       **TABLE_PARQUET.get(self.table, {}))
-        table = pa.concat_tables(self._tables)   # no copy: the tables become the row group's chunks
+            self._writer = self.storage.parquet_writer(
+                self.tmp, self.buffer.schema, compression="zstd", **TABLE_PARQUET.get(self.table, {})
+            )
+        table = pa.concat_tables(self._tables)  # no copy: the tables become the row group's chunks
         self._tables, self._pending = [], 0
-        if self._fill is not None:   # counted per row group: a few compute calls for thousands of rows
+        if self._fill is not None:  # counted per row group: a few compute calls for thousands of rows
             self._fill.add(table)
-        self._writer.write_table(table, row_group_size=max(len(table), 1))   # one row group
+        self._writer.write_table(table, row_group_size=max(len(table), 1))  # one row group
 
     def seal(self) -> str | None:
         """Finish the temporary file and make it durable, still under its temporary name (None
@@ -103,7 +137,7 @@ class PartitionWriter:
         self.flush()
         if self._writer is None:
             return None
-        if self._fill is not None:   # the validation report reads this, not the records again
+        if self._fill is not None:  # the validation report reads this, not the records again
             self._writer.add_key_value_metadata({FILL_KEY: self._fill.dumps()})
         self._writer.close()
         self._writer = None
@@ -141,7 +175,7 @@ class ChunkWriter:
         storage = as_storage(storage)
         self.storage, self.region, self.source_id, self.run_id = storage, region, source_id, run_id
         self.seq = seq
-        self.fills: dict[str, dict] = {}   # committed records files: their fill counts
+        self.fills: dict[str, dict] = {}  # committed records files: their fill counts
         self.writers = self._open()
 
     def _open(self) -> dict[str, PartitionWriter]:
@@ -155,7 +189,7 @@ class ChunkWriter:
     def add(self, table: str, row: tuple | dict) -> None:
         self.writers[table].add(row)
 
-    def add_tables(self, tables: dict[str, "pa.Table"]) -> None:
+    def add_tables(self, tables: dict[str, pa.Table]) -> None:
         """A page's tables (harvest.records.pages.PageTables.tables)."""
         for name, table in tables.items():
             self.writers[name].add_table(table)

@@ -1,4 +1,5 @@
 """Source configs: valid files load; every kind of mistake names the file, the field and the value."""
+
 from __future__ import annotations
 
 import textwrap
@@ -36,20 +37,28 @@ def test_a_minimal_config_gets_defaults(tmp_path):
     assert (src.id, src.region, src.sets, src.schedule) == ("repo-a", "europe", (), None)
     assert src.politeness.max_retries == 5 and src.politeness.max_page_mb == 256
     assert src.crosswalk_name == "oai_dc"
-    bigger = load_source(write(tmp_path, "repo-z.yaml", GOOD.format(id="repo-z").replace(
-        "name: Example repository", "name: x\npoliteness: {max_page_mb: 1024}")))
+    bigger = load_source(
+        write(
+            tmp_path,
+            "repo-z.yaml",
+            GOOD.format(id="repo-z").replace("name: Example repository", "name: x\npoliteness: {max_page_mb: 1024}"),
+        )
+    )
     assert bigger.politeness.max_page_mb == 1024
 
 
-@pytest.mark.parametrize("change, field, words", [
-    (("region: europe", "region: mars"), "region", "'mars' is not one of"),
-    (("endpoint: https://repo.example.org/oai", "endpoint: ftp://repo"), "endpoint", "'ftp://repo'"),
-    (("metadata_prefix: oai_dc\n", ""), "metadata_prefix", "required"),
-    (("name: Example repository", "name: Example\nschedul: '@daily'"), "schedul", "not a known key"),
-    (("name: Example repository", "name: x\npoliteness: {delay_seconds: -1}"), "politeness.delay_seconds", "-1"),
-    (("name: Example repository", "name: x\nsets: ['has space']"), "sets.0", "'has space'"),
-    (("name: Example repository", "name: x\npoliteness: {max_page_mb: 0}"), "politeness.max_page_mb", "0"),
-])
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        (("region: europe", "region: mars"), "region", "'mars' is not one of"),
+        (("endpoint: https://repo.example.org/oai", "endpoint: ftp://repo"), "endpoint", "'ftp://repo'"),
+        (("metadata_prefix: oai_dc\n", ""), "metadata_prefix", "required"),
+        (("name: Example repository", "name: Example\nschedul: '@daily'"), "schedul", "not a known key"),
+        (("name: Example repository", "name: x\npoliteness: {delay_seconds: -1}"), "politeness.delay_seconds", "-1"),
+        (("name: Example repository", "name: x\nsets: ['has space']"), "sets.0", "'has space'"),
+        (("name: Example repository", "name: x\npoliteness: {max_page_mb: 0}"), "politeness.max_page_mb", "0"),
+    ],
+)
 def test_errors_name_file_field_and_value(tmp_path, change, field, words):
     path = write(tmp_path, "repo-b.yaml", GOOD.format(id="repo-b").replace(*change))
     with pytest.raises(ConfigError) as exc:
@@ -113,9 +122,14 @@ def test_a_field_map_makes_a_new_format_harvestable_without_code(tmp_path):
     page = (DATA / "fieldmaps" / "qdc_getrecord.xml").read_bytes().replace(b"GetRecord>", b"ListRecords>")
     identify = Provider(partner("eosc-zenodo"), "http://127.0.0.1/oai").handle({"verb": ["Identify"]})[1]
     with ScriptedServer([(200, {}, identify), (200, {}, page)]) as srv:
-        write(tmp_path, "epubs.yaml", GOOD.format(id="epubs").replace("https://repo.example.org/oai", srv.url)
-              .replace("metadata_prefix: oai_dc", "metadata_prefix: qdc\nfield_map: fieldmaps/qdc.yaml\nwindow: none"))
-        (src,) = load_sources(tmp_path)                    # the map folder holds no source configs
+        write(
+            tmp_path,
+            "epubs.yaml",
+            GOOD.format(id="epubs")
+            .replace("https://repo.example.org/oai", srv.url)
+            .replace("metadata_prefix: oai_dc", "metadata_prefix: qdc\nfield_map: fieldmaps/qdc.yaml\nwindow: none"),
+        )
+        (src,) = load_sources(tmp_path)  # the map folder holds no source configs
         assert src.crosswalk_name == str((tmp_path / "fieldmaps" / "qdc.yaml").resolve())
         report = run_source(src, tmp_path / "data")
     assert report.status == "complete" and report.records == 1

@@ -10,12 +10,13 @@ vocabulary of all their formats. Formats another module registers (rif, marc21) 
 when importable. Example counts are modest so the file runs in seconds. Hypothesis keeps its
 example database in .hypothesis/ (which carries its own .gitignore).
 """
+
 from __future__ import annotations
 
 import copy
 import importlib
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 
 import pytest
 from hypothesis import HealthCheck, event, given, note, settings
@@ -25,6 +26,7 @@ from lxml import etree
 
 import harvest.crosswalk.datacite  # noqa: F401  (registration side effect)
 import harvest.crosswalk.oai_dc  # noqa: F401
+from harvest.config.schemas import declared
 from harvest.crosswalk import REGISTRY, Unmappable, get_crosswalk
 from harvest.crosswalk.base import Crosswalk, local
 from harvest.crosswalk.fieldmap import load_field_map
@@ -33,29 +35,40 @@ from harvest.demo.formats import SERIALISERS
 from harvest.demo.partners import PARTNERS
 from harvest.oai.page import OAI_NS
 from harvest.records.rows import Lineage, map_record
-from harvest.config.schemas import declared
 from harvest.records.tables import ColumnBuffer
 from tests.conftest import DATA
 
-for _module in ("rif", "rifcs", "marc21", "marcxml"):   # crosswalks other modules may add
+for _module in ("rif", "rifcs", "marc21", "marcxml"):  # crosswalks other modules may add
     try:
         importlib.import_module(f"harvest.crosswalk.{_module}")
     except ImportError:
         pass
 try:
-    get_crosswalk("oai_dc")                 # registers whatever get_crosswalk knows about
-except ImportError:                         # a module get_crosswalk names is not there (yet)
+    get_crosswalk("oai_dc")  # registers whatever get_crosswalk knows about
+except ImportError:  # a module get_crosswalk names is not there (yet)
     pass
 
-PROPS = settings(max_examples=200, deadline=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                        HealthCheck.filter_too_much])
+PROPS = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 # The descriptive fields a crosswalk returns: every records column but the header and lineage ones
 # map_record adds (title .. related_identifiers, and whatever the schema adds to them later).
-NOT_DESCRIPTIVE = {"source_id", "region", "oai_identifier", "datestamp", "deleted", "set_specs",
-                   "metadata_prefix", "run_id", "harvested_at", "crosswalk_version"}
+NOT_DESCRIPTIVE = {
+    "source_id",
+    "region",
+    "oai_identifier",
+    "datestamp",
+    "deleted",
+    "set_specs",
+    "metadata_prefix",
+    "run_id",
+    "harvested_at",
+    "crosswalk_version",
+}
 DESCRIPTIVE = [f["name"] for f in declared("records")["fields"] if f["name"] not in NOT_DESCRIPTIVE]
-UTC = timezone.utc
+UTC = UTC
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 _OAI = "{%s}" % OAI_NS
@@ -63,10 +76,11 @@ _OAI = "{%s}" % OAI_NS
 
 # ---- the crosswalks under test, one per function ------------------------------------------------
 
+
 def _crosswalks() -> dict[str, object]:
     by_fn: dict[object, list] = {}
     for name, cw in sorted(REGISTRY.items()):
-        if name.startswith("test_"):                       # registered for a moment by other tests
+        if name.startswith("test_"):  # registered for a moment by other tests
             continue
         by_fn.setdefault(cw.fn, []).append(cw)
     out = {"+".join(c.name for c in cws): cws[0] for cws in by_fn.values()}
@@ -81,14 +95,16 @@ NAMES = sorted(CROSSWALKS)
 
 # ---- real samples: demo records in each format and the captured fixtures ------------------------
 
+
 def _demo_documents() -> list[bytes]:
     """A few live (and broken) demo works per format, each wrapped in an OAI <metadata>."""
     docs = []
     for prefix, serialise in SERIALISERS.items():
         for p in [p for p in PARTNERS if prefix in p.formats][:2]:
             for r in [r for r in records_for(p.id) if not r.deleted][:6]:
-                docs.append((f'<metadata xmlns="{OAI_NS}" xmlns:xsi="{XSI}">' + serialise(r.work, p)
-                             + "</metadata>").encode())
+                docs.append(
+                    (f'<metadata xmlns="{OAI_NS}" xmlns:xsi="{XSI}">' + serialise(r.work, p) + "</metadata>").encode()
+                )
     return docs
 
 
@@ -128,7 +144,7 @@ def _maps(cw, el) -> bool:
     try:
         cw.fn(el)
         return True
-    except Exception:       # noqa: BLE001 - only choosing samples; test_every_sample_... checks them
+    except Exception:  # noqa: BLE001 - only choosing samples; test_every_sample_... checks them
         return False
 
 
@@ -155,28 +171,115 @@ _EXTRA = {
     "marc": dict(
         names=["collection", "record", "leader", "controlfield", "datafield", "subfield"],
         namespaces=["http://www.loc.gov/MARC21/slim"],
-        attributes=[("tag", t) for t in ("001", "003", "008", "020", "022", "024", "035", "041", "100",
-                                         "110", "245", "246", "260", "264", "300", "336", "500", "506",
-                                         "520", "540", "650", "653", "655", "700", "710", "773", "856")]
-        + [("code", c) for c in "abcdeghnopqtuvxyz2"] + [("ind1", i) for i in " 0127"]
-        + [("ind2", i) for i in " 0147"] + [("type", "Bibliographic")]),
+        attributes=[
+            ("tag", t)
+            for t in (
+                "001",
+                "003",
+                "008",
+                "020",
+                "022",
+                "024",
+                "035",
+                "041",
+                "100",
+                "110",
+                "245",
+                "246",
+                "260",
+                "264",
+                "300",
+                "336",
+                "500",
+                "506",
+                "520",
+                "540",
+                "650",
+                "653",
+                "655",
+                "700",
+                "710",
+                "773",
+                "856",
+            )
+        ]
+        + [("code", c) for c in "abcdeghnopqtuvxyz2"]
+        + [("ind1", i) for i in " 0127"]
+        + [("ind2", i) for i in " 0147"]
+        + [("type", "Bibliographic")],
+    ),
     "rif": dict(
-        names=["registryObjects", "registryObject", "key", "originatingSource", "collection", "activity",
-               "party", "service", "name", "namePart", "identifier", "location", "address",
-               "electronic", "value", "description", "subject", "rights", "licence", "accessRights",
-               "rightsStatement", "dates", "date", "relatedInfo", "relatedObject", "relation",
-               "citationInfo", "citationMetadata", "publisher", "title", "contributor",
-               "fullCitation", "coverage", "temporal"],
+        names=[
+            "registryObjects",
+            "registryObject",
+            "key",
+            "originatingSource",
+            "collection",
+            "activity",
+            "party",
+            "service",
+            "name",
+            "namePart",
+            "identifier",
+            "location",
+            "address",
+            "electronic",
+            "value",
+            "description",
+            "subject",
+            "rights",
+            "licence",
+            "accessRights",
+            "rightsStatement",
+            "dates",
+            "date",
+            "relatedInfo",
+            "relatedObject",
+            "relation",
+            "citationInfo",
+            "citationMetadata",
+            "publisher",
+            "title",
+            "contributor",
+            "fullCitation",
+            "coverage",
+            "temporal",
+        ],
         namespaces=["http://ands.org.au/standards/rif-cs/registryObjects"],
-        attributes=[("type", t) for t in ("doi", "handle", "uri", "url", "local", "dataset", "collection",
-                                          "primary", "full", "brief", "dc.issued", "issued", "created",
-                                          "anzsrc-for", "local", "text", "hasCollector", "isPartOf")]
-        + [("group", "ARDC"), ("dateFormat", "W3CDTF"), ("rightsUri", "https://creativecommons.org/licenses/by/4.0/"),
-           ("target", "directDownload"), ("style", "APA")]),
+        attributes=[
+            ("type", t)
+            for t in (
+                "doi",
+                "handle",
+                "uri",
+                "url",
+                "local",
+                "dataset",
+                "collection",
+                "primary",
+                "full",
+                "brief",
+                "dc.issued",
+                "issued",
+                "created",
+                "anzsrc-for",
+                "local",
+                "text",
+                "hasCollector",
+                "isPartOf",
+            )
+        ]
+        + [
+            ("group", "ARDC"),
+            ("dateFormat", "W3CDTF"),
+            ("rightsUri", "https://creativecommons.org/licenses/by/4.0/"),
+            ("target", "directDownload"),
+            ("style", "APA"),
+        ],
+    ),
 }
 _COMMON_NAMES = ["metadata", "record", "x", "dc", "resource", "title", "identifier", "payload"]
-_COMMON_NS = [None, "", "http://purl.org/dc/elements/1.1/", "http://datacite.org/schema/kernel-4",
-              "urn:x-unknown"]
+_COMMON_NS = [None, "", "http://purl.org/dc/elements/1.1/", "http://datacite.org/schema/kernel-4", "urn:x-unknown"]
 _COMMON_ATTRS = [("{%s}lang" % XML_NS, "en"), ("{%s}type" % XSI, "dcterms:URI"), ("type", "DOI")]
 
 
@@ -196,8 +299,7 @@ def _vocabulary(name: str) -> dict:
             names.update(extra["names"])
             namespaces.update(extra["namespaces"])
             attributes.update(extra["attributes"])
-    return {"names": sorted(names), "namespaces": sorted(namespaces, key=str),
-            "attributes": sorted(attributes)}
+    return {"names": sorted(names), "namespaces": sorted(namespaces, key=str), "attributes": sorted(attributes)}
 
 
 VOCAB = {name: _vocabulary(name) for name in NAMES}
@@ -206,53 +308,112 @@ VOCAB = {name: _vocabulary(name) for name in NAMES}
 # ---- strategies ----------------------------------------------------------------------------------
 
 INTERESTING = [
-    "", " ", " \n\t ", "x", "10.1234/abc", "doi:10.5072/ABC.1", "https://doi.org/10.1/x", "DOI: 10.1234/a b",
-    "info:doi/10.1234%2Fabc", "10.1234/%E0%A4%A", "%", "hdl:1/2", "http://hdl.handle.net/10.1/2",
-    "20.500.12345/678", "ark:/12345/x", "https://n2t.net/ark:/12345/x", "urn:nbn:de:0000-1234",
-    "arXiv:2101.00001v2", "arxiv:hep-th/9901001", "oai:arXiv.org:2101.0000", "CSTR:12345.11.abc",
-    "https://example.org/landing", "http://", "https://orcid.org/0000-0002-1825-0097", "0000-0002-1825-009X",
-    "2021", "2021-03-15", "c. 1998", "2100-12-31", "1499", "99999", "0", "-1", "1e10", "NaN",
-    "eng", "en-GB", "EN_us", "中文", "xx", "zzz", "https://creativecommons.org/licenses/by-nc-sa/4.0/",
-    "CC0-1.0", "cc-by-4.0", "Apache License 2.0", "info:eu-repo/semantics/openAccess",
-    "http://purl.org/coar/access_right/c_abf2", "http://purl.org/coar/resource_type/c_6501",
-    "http://purl.org/coar/resource_type/c_ffff", "info:eu-repo/semantics/article", "Dataset", "journal article",
-    "Smith, Jane", "Jane Smith", ",", "Smith,", ", Jane", "ORCID", "Issued", "Abstract", "IsPartOf",
-    "\u200b", "\u00a0", "\u2028", "e\u0301", "\U0001f600", "\ud7ff", "\x85", "<&>\"'",
+    "",
+    " ",
+    " \n\t ",
+    "x",
+    "10.1234/abc",
+    "doi:10.5072/ABC.1",
+    "https://doi.org/10.1/x",
+    "DOI: 10.1234/a b",
+    "info:doi/10.1234%2Fabc",
+    "10.1234/%E0%A4%A",
+    "%",
+    "hdl:1/2",
+    "http://hdl.handle.net/10.1/2",
+    "20.500.12345/678",
+    "ark:/12345/x",
+    "https://n2t.net/ark:/12345/x",
+    "urn:nbn:de:0000-1234",
+    "arXiv:2101.00001v2",
+    "arxiv:hep-th/9901001",
+    "oai:arXiv.org:2101.0000",
+    "CSTR:12345.11.abc",
+    "https://example.org/landing",
+    "http://",
+    "https://orcid.org/0000-0002-1825-0097",
+    "0000-0002-1825-009X",
+    "2021",
+    "2021-03-15",
+    "c. 1998",
+    "2100-12-31",
+    "1499",
+    "99999",
+    "0",
+    "-1",
+    "1e10",
+    "NaN",
+    "eng",
+    "en-GB",
+    "EN_us",
+    "中文",
+    "xx",
+    "zzz",
+    "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+    "CC0-1.0",
+    "cc-by-4.0",
+    "Apache License 2.0",
+    "info:eu-repo/semantics/openAccess",
+    "http://purl.org/coar/access_right/c_abf2",
+    "http://purl.org/coar/resource_type/c_6501",
+    "http://purl.org/coar/resource_type/c_ffff",
+    "info:eu-repo/semantics/article",
+    "Dataset",
+    "journal article",
+    "Smith, Jane",
+    "Jane Smith",
+    ",",
+    "Smith,",
+    ", Jane",
+    "ORCID",
+    "Issued",
+    "Abstract",
+    "IsPartOf",
+    "\u200b",
+    "\u00a0",
+    "\u2028",
+    "e\u0301",
+    "\U0001f600",
+    "\ud7ff",
+    "\x85",
+    "<&>\"'",
 ]
 _CHARS = st.characters(exclude_categories=("Cs", "Cc", "Cn"), include_characters="\t\n\r\x7f\x85\x9f")
-TEXTS = st.one_of(           # short: drawing characters one by one is what makes hypothesis slow
+TEXTS = st.one_of(  # short: drawing characters one by one is what makes hypothesis slow
     st.sampled_from(INTERESTING),
     st.sampled_from(INTERESTING),
     st.text(_CHARS, max_size=12),
-    st.tuples(st.sampled_from(INTERESTING), st.text(_CHARS, max_size=4), st.sampled_from(INTERESTING))
-    .map("".join),
+    st.tuples(st.sampled_from(INTERESTING), st.text(_CHARS, max_size=4), st.sampled_from(INTERESTING)).map("".join),
 )
 OPT_TEXT = st.one_of(st.none(), TEXTS)
 RANDOM_NAME = st.tuples(st.sampled_from("abcxyzAZ_"), st.text("abz09_.-\u00e9\u4e2d", max_size=5)).map("".join)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tag(name: str) -> st.SearchStrategy[str]:
     vocab = VOCAB[name]
     local_name = st.one_of(st.sampled_from(vocab["names"]), st.sampled_from(vocab["names"]), RANDOM_NAME)
-    namespace = st.one_of(st.sampled_from(vocab["namespaces"]), st.sampled_from(vocab["namespaces"]),
-                          st.text("abz09_.-/", max_size=6).map(lambda n: f"http://example.org/ns/{n}"))
+    namespace = st.one_of(
+        st.sampled_from(vocab["namespaces"]),
+        st.sampled_from(vocab["namespaces"]),
+        st.text("abz09_.-/", max_size=6).map(lambda n: f"http://example.org/ns/{n}"),
+    )
     return st.builds(lambda ns, n: etree.QName(ns or None, n).text, namespace, local_name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _attribute(name: str) -> st.SearchStrategy[tuple[str, str]]:
     known = st.sampled_from(VOCAB[name]["attributes"])
     return st.one_of(known, st.tuples(known.map(lambda a: a[0]), TEXTS), st.tuples(RANDOM_NAME, TEXTS))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _attributes(name: str) -> st.SearchStrategy[dict]:
     return st.one_of(st.just({}), st.lists(_attribute(name), min_size=1, max_size=2).map(dict))
 
 
 def _comment_text(s: str) -> str:
-    return s.replace("-", "_")                  # '--' and a trailing '-' are not allowed in comments
+    return s.replace("-", "_")  # '--' and a trailing '-' are not allowed in comments
 
 
 _TAIL = st.one_of(st.none(), st.none(), st.none(), TEXTS)
@@ -261,7 +422,7 @@ _ONE_IN_TWENTY = st.integers(0, 19)
 MAX_DEPTH = 3
 
 
-@lru_cache(maxsize=None)
+@cache
 def trees(name: str, depth: int = 0) -> st.SearchStrategy:
     """Random elements with attributes, text, children (some of them comments) and tails.
 
@@ -288,7 +449,7 @@ def trees(name: str, depth: int = 0) -> st.SearchStrategy:
 _EDITS = st.sampled_from(["text", "tail", "attr", "delete", "insert", "duplicate", "clear"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def mutated(name: str) -> st.SearchStrategy:
     """A real sample of the format with random edits: texts, attributes, deletions, insertions."""
     docs = st.sampled_from(SAMPLES[name])
@@ -323,6 +484,7 @@ def mutated(name: str) -> st.SearchStrategy:
 
 def metadata_payloads(name: str):
     """A <metadata> element holding random trees, or a mutated real record of the format."""
+
     def wrap(children):
         md = etree.Element(_OAI + "metadata")
         md.extend(children)
@@ -334,9 +496,16 @@ def metadata_payloads(name: str):
 
 # ---- the contract --------------------------------------------------------------------------------
 
-HEADER = {"oai_identifier": "oai:test:1", "datestamp": datetime(2024, 1, 2, tzinfo=UTC), "deleted": False,
-          "set_specs": ["s"], "metadata_prefix": "test", "run_id": "run-1",
-          "harvested_at": datetime(2024, 1, 3, tzinfo=UTC), "crosswalk_version": "test/1"}
+HEADER = {
+    "oai_identifier": "oai:test:1",
+    "datestamp": datetime(2024, 1, 2, tzinfo=UTC),
+    "deleted": False,
+    "set_specs": ["s"],
+    "metadata_prefix": "test",
+    "run_id": "run-1",
+    "harvested_at": datetime(2024, 1, 3, tzinfo=UTC),
+    "crosswalk_version": "test/1",
+}
 
 
 def assert_fits_records(row: dict) -> None:
@@ -393,6 +562,7 @@ def test_every_sample_of_every_format_maps_or_is_unmappable(name):
 
 # ---- (a) arbitrary XML ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", NAMES)
 @PROPS
 @given(data=st.data())
@@ -413,7 +583,7 @@ def test_truncated_records_map_or_are_unmappable(name, data):
     cut = data.draw(st.integers(0, len(doc)), label="cut at byte")
     try:
         root = etree.fromstring(doc[:cut], _RECOVER)
-    except etree.XMLSyntaxError:                      # nothing left to recover (e.g. an empty prefix)
+    except etree.XMLSyntaxError:  # nothing left to recover (e.g. an empty prefix)
         return
     for md in metadata_elements(root):
         check_contract(CROSSWALKS[name], md)
@@ -421,14 +591,25 @@ def test_truncated_records_map_or_are_unmappable(name, data):
 
 # ---- (c) whole records through map_record --------------------------------------------------------
 
-_DATETIMES = st.one_of(                 # years 1-9999: with an offset, UTC may fall outside them
-    st.datetimes(), st.sampled_from([datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)]))
+_DATETIMES = st.one_of(  # years 1-9999: with an offset, UTC may fall outside them
+    st.datetimes(), st.sampled_from([datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59)])
+)
 _OFFSETS = st.sampled_from(["Z", "", "+00:00", "+01:00", "-05:00", "+14:00", "-12:00", "+05:30"])
 DATESTAMPS = st.one_of(
     st.tuples(_DATETIMES, _OFFSETS).map(lambda t: t[0].strftime("%Y-%m-%dT%H:%M:%S") + t[1]),
     _DATETIMES.map(lambda d: d.strftime("%Y-%m-%d")),
-    st.sampled_from(["", " ", "2024-13-01", "2024-02-30", "yesterday", "2024-01-01T25:00:00Z",
-                     "２０２４-01-01", "2024-01-01T00:00:00.123456Z"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "2024-13-01",
+            "2024-02-30",
+            "yesterday",
+            "2024-01-01T25:00:00Z",
+            "２０２４-01-01",
+            "2024-01-01T00:00:00.123456Z",
+        ]
+    ),
     TEXTS,
 )
 
@@ -436,16 +617,18 @@ DATESTAMPS = st.one_of(
 @st.composite
 def oai_records(draw, name: str):
     record = etree.Element(_OAI + "record", nsmap={None: OAI_NS})
-    if draw(_ONE_IN_TWENTY):                               # mostly a usable header, sometimes not
+    if draw(_ONE_IN_TWENTY):  # mostly a usable header, sometimes not
         header = etree.SubElement(record, _OAI + "header")
         if draw(_ONE_IN_TEN) == 0:
             header.set("status", draw(st.sampled_from(["deleted", "Deleted", "", "x"])))
         if draw(_ONE_IN_TWENTY):
             etree.SubElement(header, _OAI + "identifier").text = (
-                draw(OPT_TEXT) if draw(_ONE_IN_TWENTY) == 0 else "oai:test:1")
+                draw(OPT_TEXT) if draw(_ONE_IN_TWENTY) == 0 else "oai:test:1"
+            )
         if draw(_ONE_IN_TWENTY):
             etree.SubElement(header, _OAI + "datestamp").text = (
-                draw(st.one_of(st.none(), DATESTAMPS)) if draw(_ONE_IN_TEN) == 0 else "2024-05-06T07:08:09Z")
+                draw(st.one_of(st.none(), DATESTAMPS)) if draw(_ONE_IN_TEN) == 0 else "2024-05-06T07:08:09Z"
+            )
         for spec in draw(st.lists(OPT_TEXT, max_size=2)):
             etree.SubElement(header, _OAI + "setSpec").text = spec
     if draw(_ONE_IN_TWENTY):
@@ -495,9 +678,15 @@ def test_map_record_never_raises(name, data):
     # the harvester's path (finish()'s tuple, structs as tuples) and the dict a crosswalk written
     # the public way returns give the same outcome and the same Arrow rows
     assert cw.values is not None
-    public = map_record(record, Crosswalk(cw.name, cw.version, cw.fn), LINEAGE,
-                        "https://example.org/oai?verb=ListRecords")
-    assert (out.row, out.raw, out.quarantine, out.deleted) == (public.row, public.raw, public.quarantine, public.deleted)
+    public = map_record(
+        record, Crosswalk(cw.name, cw.version, cw.fn), LINEAGE, "https://example.org/oai?verb=ListRecords"
+    )
+    assert (out.row, out.raw, out.quarantine, out.deleted) == (
+        public.row,
+        public.raw,
+        public.quarantine,
+        public.deleted,
+    )
     if out.values is not None:
         fast, slow = ColumnBuffer("records"), ColumnBuffer("records")
         fast.add(out.values)
@@ -506,8 +695,10 @@ def test_map_record_never_raises(name, data):
 
 
 def _record(datestamp: str) -> etree._Element:
-    record = etree.fromstring(f'<record xmlns="{OAI_NS}"><header><identifier>oai:test:1</identifier>'
-                              "<datestamp/></header><metadata><x/></metadata></record>")
+    record = etree.fromstring(
+        f'<record xmlns="{OAI_NS}"><header><identifier>oai:test:1</identifier>'
+        "<datestamp/></header><metadata><x/></metadata></record>"
+    )
     record.find(f"{_OAI}header/{_OAI}datestamp").text = datestamp
     return record
 
@@ -533,8 +724,12 @@ def test_map_record_survives_an_out_of_range_datestamp(datestamp):
 
 # ---- comments and processing instructions are markup, not content --------------------------------
 
-_NOISE_TEXT = st.one_of(st.sampled_from(["Not the title", "10.9999/from-a-comment", "https://example.org/c",
-                                         "2099", "eng", "CC0-1.0", "Dataset"]), TEXTS).map(_comment_text)
+_NOISE_TEXT = st.one_of(
+    st.sampled_from(
+        ["Not the title", "10.9999/from-a-comment", "https://example.org/c", "2099", "eng", "CC0-1.0", "Dataset"]
+    ),
+    TEXTS,
+).map(_comment_text)
 
 
 @st.composite
@@ -620,7 +815,8 @@ def test_a_crosswalk_that_breaks_the_values_contract_is_quarantined_not_misplace
         f'<record xmlns="{OAI_NS}"><header><identifier>oai:test:1</identifier><datestamp>2024-01-02</datestamp>'
         '</header><metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>T</dc:title>'
-        '<dc:identifier>https://doi.org/10.1234/x</dc:identifier></oai_dc:dc></metadata></record>')
+        "<dc:identifier>https://doi.org/10.1234/x</dc:identifier></oai_dc:dc></metadata></record>"
+    )
     assert map_record(record, good, LINEAGE, None).row["primary_pid"] == "doi:10.1234/x"
     for wrong in (lambda md: good.fn(md), lambda md: good.values(md)[:-1], lambda md: list(good.values(md))):
         out = map_record(record, Crosswalk("broken", "broken/1", good.fn, wrong), LINEAGE, None)

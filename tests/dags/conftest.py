@@ -1,4 +1,5 @@
 """A private Airflow home for the DAG tests; Airflow is imported only after it is set."""
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ def airflow_home(tmp_path_factory):
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(48),   # 96 chars: above HMAC-SHA512's minimum
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(48),  # 96 chars: above HMAC-SHA512's minimum
     }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

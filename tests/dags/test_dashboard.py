@@ -1,4 +1,5 @@
 """The dashboard plugin: real FastAPI app, real Airflow auth manager; anonymous requests refused."""
+
 from __future__ import annotations
 
 import pytest
@@ -49,8 +50,8 @@ def test_the_dashboard_shows_every_source_and_the_index(client, demo_sources, tm
     harvested = rows[demo_sources[0].id]
     assert harvested["last_status"] == "complete" and harvested["records"] > 0 and harvested["watermark"]
     assert 0 < harvested["quality"] <= 1 and harvested["dag_id"].startswith("harvest_")
-    assert harvested["dag_run_state"] is None          # Airflow has run no DAG in this database
-    assert rows[demo_sources[-1].id]["last_status"] is None          # never harvested yet
+    assert harvested["dag_run_state"] is None  # Airflow has run no DAG in this database
+    assert rows[demo_sources[-1].id]["last_status"] is None  # never harvested yet
     assert data["index"]["works"] > 0
     page = client.get("/", headers=headers)
     assert page.status_code == 200 and demo_sources[0].id in page.text and "works" in page.text

@@ -7,6 +7,7 @@ refused.
 Needs Debian's chromium and chromium-driver (`apt-get install chromium chromium-driver`); without
 them the test is skipped, unless GOSC_REQUIRE_BROWSER=1 (CI sets it) makes that a failure.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,13 +42,23 @@ class Stack:
         self.port, self.demo_port = _free_port(), _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__", "HARVEST_"))}
-        self.env = {**clean, "GOSC_AIRFLOW_HOME": str(self.home), "AIRFLOW_PORT": str(self.port),
-                    "DEMO_PORT": str(self.demo_port), "HARVEST_DATA": str(self.data),
-                    "HARVEST_SOURCES": str(PROJECT / "sources" / "demo")}
+        self.env = {
+            **clean,
+            "GOSC_AIRFLOW_HOME": str(self.home),
+            "AIRFLOW_PORT": str(self.port),
+            "DEMO_PORT": str(self.demo_port),
+            "HARVEST_DATA": str(self.data),
+            "HARVEST_SOURCES": str(PROJECT / "sources" / "demo"),
+        }
 
     def script(self, action: str) -> str:
-        out = subprocess.run(["bash", str(PROJECT / "scripts" / "airflow-stack.sh"), action], env=self.env,
-                             capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            ["bash", str(PROJECT / "scripts" / "airflow-stack.sh"), action],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 0, out.stdout + out.stderr
         return out.stdout
 
@@ -56,9 +67,12 @@ class Stack:
         return json.loads((self.home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
 
     def api(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-        req = urllib.request.Request(self.url + path, method=method, data=json.dumps(body).encode() if body else None,
-                                     headers={"Content-Type": "application/json",
-                                              **({"Authorization": f"Bearer {token}"} if token else {})})
+        req = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=json.dumps(body).encode() if body else None,
+            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
 
@@ -111,9 +125,18 @@ def browser():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1500,900"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1500,900",
+    ):
         opts.add_argument(arg)
     return webdriver.Chrome(service=Service(DRIVER), options=opts)
 
@@ -139,12 +162,13 @@ def test_an_operator_runs_a_harvest_and_reads_the_dashboard(stack):
     for dag_id in ("harvest_mosp_malaysia", "gosc_consolidate_index"):
         stack.wait_for_dag(dag_id, token)
         stack.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False}, token)
-    stack.api("POST", "/api/v2/dags/harvest_mosp_malaysia/dagRuns", {"logical_date": None, "conf": {"full": True}},
-              token)
+    stack.api(
+        "POST", "/api/v2/dags/harvest_mosp_malaysia/dagRuns", {"logical_date": None, "conf": {"full": True}}, token
+    )
     harvests = stack.wait_for_runs("harvest_mosp_malaysia", token)
     assert "manual" in {r["run_type"] for r in harvests} and {r["state"] for r in harvests} == {"success"}
-    time.sleep(5)   # the scheduler turns the last Asset event into a consolidation run
-    builds = stack.wait_for_runs("gosc_consolidate_index", token)         # started by the records Asset
+    time.sleep(5)  # the scheduler turns the last Asset event into a consolidation run
+    builds = stack.wait_for_runs("gosc_consolidate_index", token)  # started by the records Asset
     assert {r["run_type"] for r in builds} == {"asset_triggered"} and {r["state"] for r in builds} == {"success"}
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -152,16 +176,18 @@ def test_an_operator_runs_a_harvest_and_reads_the_dashboard(stack):
     try:
         login(driver, stack)
         driver.get(stack.url + "/gosc/")
-        rows = {tr.find_elements(By.TAG_NAME, "td")[0].text: [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
-                for tr in driver.find_elements(By.CSS_SELECTOR, "table:first-of-type tr") if
-                tr.find_elements(By.TAG_NAME, "td")}
+        rows = {
+            tr.find_elements(By.TAG_NAME, "td")[0].text: [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in driver.find_elements(By.CSS_SELECTOR, "table:first-of-type tr")
+            if tr.find_elements(By.TAG_NAME, "td")
+        }
         demo = {p.stem for p in (PROJECT / "sources" / "demo").glob("*.yaml")}
         assert demo <= set(rows)
         malaysia = rows["mosp-malaysia"]
-        assert "success" in malaysia and "complete" in malaysia               # Airflow run, harvest run
-        assert "Snapshot" in driver.find_element(By.TAG_NAME, "body").text    # the index manifest
+        assert "success" in malaysia and "complete" in malaysia  # Airflow run, harvest run
+        assert "Snapshot" in driver.find_element(By.TAG_NAME, "body").text  # the index manifest
         driver.save_screenshot(str(ARTIFACTS / "dashboard.png"))
-        driver.get(stack.url + "/plugin/gosc-harvest")                       # as the UI's nav shows it
+        driver.get(stack.url + "/plugin/gosc-harvest")  # as the UI's nav shows it
         WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.TAG_NAME, "iframe"))
         driver.switch_to.frame(driver.find_element(By.TAG_NAME, "iframe"))
         WebDriverWait(driver, 60).until(lambda d: "mosp-malaysia" in d.find_element(By.TAG_NAME, "body").text)

@@ -1,7 +1,8 @@
 """The demo data provider speaks OAI-PMH 2.0: six verbs, every error code, schema-valid pages."""
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import pytest
 import requests
@@ -11,12 +12,15 @@ from harvest.demo.catalog import records_for
 from harvest.demo.partners import PARTNERS
 from tests.conftest import DATA
 
-NS = {"o": "http://www.openarchives.org/OAI/2.0/", "dc": "http://purl.org/dc/elements/1.1/",
-      "oai_dc": "http://www.openarchives.org/OAI/2.0/oai_dc/",
-      "id": "http://www.openarchives.org/OAI/2.0/oai-identifier"}
+NS = {
+    "o": "http://www.openarchives.org/OAI/2.0/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "oai_dc": "http://www.openarchives.org/OAI/2.0/oai_dc/",
+    "id": "http://www.openarchives.org/OAI/2.0/oai-identifier",
+}
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(DATA / "xsd" / name)))
 
@@ -89,18 +93,28 @@ def test_list_records_pages_through_every_record_in_every_format(demo_network, p
 
 def test_list_identifiers_respects_from_until_and_set(demo_network):
     frm, until = "2020-01-01T00:00:00Z", "2021-12-31T23:59:59Z"
-    headers, _ = walk(demo_network, "eosc-zenodo", "ListIdentifiers", metadataPrefix="oai_dc",
-                      set="software", **{"from": frm, "until": until})
-    expected = [r.oai_id for r in records_for("eosc-zenodo")
-                if frm <= r.datestamp.strftime("%Y-%m-%dT%H:%M:%SZ") <= until and "software" in r.sets]
+    headers, _ = walk(
+        demo_network,
+        "eosc-zenodo",
+        "ListIdentifiers",
+        metadataPrefix="oai_dc",
+        set="software",
+        **{"from": frm, "until": until},
+    )
+    expected = [
+        r.oai_id
+        for r in records_for("eosc-zenodo")
+        if frm <= r.datestamp.strftime("%Y-%m-%dT%H:%M:%SZ") <= until and "software" in r.sets
+    ]
     assert [h.findtext("o:identifier", namespaces=NS) for h in headers] == expected and expected
 
 
 def test_day_granularity_includes_the_whole_until_day(demo_network):
     stamps = sorted({r.datestamp.strftime("%Y-%m-%d") for r in records_for("ardc-rda")})
     day = stamps[len(stamps) // 2]
-    headers, _ = walk(demo_network, "ardc-rda", "ListIdentifiers", metadataPrefix="oai_dc",
-                      **{"from": day, "until": day})
+    headers, _ = walk(
+        demo_network, "ardc-rda", "ListIdentifiers", metadataPrefix="oai_dc", **{"from": day, "until": day}
+    )
     assert headers and all(h.findtext("o:datestamp", namespaces=NS) == day for h in headers)
 
 
@@ -133,34 +147,55 @@ def test_post_answers_like_get(demo_network):
 SOME_ID = "oai:mosp.demo:1"
 
 
-@pytest.mark.parametrize("partner, params, code", [
-    ("mosp-malaysia", {}, "badVerb"),
-    ("mosp-malaysia", {"verb": "ListThings"}, "badVerb"),
-    ("mosp-malaysia", {"verb": ["Identify", "Identify"]}, "badVerb"),
-    ("mosp-malaysia", {"verb": "Identify", "extra": "1"}, "badArgument"),
-    ("mosp-malaysia", {"verb": "ListRecords"}, "badArgument"),
-    ("mosp-malaysia", {"verb": "GetRecord", "identifier": SOME_ID}, "badArgument"),
-    ("mosp-malaysia", {"verb": "ListRecords", "metadataPrefix": ["oai_dc", "oai_dc"]}, "badArgument"),
-    ("mosp-malaysia", {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "last week"}, "badArgument"),
-    ("mosp-malaysia", {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2020-01-01T00:00:00Z"},
-     "badArgument"),  # finer than the repository's day granularity
-    ("eosc-zenodo", {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2020-01-01",
-                     "until": "2021-01-01T00:00:00Z"}, "badArgument"),
-    ("eosc-zenodo", {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2021-01-01",
-                     "until": "2020-01-01"}, "badArgument"),
-    ("eosc-zenodo", {"verb": "ListRecords", "resumptionToken": "x", "metadataPrefix": "oai_dc"}, "badArgument"),
-    ("eosc-zenodo", {"verb": "ListRecords", "resumptionToken": "bm90LWEtdG9rZW4.abcdef123456"},
-     "badResumptionToken"),
-    ("eosc-zenodo", {"verb": "ListRecords", "metadataPrefix": "marc21"}, "cannotDisseminateFormat"),
-    ("eosc-zenodo", {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:nope:1"},
-     "idDoesNotExist"),
-    ("eosc-zenodo", {"verb": "ListMetadataFormats", "identifier": "oai:nope:1"}, "idDoesNotExist"),
-    ("eosc-zenodo", {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2099-01-01"}, "noRecordsMatch"),
-    ("eosc-zenodo", {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "set": "no-such-set"},
-     "noRecordsMatch"),
-    ("mosp-malaysia", {"verb": "ListSets"}, "noSetHierarchy"),
-    ("mosp-malaysia", {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "x"}, "noSetHierarchy"),
-])
+@pytest.mark.parametrize(
+    "partner, params, code",
+    [
+        ("mosp-malaysia", {}, "badVerb"),
+        ("mosp-malaysia", {"verb": "ListThings"}, "badVerb"),
+        ("mosp-malaysia", {"verb": ["Identify", "Identify"]}, "badVerb"),
+        ("mosp-malaysia", {"verb": "Identify", "extra": "1"}, "badArgument"),
+        ("mosp-malaysia", {"verb": "ListRecords"}, "badArgument"),
+        ("mosp-malaysia", {"verb": "GetRecord", "identifier": SOME_ID}, "badArgument"),
+        ("mosp-malaysia", {"verb": "ListRecords", "metadataPrefix": ["oai_dc", "oai_dc"]}, "badArgument"),
+        ("mosp-malaysia", {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "last week"}, "badArgument"),
+        (
+            "mosp-malaysia",
+            {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2020-01-01T00:00:00Z"},
+            "badArgument",
+        ),  # finer than the repository's day granularity
+        (
+            "eosc-zenodo",
+            {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2020-01-01", "until": "2021-01-01T00:00:00Z"},
+            "badArgument",
+        ),
+        (
+            "eosc-zenodo",
+            {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2021-01-01", "until": "2020-01-01"},
+            "badArgument",
+        ),
+        ("eosc-zenodo", {"verb": "ListRecords", "resumptionToken": "x", "metadataPrefix": "oai_dc"}, "badArgument"),
+        (
+            "eosc-zenodo",
+            {"verb": "ListRecords", "resumptionToken": "bm90LWEtdG9rZW4.abcdef123456"},
+            "badResumptionToken",
+        ),
+        ("eosc-zenodo", {"verb": "ListRecords", "metadataPrefix": "marc21"}, "cannotDisseminateFormat"),
+        (
+            "eosc-zenodo",
+            {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:nope:1"},
+            "idDoesNotExist",
+        ),
+        ("eosc-zenodo", {"verb": "ListMetadataFormats", "identifier": "oai:nope:1"}, "idDoesNotExist"),
+        ("eosc-zenodo", {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2099-01-01"}, "noRecordsMatch"),
+        (
+            "eosc-zenodo",
+            {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "set": "no-such-set"},
+            "noRecordsMatch",
+        ),
+        ("mosp-malaysia", {"verb": "ListSets"}, "noSetHierarchy"),
+        ("mosp-malaysia", {"verb": "ListRecords", "metadataPrefix": "oai_dc", "set": "x"}, "noSetHierarchy"),
+    ],
+)
 def test_protocol_errors(demo_network, partner, params, code):
     root = ask(demo_network, partner, **params)
     assert error_code(root) == code

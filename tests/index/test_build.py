@@ -1,10 +1,11 @@
 """Consolidation and publishing: crafted cross-regional cases, manifest truth, readers agree."""
+
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
-from datetime import datetime, timezone
 
 import duckdb
 import polars as pl
@@ -14,26 +15,40 @@ import pyarrow.parquet as pq
 import pytest
 
 import harvest
-from harvest.store.storage import Storage
+from harvest.config.schemas import arrow_schema
 from harvest.errors import IndexBuildError
 from harvest.publish.snapshots import build_and_publish, current_snapshot, rollback, snapshots
-from harvest.config.schemas import arrow_schema
+from harvest.store.storage import Storage
 from harvest.store.writers import PartitionWriter
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def rec(oai_id, title, *, pids=(), year=2020, family="Wang", deleted=False, day=1, url=None):
     """A canonical records row as a crosswalk would produce it."""
-    return {"oai_identifier": oai_id, "datestamp": T0.replace(day=day), "deleted": deleted, "set_specs": [],
-            "metadata_prefix": "oai_dc", "title": None if deleted else title,
-            "creators": [] if deleted else [{"name": family, "family_name": family, "orcid": None,
-                                             "affiliation": None}],
-            "subjects": [], "description": None, "publisher": None,
-            "publication_year": None if deleted else year, "resource_type": None, "language": None,
-            "license": None, "identifiers": [] if deleted else [{"scheme": s, "value": v} for s, v in pids],
-            "primary_pid": None, "landing_url": url, "related_identifiers": [],
-            "run_id": "r1", "harvested_at": T0, "crosswalk_version": "test/1"}
+    return {
+        "oai_identifier": oai_id,
+        "datestamp": T0.replace(day=day),
+        "deleted": deleted,
+        "set_specs": [],
+        "metadata_prefix": "oai_dc",
+        "title": None if deleted else title,
+        "creators": [] if deleted else [{"name": family, "family_name": family, "orcid": None, "affiliation": None}],
+        "subjects": [],
+        "description": None,
+        "publisher": None,
+        "publication_year": None if deleted else year,
+        "resource_type": None,
+        "language": None,
+        "license": None,
+        "identifiers": [] if deleted else [{"scheme": s, "value": v} for s, v in pids],
+        "primary_pid": None,
+        "landing_url": url,
+        "related_identifiers": [],
+        "run_id": "r1",
+        "harvested_at": T0,
+        "crosswalk_version": "test/1",
+    }
 
 
 def put(data, source, region, rows, run_id="r1"):
@@ -59,11 +74,13 @@ def harvested(oai_id, title, *identifiers, year=2020):
     from harvest.records.rows import Lineage, map_record
 
     ids = "".join(f"<dc:identifier>{i}</dc:identifier>" for i in identifiers)
-    xml = (f'<record xmlns="http://www.openarchives.org/OAI/2.0/"><header><identifier>{oai_id}</identifier>'
-           f"<datestamp>2024-01-01</datestamp></header><metadata>"
-           f'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
-           f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{title}</dc:title>'
-           f"<dc:creator>Wang, Li</dc:creator><dc:date>{year}</dc:date>{ids}</oai_dc:dc></metadata></record>")
+    xml = (
+        f'<record xmlns="http://www.openarchives.org/OAI/2.0/"><header><identifier>{oai_id}</identifier>'
+        f"<datestamp>2024-01-01</datestamp></header><metadata>"
+        f'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" '
+        f'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{title}</dc:title>'
+        f"<dc:creator>Wang, Li</dc:creator><dc:date>{year}</dc:date>{ids}</oai_dc:dc></metadata></record>"
+    )
     crosswalk = get_crosswalk("oai_dc")
     out = map_record(etree.fromstring(xml), crosswalk, Lineage("s", "r", "oai_dc", "r1", T0, crosswalk.version), None)
     assert out.row is not None, out.quarantine
@@ -75,16 +92,25 @@ def test_doi_spelled_differently_in_three_regions_is_one_work(tmp_path):
     # mixed case; the crosswalk normalises each spelling, the index joins on the normalised DOI
     put(tmp_path, "eu", "europe", [harvested("oai:eu:1", "Soil carbon", "https://doi.org/10.5281/ZENODO.77")])
     put(tmp_path, "cn", "china", [harvested("oai:cn:9", "Soil carbon", "doi:10.5281/zenodo.77")])
-    put(tmp_path, "la", "latin-america", [harvested("oai:la:5", "Carbono del suelo",
-                                                    "http://dx.doi.org/10.5281/Zenodo.77",
-                                                    "https://repo.example.ar/handle/1/5")])
+    put(
+        tmp_path,
+        "la",
+        "latin-america",
+        [
+            harvested(
+                "oai:la:5",
+                "Carbono del suelo",
+                "http://dx.doi.org/10.5281/Zenodo.77",
+                "https://repo.example.ar/handle/1/5",
+            )
+        ],
+    )
     manifest = build_and_publish(tmp_path)
     rows = works(tmp_path)
     assert len(rows) == 1 and rows[0]["work_id"] == "doi:10.5281/zenodo.77" and rows[0]["match"] == "pid"
     assert list(rows[0]["regions"]) == ["china", "europe", "latin-america"]
     assert sorted(p["oai_identifier"] for p in rows[0]["provenance"]) == ["oai:cn:9", "oai:eu:1", "oai:la:5"]
-    assert manifest["cross_region_works"] == 1 and manifest["regions"] == {"china": 1, "europe": 1,
-                                                                          "latin-america": 1}
+    assert manifest["cross_region_works"] == 1 and manifest["regions"] == {"china": 1, "europe": 1, "latin-america": 1}
 
 
 def test_doi_then_doi_and_handle_then_handle_chain_into_one_work(tmp_path):
@@ -106,7 +132,7 @@ def test_a_deletion_removes_only_that_sources_holding(tmp_path):
     put(tmp_path, "c", "china", [rec("oai:c:1", "Z", deleted=True, day=3)], run_id="r2")
     manifest = build_and_publish(tmp_path)
     rows = works(tmp_path)
-    assert [w["work_id"] for w in rows] == ["doi:10.1/y"]          # Z was held only by c: gone
+    assert [w["work_id"] for w in rows] == ["doi:10.1/y"]  # Z was held only by c: gone
     assert [p["source_id"] for p in rows[0]["provenance"]] == ["b"]
     assert manifest["tombstones_applied"] == 2
 
@@ -123,11 +149,24 @@ def test_same_datestamp_versions_are_decided_by_harvest_time_then_run(tmp_path):
     # oai:a:1 twice on day 5: the later harvest wins; oai:a:2 on day 5 at the same harvest time in two
     # runs, the later one a tombstone: it wins and the work goes; oai:a:3 has one version and stays
     later = T0.replace(day=20)
-    put(tmp_path, "a", "europe", [rec("oai:a:1", "First harvest", pids=[("doi", "10.1/h")], day=5),
-                                  rec("oai:a:2", "Kept?", pids=[("doi", "10.1/t")], day=5),
-                                  rec("oai:a:3", "Only", pids=[("doi", "10.1/o")], day=5)], run_id="r1")
-    put(tmp_path, "a", "europe", [{**rec("oai:a:1", "Second harvest", pids=[("doi", "10.1/h")], day=5),
-                                   "harvested_at": later}], run_id="r2")
+    put(
+        tmp_path,
+        "a",
+        "europe",
+        [
+            rec("oai:a:1", "First harvest", pids=[("doi", "10.1/h")], day=5),
+            rec("oai:a:2", "Kept?", pids=[("doi", "10.1/t")], day=5),
+            rec("oai:a:3", "Only", pids=[("doi", "10.1/o")], day=5),
+        ],
+        run_id="r1",
+    )
+    put(
+        tmp_path,
+        "a",
+        "europe",
+        [{**rec("oai:a:1", "Second harvest", pids=[("doi", "10.1/h")], day=5), "harvested_at": later}],
+        run_id="r2",
+    )
     put(tmp_path, "a", "europe", [rec("oai:a:2", None, deleted=True, day=5)], run_id="r3")
     manifest = build_and_publish(tmp_path)
     rows = {w["work_id"]: w["title"] for w in works(tmp_path)}
@@ -138,27 +177,43 @@ def test_same_datestamp_versions_are_decided_by_harvest_time_then_run(tmp_path):
 def test_versions_equal_in_every_key_are_decided_by_listing_order(tmp_path):
     """A partner that lists a record twice in one run (same datestamp, harvest time and run): the
     copy listed later wins, in a later chunk's file or further down the same file, every build."""
-    def chunk(seq, rows):   # the files of one run's chunks, as parse workers name them
+
+    def chunk(seq, rows):  # the files of one run's chunks, as parse workers name them
         w = PartitionWriter(tmp_path, "records", "europe", "a", f"r1-{seq:05d}-0")
         for r in rows:
             w.add(r)
         w.commit()
 
-    chunk(0, [rec("oai:a:1", "Listed first", pids=[("doi", "10.1/f")]),
-              rec("oai:a:2", "Same file, first", pids=[("doi", "10.1/s")]),
-              rec("oai:a:2", "Same file, second", pids=[("doi", "10.1/s")])])
+    chunk(
+        0,
+        [
+            rec("oai:a:1", "Listed first", pids=[("doi", "10.1/f")]),
+            rec("oai:a:2", "Same file, first", pids=[("doi", "10.1/s")]),
+            rec("oai:a:2", "Same file, second", pids=[("doi", "10.1/s")]),
+        ],
+    )
     chunk(1, [rec("oai:a:1", "Listed again later", pids=[("doi", "10.1/f")])])
     for _ in range(3):
         build_and_publish(tmp_path)
         assert {w["work_id"]: w["title"] for w in works(tmp_path)} == {
-            "doi:10.1/f": "Listed again later", "doi:10.1/s": "Same file, second"}
+            "doi:10.1/f": "Listed again later",
+            "doi:10.1/s": "Same file, second",
+        }
 
 
 def test_cjk_title_without_pids_merges_by_fallback_key(tmp_path):
-    put(tmp_path, "cn", "china", [rec("oai:cn:1", "青藏高原冻土温度数据集（2020）", year=2020, family="Wang",
-                                      url="https://cn.example/1")])
-    put(tmp_path, "my", "malaysia", [rec("oai:my:1", "青藏高原 冻土温度数据集 (2020)", year=2020, family="WANG",
-                                         url="https://my.example/1")])
+    put(
+        tmp_path,
+        "cn",
+        "china",
+        [rec("oai:cn:1", "青藏高原冻土温度数据集（2020）", year=2020, family="Wang", url="https://cn.example/1")],
+    )
+    put(
+        tmp_path,
+        "my",
+        "malaysia",
+        [rec("oai:my:1", "青藏高原 冻土温度数据集 (2020)", year=2020, family="WANG", url="https://my.example/1")],
+    )
     build_and_publish(tmp_path)
     (work,) = works(tmp_path)
     assert work["match"] == "fallback" and work["work_id"].startswith("fb:")
@@ -166,10 +221,24 @@ def test_cjk_title_without_pids_merges_by_fallback_key(tmp_path):
 
 
 def test_accents_and_case_fold_but_different_years_do_not_merge(tmp_path):
-    put(tmp_path, "a", "europe", [rec("oai:a:1", "Étude du sol", year=2019, family="Müller"),
-                                  rec("oai:a:2", "Groundwater recharge", year=2019, family="Smith")])
-    put(tmp_path, "b", "africa", [rec("oai:b:1", "ETUDE DU SOL!", year=2019, family="Muller"),
-                                  rec("oai:b:2", "Groundwater recharge", year=2021, family="Smith")])
+    put(
+        tmp_path,
+        "a",
+        "europe",
+        [
+            rec("oai:a:1", "Étude du sol", year=2019, family="Müller"),
+            rec("oai:a:2", "Groundwater recharge", year=2019, family="Smith"),
+        ],
+    )
+    put(
+        tmp_path,
+        "b",
+        "africa",
+        [
+            rec("oai:b:1", "ETUDE DU SOL!", year=2019, family="Muller"),
+            rec("oai:b:2", "Groundwater recharge", year=2021, family="Smith"),
+        ],
+    )
     build_and_publish(tmp_path)
     rows = works(tmp_path)
     assert len(rows) == 3
@@ -194,7 +263,7 @@ def test_readers_agree_with_the_manifest_and_schema(demo_sources, tmp_path):
     assert len(set(counts.values())) == 1, counts
     assert pq.read_schema(files[0]).equals(arrow_schema("index"), check_metadata=False)
     assert len(manifest["regions"]) >= 5 and manifest["cross_region_works"] > 0
-    assert manifest["match"]["fallback"] >= 2       # the demo's PID-less copies
+    assert manifest["match"]["fallback"] >= 2  # the demo's PID-less copies
     chain = by_pid(works(tmp_path), "handle:20.500.12008/chain0")
     assert len(chain) == 1 and chain[0]["source_count"] == 3
     for f in manifest["files"]:
@@ -209,7 +278,7 @@ def test_rebuilds_are_deterministic_and_rollback_returns_the_previous_snapshot(d
     first = build_and_publish(tmp_path)
     second = build_and_publish(tmp_path)
     assert first["snapshot_id"] != second["snapshot_id"]
-    assert first["checksums"] == second["checksums"]       # same inputs, byte-identical index
+    assert first["checksums"] == second["checksums"]  # same inputs, byte-identical index
     assert rollback(tmp_path) == first["snapshot_id"]
     assert json.loads((current_snapshot(tmp_path) / "manifest.json").read_text())["snapshot_id"] == first["snapshot_id"]
     assert snapshots(tmp_path) == sorted([first["snapshot_id"], second["snapshot_id"]])
@@ -230,18 +299,28 @@ def test_no_records_is_a_clear_error_and_publishes_nothing(tmp_path):
 
 
 def test_holdings_are_hive_partitioned_by_region_for_every_reader(tmp_path):
-    put(tmp_path, "eu", "europe", [rec("oai:eu:1", "S", pids=[("doi", "10.1/s")]),
-                                   rec("oai:eu:2", "T", pids=[("doi", "10.1/t")])])
+    put(
+        tmp_path,
+        "eu",
+        "europe",
+        [rec("oai:eu:1", "S", pids=[("doi", "10.1/s")]), rec("oai:eu:2", "T", pids=[("doi", "10.1/t")])],
+    )
     put(tmp_path, "cn", "china", [rec("oai:cn:1", "S", pids=[("doi", "10.1/s")])])
     manifest = build_and_publish(tmp_path)
     snap = current_snapshot(tmp_path)
-    assert manifest["tables"]["holdings"] == ["holdings/region=china/part-0.parquet",
-                                              "holdings/region=europe/part-0.parquet"]
+    assert manifest["tables"]["holdings"] == [
+        "holdings/region=china/part-0.parquet",
+        "holdings/region=europe/part-0.parquet",
+    ]
     glob = str(snap / "holdings" / "*" / "*.parquet")
-    by_duckdb = dict(duckdb.sql(f"SELECT region, count(*) FROM read_parquet('{glob}', hive_partitioning = true) "
-                                "GROUP BY 1").fetchall())
+    by_duckdb = dict(
+        duckdb.sql(
+            f"SELECT region, count(*) FROM read_parquet('{glob}', hive_partitioning = true) GROUP BY 1"
+        ).fetchall()
+    )
     by_polars = dict(pl.scan_parquet(glob, hive_partitioning=True).group_by("region").len().collect().rows())
     import pyarrow.dataset as ds
+
     table = ds.dataset(snap / "holdings", format="parquet", partitioning="hive").to_table()
     by_pyarrow = {r: table.column("region").to_pylist().count(r) for r in set(table.column("region").to_pylist())}
     assert by_duckdb == by_polars == by_pyarrow == {"europe": 2, "china": 1}
@@ -267,10 +346,24 @@ def test_the_most_complete_record_wins_over_priority(tmp_path):
 
 def test_ascii_and_non_ascii_spellings_merge_by_fallback_key(tmp_path):
     # the ASCII spelling's key is computed in SQL, the other's by matchkeys: they must meet
-    put(tmp_path, "ru", "europe", [rec("oai:ru:1", "Почвенный углерод", year=2012, family="Иванов"),
-                                   rec("oai:ru:2", "Ｓｏｉｌ　ｗａｔｅｒ（２）", year=2013, family="Smith")])
-    put(tmp_path, "en", "africa", [rec("oai:en:1", "Pochvennyi uglerod.", year=2012, family="IVANOV"),
-                                   rec("oai:en:2", "Soil water (2)", year=2013, family="smith")])
+    put(
+        tmp_path,
+        "ru",
+        "europe",
+        [
+            rec("oai:ru:1", "Почвенный углерод", year=2012, family="Иванов"),
+            rec("oai:ru:2", "Ｓｏｉｌ　ｗａｔｅｒ（２）", year=2013, family="Smith"),
+        ],
+    )
+    put(
+        tmp_path,
+        "en",
+        "africa",
+        [
+            rec("oai:en:1", "Pochvennyi uglerod.", year=2012, family="IVANOV"),
+            rec("oai:en:2", "Soil water (2)", year=2013, family="smith"),
+        ],
+    )
     manifest = build_and_publish(tmp_path)
     rows = works(tmp_path)
     assert len(rows) == 2 and all(w["match"] == "fallback" and w["source_count"] == 2 for w in rows)
@@ -282,17 +375,26 @@ def test_works_follow_their_chosen_records_across_files_and_are_stable(tmp_path)
     # with a's (same completeness, priority and datestamp), so a's are chosen: a's file order throughout
     from harvest.index.build import build_works
 
-    put(tmp_path, "a", "europe", [rec(f"oai:a:{i}", f"T{i}", pids=[("doi", f"10.1/{i}")]) for i in range(23)]
-        + [rec(f"oai:a:x{i}", f"Untitled {i}", year=None) for i in range(4)])
-    put(tmp_path, "b", "africa", [rec(f"oai:b:{i}", f"T{i}", pids=[("doi", f"10.1/{i}"), ("handle", f"1/{i}")])
-                                  for i in range(0, 23, 2)])
+    put(
+        tmp_path,
+        "a",
+        "europe",
+        [rec(f"oai:a:{i}", f"T{i}", pids=[("doi", f"10.1/{i}")]) for i in range(23)]
+        + [rec(f"oai:a:x{i}", f"Untitled {i}", year=None) for i in range(4)],
+    )
+    put(
+        tmp_path,
+        "b",
+        "africa",
+        [rec(f"oai:b:{i}", f"T{i}", pids=[("doi", f"10.1/{i}"), ("handle", f"1/{i}")]) for i in range(0, 23, 2)],
+    )
     pool = pa.default_memory_pool().backend_name
     files, stats = build_works(Storage(tmp_path), "out", rows_per_file=10)
-    assert pa.default_memory_pool().backend_name == pool   # the build's allocator is given back
+    assert pa.default_memory_pool().backend_name == pool  # the build's allocator is given back
     assert files == [f"works/part-{i:05d}.parquet" for i in range(3)]
     ids = [i for f in files for i in pq.read_table(tmp_path / "out" / f).column("work_id").to_pylist()]
     assert ids[:23] == [f"doi:10.1/{i}" for i in range(23)] and stats.live_records == 39
-    assert len(ids) == 27 and all(i.startswith("rec:") for i in ids[23:])   # no year: no fallback key
+    assert len(ids) == 27 and all(i.startswith("rec:") for i in ids[23:])  # no year: no fallback key
     assert [pq.read_metadata(tmp_path / "out" / f).num_rows for f in files] == [10, 10, 7]
     again, _ = build_works(Storage(tmp_path), "out2", rows_per_file=10)
     assert [file_sha256(tmp_path / "out" / f) for f in files] == [file_sha256(tmp_path / "out2" / f) for f in again]
@@ -302,8 +404,10 @@ def test_long_chains_of_shared_pids_close_into_one_work_each(tmp_path):
     # record i shares a DOI with record i + 1: 40 links end to end, spread over three sources, plus a
     # second chain that must stay apart
     chain = [rec(f"oai:c:{i}", f"C{i}", pids=[("doi", f"10.9/{i}"), ("handle", f"9/{i + 1}")]) for i in range(40)]
-    chain = [{**r, "identifiers": r["identifiers"] + ([{"scheme": "handle", "value": f"9/{i}"}] if i else [])}
-             for i, r in enumerate(chain)]
+    chain = [
+        {**r, "identifiers": r["identifiers"] + ([{"scheme": "handle", "value": f"9/{i}"}] if i else [])}
+        for i, r in enumerate(chain)
+    ]
     other = [rec(f"oai:o:{i}", f"O{i}", pids=[("ark", f"o/{i}"), ("ark", f"o/{i + 1}")]) for i in range(7)]
     put(tmp_path, "a", "europe", chain[0::3] + other[::2])
     put(tmp_path, "b", "africa", chain[1::3] + other[1::2])
@@ -311,7 +415,9 @@ def test_long_chains_of_shared_pids_close_into_one_work_each(tmp_path):
     manifest = build_and_publish(tmp_path)
     rows = sorted(works(tmp_path), key=lambda w: w["work_id"])
     assert [(w["work_id"], len(w["provenance"]), w["source_count"]) for w in rows] == [
-        ("ark:o/0", 7, 2), ("doi:10.9/0", 40, 3)]
+        ("ark:o/0", 7, 2),
+        ("doi:10.9/0", 40, 3),
+    ]
     assert len(rows[1]["pids"]) == 80 and manifest["match"] == {"pid": 2}
 
 
@@ -330,7 +436,7 @@ def test_holdings_follow_the_declared_schema_in_work_order_within_each_region(tm
         assert table.schema.equals(arrow_schema("holdings", with_partitions=False), check_metadata=False)
         region = f.split("/")[1].removeprefix("region=")
         got = list(zip(*(table.column(c).to_pylist() for c in ("work_id", "source_id", "oai_identifier"))))
-        assert got == expected[region]   # the works' order, each work's holdings by (source_id, oai_identifier)
+        assert got == expected[region]  # the works' order, each work's holdings by (source_id, oai_identifier)
         for work_id in {g[0] for g in got}:
             mine = [g for g in got if g[0] == work_id]
             assert mine == sorted(mine)
@@ -338,10 +444,21 @@ def test_holdings_follow_the_declared_schema_in_work_order_within_each_region(tm
 
 
 def test_records_without_identifiers_list_still_merge_by_fallback_key(tmp_path):
-    put(tmp_path, "a", "europe", [{**rec("oai:a:1", "Glacier mass balance", year=2016, family="Rossi"),
-                                   "identifiers": None}])
-    put(tmp_path, "b", "africa", [rec("oai:b:1", "Glacier mass-balance", year=2016, family="rossi"),
-                                  rec("oai:b:2", "Other", pids=[("doi", "10.1/o"), ("doi", "10.1/o"), ("urn", "x")])])
+    put(
+        tmp_path,
+        "a",
+        "europe",
+        [{**rec("oai:a:1", "Glacier mass balance", year=2016, family="Rossi"), "identifiers": None}],
+    )
+    put(
+        tmp_path,
+        "b",
+        "africa",
+        [
+            rec("oai:b:1", "Glacier mass-balance", year=2016, family="rossi"),
+            rec("oai:b:2", "Other", pids=[("doi", "10.1/o"), ("doi", "10.1/o"), ("urn", "x")]),
+        ],
+    )
     build_and_publish(tmp_path)
     rows = works(tmp_path)
     assert sorted((w["match"], w["source_count"]) for w in rows) == [("fallback", 2), ("single", 1)]
@@ -389,17 +506,21 @@ def test_works_are_cut_into_chunks_by_their_holdings_too_with_the_same_index(tmp
     default, _ = build_works(Storage(data), "default", rows_per_file=7_000)
     monkeypatch.setattr(index, "_MAX_HOLDINGS", 700)
     small, _ = build_works(Storage(data), "small", rows_per_file=7_000)
-    read = lambda out, files: pa.concat_tables([pq.read_table(out / f) for f in files])   # noqa: E731
+    read = lambda out, files: pa.concat_tables([pq.read_table(out / f) for f in files])  # noqa: E731
     assert read(data / "default", default).equals(read(data / "small", small))
+
     def row_groups(out, files):
-        groups = [pq.ParquetFile(out / f).read_row_group(g, columns=["provenance"])
-                  for f in files for g in range(pq.ParquetFile(out / f).num_row_groups)]
+        groups = [
+            pq.ParquetFile(out / f).read_row_group(g, columns=["provenance"])
+            for f in files
+            for g in range(pq.ParquetFile(out / f).num_row_groups)
+        ]
         return [(g.num_rows, pc.sum(pc.list_value_length(g.column("provenance"))).as_py()) for g in groups]
 
     assert max(held for _, held in row_groups(data / "default", default)) > 5_000
     small_groups = row_groups(data / "small", small)
     assert all(held <= 700 or works == 1 for works, held in small_groups)
-    assert sum(held > 600 for _, held in small_groups) > len(small_groups) // 2   # cut near the bound
+    assert sum(held > 600 for _, held in small_groups) > len(small_groups) // 2  # cut near the bound
     for region in ("china", "europe"):
         part = f"holdings/region={region}/part-0.parquet"
         assert pq.read_table(data / "default" / part).equals(pq.read_table(data / "small" / part))
@@ -407,8 +528,13 @@ def test_works_are_cut_into_chunks_by_their_holdings_too_with_the_same_index(tmp
 
 def _chunk_reader(counts, batch):
     schema = pa.schema([("w", pa.int64()), ("n", pa.int32())])
-    batches = [pa.record_batch([pa.array(range(i, min(i + batch, len(counts)))), pa.array(counts[i:i + batch], pa.int32())],
-                               schema=schema) for i in range(0, len(counts), batch)]
+    batches = [
+        pa.record_batch(
+            [pa.array(range(i, min(i + batch, len(counts)))), pa.array(counts[i : i + batch], pa.int32())],
+            schema=schema,
+        )
+        for i in range(0, len(counts), batch)
+    ]
     return pa.RecordBatchReader.from_batches(schema, batches)
 
 
@@ -416,7 +542,7 @@ def _chunk_reader(counts, batch):
 def test_work_chunks_hold_at_most_size_works_and_max_holdings_whatever_the_batches(batch):
     from harvest.index.assemble import work_chunks
 
-    counts = [1] * 30 + [9, 2, 25, 1, 1] + [3] * 20 + [1]   # holdings per work, in stream order
+    counts = [1] * 30 + [9, 2, 25, 1, 1] + [3] * 20 + [1]  # holdings per work, in stream order
     chunks = list(work_chunks(_chunk_reader(counts, batch), 8, 10))
     assert [w for c in chunks for w in c.column("w").to_pylist()] == list(range(len(counts)))
     # 8 works at most; past 10 holdings the chunk ends before the work that crosses it; a work of 25
@@ -442,8 +568,19 @@ def test_chosen_records_are_read_across_row_groups_and_older_files_lacking_colum
     folder.mkdir(parents=True)
     pq.write_table(table, folder / "part-20200101T000000Z-0000abcd-00000.parquet", row_group_size=3)
     # the current source holds works 3 and 8 too, more completely: it is chosen there
-    put(tmp_path, "new", "europe", [{**rec(f"oai:new:{i}", f"New {i}", pids=[("doi", f"10.7/{i}")]),
-                                     "description": f"About {i}", "license": "CC-BY-4.0"} for i in (3, 8, 20)])
+    put(
+        tmp_path,
+        "new",
+        "europe",
+        [
+            {
+                **rec(f"oai:new:{i}", f"New {i}", pids=[("doi", f"10.7/{i}")]),
+                "description": f"About {i}",
+                "license": "CC-BY-4.0",
+            }
+            for i in (3, 8, 20)
+        ],
+    )
     build_and_publish(tmp_path)
     rows = {w["work_id"]: w for w in works(tmp_path)}
     assert len(rows) == 12
@@ -473,7 +610,7 @@ def test_a_failing_writer_fails_the_build_stops_its_threads_and_keeps_the_curren
         raise OSError("disk full (test)")
 
     monkeypatch.setattr(sinks.HoldingsFiles, "add", broken)
-    monkeypatch.setattr(index, "_ROW_GROUP", 1_000)   # many batches: the read-ahead thread is mid-stream
+    monkeypatch.setattr(index, "_ROW_GROUP", 1_000)  # many batches: the read-ahead thread is mid-stream
     with pytest.raises(OSError, match="disk full") as failed:
         build_and_publish(tmp_path)
     # stopped by the build itself, not by the garbage collector (the traceback still holds its frames)
@@ -494,10 +631,17 @@ def test_the_build_never_loads_pandas(tmp_path):
 
     data = tmp_path / "data"
     generate(data, 5_000)
-    code = ("import sys\nfrom harvest.publish.snapshots import build_and_publish\nm = build_and_publish(sys.argv[1])\n"
-            "print(m['works'], 'pandas' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code, str(data)], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])
+    code = (
+        "import sys\nfrom harvest.publish.snapshots import build_and_publish\nm = build_and_publish(sys.argv[1])\n"
+        "print(m['works'], 'pandas' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(data)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     works, loaded = out.stdout.split()[-2:]
     assert int(works) > 0 and loaded == "False"
 

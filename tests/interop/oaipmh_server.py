@@ -12,25 +12,33 @@ Quirks of oaipmh 4.0.0's server that the tests rely on (they are the real behavi
   original arguments and a cursor (no expirationDate, completeListSize or cursor attributes),
   and the last page has no <resumptionToken/> element at all instead of an empty one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from tests.servers import LoopbackServer, QuietHandler
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from oaipmh import common, error
 from oaipmh.metadata import MetadataRegistry
 from oaipmh.server import Server, oai_dc_writer
 
+from tests.servers import LoopbackServer, QuietHandler
+
 DAY, SECONDS = "YYYY-MM-DD", "YYYY-MM-DDThh:mm:ssZ"
 NON_LATIN_TITLE = "Квантовая запутанность · 量子纠缠 · κβαντική διεμπλοκή · التشابك الكمومي"
 SETS = {"physics": "Physics", "history": "History", "data": "Datasets"}
 # datestamps on the edges of the windows and ranges the tests ask for
-EDGES = [datetime(2020, 12, 31, 23, 59, 59), datetime(2021, 1, 1, 0, 0, 0),
-         datetime(2021, 2, 28, 23, 59, 59), datetime(2021, 3, 1, 0, 0, 0),
-         datetime(2021, 6, 30, 0, 0, 0), datetime(2021, 6, 30, 12, 0, 0),
-         datetime(2021, 6, 30, 23, 59, 59), datetime(2021, 7, 1, 0, 0, 0)]
+EDGES = [
+    datetime(2020, 12, 31, 23, 59, 59),
+    datetime(2021, 1, 1, 0, 0, 0),
+    datetime(2021, 2, 28, 23, 59, 59),
+    datetime(2021, 3, 1, 0, 0, 0),
+    datetime(2021, 6, 30, 0, 0, 0),
+    datetime(2021, 6, 30, 12, 0, 0),
+    datetime(2021, 6, 30, 23, 59, 59),
+    datetime(2021, 7, 1, 0, 0, 0),
+]
 
 
 @dataclass
@@ -59,10 +67,21 @@ def catalogue(n: int = 57) -> list[Rec]:
         title = NON_LATIN_TITLE if i == 13 else f"Interop record {num}"
         creators = ["山田, 太郎", "Müller, Jürgen"] if i == 13 else [f"Family{num}, Given", "Doe, Jane"]
         sets = [("physics", "history")[i % 2]] + (["data"] if i % 5 == 0 else [])
-        recs.append(Rec(f"oai:interop.example:{num}", stamp, sets,
-                        deleted=i in (7, 41),
-                        dc={"title": [title], "creator": creators, "identifier": [doi],
-                            "date": [str(stamp.year)], "type": ["Dataset" if i % 5 == 0 else "Text"]}))
+        recs.append(
+            Rec(
+                f"oai:interop.example:{num}",
+                stamp,
+                sets,
+                deleted=i in (7, 41),
+                dc={
+                    "title": [title],
+                    "creator": creators,
+                    "identifier": [doi],
+                    "date": [str(stamp.year)],
+                    "type": ["Dataset" if i % 5 == 0 else "Text"],
+                },
+            )
+        )
     return recs
 
 
@@ -74,12 +93,21 @@ class Backend:
 
     def identify(self):
         earliest = min(r.datestamp for r in self.records)
-        return common.Identify("interop", self.base_url, "2.0", ["admin@interop.example"], earliest,
-                               "persistent", self.granularity, ["identity"])
+        return common.Identify(
+            "interop",
+            self.base_url,
+            "2.0",
+            ["admin@interop.example"],
+            earliest,
+            "persistent",
+            self.granularity,
+            ["identity"],
+        )
 
     def listMetadataFormats(self, identifier=None):
-        return [("oai_dc", "http://www.openarchives.org/OAI/2.0/oai_dc.xsd",
-                 "http://www.openarchives.org/OAI/2.0/oai_dc/")]
+        return [
+            ("oai_dc", "http://www.openarchives.org/OAI/2.0/oai_dc.xsd", "http://www.openarchives.org/OAI/2.0/oai_dc/")
+        ]
 
     def listSets(self):
         return [(spec, name, None) for spec, name in SETS.items()]
@@ -87,9 +115,16 @@ class Backend:
     def _select(self, metadataPrefix, set=None, from_=None, until=None):
         if metadataPrefix != "oai_dc":
             raise error.CannotDisseminateFormatError(metadataPrefix)
-        return sorted((r for r in self.records
-                       if (set is None or set in r.sets) and (from_ is None or r.datestamp >= from_)
-                       and (until is None or r.datestamp <= until)), key=lambda r: (r.datestamp, r.identifier))
+        return sorted(
+            (
+                r
+                for r in self.records
+                if (set is None or set in r.sets)
+                and (from_ is None or r.datestamp >= from_)
+                and (until is None or r.datestamp <= until)
+            ),
+            key=lambda r: (r.datestamp, r.identifier),
+        )
 
     def _entry(self, r: Rec):
         header = common.Header(None, r.identifier, r.datestamp, r.sets, r.deleted)
@@ -109,14 +144,14 @@ class Backend:
 
     def change(self, identifier: str, **changes) -> Rec:
         """Replace a record (e.g. new title or deleted=True), stamped now: an incremental harvest sees it."""
-        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         i = next(i for i, r in enumerate(self.records) if r.identifier == identifier)
         self.records[i] = replace(self.records[i], datestamp=now, **changes)
         return self.records[i]
 
     def add(self, rec: Rec) -> Rec:
         """Add a record stamped now."""
-        rec = replace(rec, datestamp=datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0))
+        rec = replace(rec, datestamp=datetime.now(UTC).replace(tzinfo=None, microsecond=0))
         self.records.append(rec)
         return rec
 

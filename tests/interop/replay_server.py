@@ -9,22 +9,24 @@ differently from the recording client:
 - an `until` at or after `now` (by default the responseDate of the recorded Identify, which the
   harvester sends as its until) asks for everything, like the recording made without one.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timezone
-from tests.servers import LoopbackServer, QuietHandler
+from datetime import UTC, datetime, time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
+
+from tests.servers import LoopbackServer, QuietHandler
 
 
 def _instant(value: str, end_of_day: bool) -> datetime:
     dt = datetime.fromisoformat(value)
     if len(value) == 10:
         dt = datetime.combine(dt.date(), time(23, 59, 59) if end_of_day else time(0))
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
 
 
 def match_key(params: dict[str, str], now: datetime | None) -> frozenset:
@@ -35,7 +37,7 @@ def match_key(params: dict[str, str], now: datetime | None) -> frozenset:
             try:
                 out[name] = _instant(out[name], end_of_day=name == "until")
             except ValueError:
-                pass   # not a datestamp: compared as written
+                pass  # not a datestamp: compared as written
     if now and isinstance(out.get("until"), datetime) and out["until"] >= now:
         del out["until"]
     return frozenset(out.items())
@@ -51,11 +53,14 @@ def load(cassettes: list[Path], host: str | None = None) -> list[dict]:
             if request["method"] != "GET" or (host and url.hostname != host):
                 continue
             body = response["body"].get("content", response["body"].get("string")) or ""
-            found.append({"params": dict(parse_qsl(url.query, keep_blank_values=True)),
-                          "status": response["status"] if isinstance(response["status"], int)
-                          else response["status"]["code"],
-                          "content_type": (response["headers"].get("content-type") or ["text/xml"])[0],
-                          "body": body.encode("utf-8") if isinstance(body, str) else body})
+            found.append(
+                {
+                    "params": dict(parse_qsl(url.query, keep_blank_values=True)),
+                    "status": response["status"] if isinstance(response["status"], int) else response["status"]["code"],
+                    "content_type": (response["headers"].get("content-type") or ["text/xml"])[0],
+                    "body": body.encode("utf-8") if isinstance(body, str) else body,
+                }
+            )
     return found
 
 
@@ -76,8 +81,11 @@ class _Handler(QuietHandler):
             params["resumptionToken"] = srv.expired_token
         key = match_key(params, srv.now)
         hit = next((i for i in srv.interactions if match_key(i["params"], srv.now) == key), None)
-        status, ctype, body = ((hit["status"], hit["content_type"], hit["body"]) if hit else
-                               (404, "text/plain", f"no recorded interaction for {self.path}".encode()))
+        status, ctype, body = (
+            (hit["status"], hit["content_type"], hit["body"])
+            if hit
+            else (404, "text/plain", f"no recorded interaction for {self.path}".encode())
+        )
         srv.log.append((self.path, status))
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -90,8 +98,14 @@ class ReplayServer(LoopbackServer):
     """Cassettes served on 127.0.0.1 (a free port). With expire_tokens, every resumptionToken is
     answered as the recorded request for `expired_token` was (a token the provider did not know)."""
 
-    def __init__(self, cassettes: list[Path], host: str | None = None, now: datetime | None = None,
-                 expire_tokens: bool = False, expired_token: str = "XXX"):
+    def __init__(
+        self,
+        cassettes: list[Path],
+        host: str | None = None,
+        now: datetime | None = None,
+        expire_tokens: bool = False,
+        expired_token: str = "XXX",
+    ):
         super().__init__(_Handler, "/oai2d")
         self.httpd.interactions = load(cassettes, host)
         self.httpd.now = now or recorded_now(self.httpd.interactions)

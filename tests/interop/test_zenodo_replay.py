@@ -1,5 +1,6 @@
 """Harvesting recorded Zenodo traffic (oaipmh-scythe's vcrpy cassettes) replayed on 127.0.0.1,
 so the harvester meets Zenodo's real pages and its OAI errors sent with HTTP 422."""
+
 from __future__ import annotations
 
 import pyarrow.parquet as pq
@@ -14,10 +15,12 @@ from tests.interop.replay_server import ReplayServer
 CASSETTES = [DATA / "interop" / f"{name}.yaml" for name in ("identify", "list_records", "list_identifiers")]
 # The one complete recorded ListRecords chain (oai_dc, no arguments): interactions 6 -> 10 -> 9 of
 # list_records.yaml, three records a page (trimmed by the recorder; completeListSize says 8091628).
-PAGES = [["oai:zenodo.org:8435696", "oai:zenodo.org:8435639", "oai:zenodo.org:8433301"],
-         ["oai:zenodo.org:8433364", "oai:zenodo.org:8333281", "oai:zenodo.org:8321258"],
-         ["oai:zenodo.org:20589672", "oai:zenodo.org:20590449", "oai:zenodo.org:20565714"]]
-DELETED = "oai:zenodo.org:8433364"   # header status="deleted" yet with <metadata> (a Zenodo quirk)
+PAGES = [
+    ["oai:zenodo.org:8435696", "oai:zenodo.org:8435639", "oai:zenodo.org:8433301"],
+    ["oai:zenodo.org:8433364", "oai:zenodo.org:8333281", "oai:zenodo.org:8321258"],
+    ["oai:zenodo.org:20589672", "oai:zenodo.org:20590449", "oai:zenodo.org:20565714"],
+]
+DELETED = "oai:zenodo.org:8433364"  # header status="deleted" yet with <metadata> (a Zenodo quirk)
 
 
 @pytest.fixture
@@ -29,8 +32,15 @@ def zenodo():
 
 def source(srv: ReplayServer, prefix: str = "oai_dc", census: str = "never") -> Source:
     """One window, so the list request is the recorded one (the harvester adds until=<responseDate>)."""
-    return Source(id="zenodo", name="Zenodo", region="europe", endpoint=srv.url, metadata_prefix=prefix,
-                  window="none", deletion_census=census)
+    return Source(
+        id="zenodo",
+        name="Zenodo",
+        region="europe",
+        endpoint=srv.url,
+        metadata_prefix=prefix,
+        window="none",
+        deletion_census=census,
+    )
 
 
 def rows(data_dir) -> list[dict]:
@@ -41,11 +51,11 @@ def test_recorded_oai_dc_list_is_harvested_page_by_page(zenodo, tmp_path):
     report = run_source(source(zenodo), tmp_path / "data")
     got = {r["oai_identifier"]: r for r in rows(tmp_path / "data")}
     assert report.status == "complete", report.errors
-    assert [status for _, status in zenodo.log] == [200] * 4   # Identify + three pages, all recorded
+    assert [status for _, status in zenodo.log] == [200] * 4  # Identify + three pages, all recorded
     assert "until=2026-08-10T08%3A56%3A30Z" in zenodo.log[1][0]
     assert (report.pages, report.records, report.deleted) == (3, 9, 1)
     assert sorted(got) == sorted(sum(PAGES, []))
-    assert all(r["datestamp"] <= zenodo.now for r in got.values())   # the replayed until is honest
+    assert all(r["datestamp"] <= zenodo.now for r in got.values())  # the replayed until is honest
     assert got[DELETED]["deleted"] and got[DELETED]["title"] is None  # status wins over the payload
     first = got["oai:zenodo.org:8435696"]
     assert first["title"] == "PocketCoffea: a configuration layer for CMS analyses with Coffea"
@@ -68,7 +78,7 @@ def test_deletion_census_tombstones_what_the_recorded_identifiers_lack(zenodo, t
 
 def test_no_records_match_sent_with_http_422_is_an_empty_complete_run(zenodo, tmp_path):
     report = run_source(source(zenodo), tmp_path / "data", from_="2030-01-01", until="2030-12-31")
-    assert [status for _, status in zenodo.log] == [200, 422]   # the recorded from=2030-01-01 answer
+    assert [status for _, status in zenodo.log] == [200, 422]  # the recorded from=2030-01-01 answer
     assert report.status == "complete" and report.errors == []
     assert (report.records, report.deleted) == (0, 0) and rows(tmp_path / "data") == []
 
@@ -78,10 +88,11 @@ def test_bad_resumption_token_sent_with_http_422_is_reported_as_an_oai_error(tmp
         report = run_source(source(srv), tmp_path / "data")
     bad = [path for path, status in srv.log if status == 422]
     assert bad and all("resumptionToken=" in path for path in bad)
-    assert report.status == "partial"   # the window is re-run a few times, then given up; others go on
-    assert any("badResumptionToken" in e and f"{srv.url}?verb=ListRecords&resumptionToken=" in e
-               for e in report.errors), report.errors
-    assert rows(tmp_path / "data") == []   # the window's first page is not kept half-listed
+    assert report.status == "partial"  # the window is re-run a few times, then given up; others go on
+    assert any(
+        "badResumptionToken" in e and f"{srv.url}?verb=ListRecords&resumptionToken=" in e for e in report.errors
+    ), report.errors
+    assert rows(tmp_path / "data") == []  # the window's first page is not kept half-listed
 
 
 def test_recorded_datacite_list_stops_at_its_unrecorded_token(zenodo, tmp_path):
@@ -90,7 +101,7 @@ def test_recorded_datacite_list_stops_at_its_unrecorded_token(zenodo, tmp_path):
     assert [status for _, status in zenodo.log] == [200, 200, 404]
     assert report.status == "failed"
     assert "HTTP 404" in report.errors[0] and f"{zenodo.url}?verb=ListRecords&resumptionToken=" in report.errors[0]
-    assert rows(tmp_path / "data") == []   # uncommitted pages are fetched again when the run resumes
+    assert rows(tmp_path / "data") == []  # uncommitted pages are fetched again when the run resumes
 
 
 def test_a_failed_run_reports_only_the_records_it_committed(zenodo, tmp_path):

@@ -1,8 +1,10 @@
 """A misbehaving OAI-PMH endpoint on 127.0.0.1 that plays a script of responses, one per request."""
+
 from __future__ import annotations
 
 import socket
 import struct
+
 from tests.servers import LoopbackServer, QuietHandler
 
 
@@ -16,7 +18,7 @@ class _Handler(QuietHandler):
             self.connection.close()
             self.close_connection = True
             return
-        if isinstance(step, tuple) and step[0] == "cut":   # ("cut", body, n): the first n bytes, then the end
+        if isinstance(step, tuple) and step[0] == "cut":  # ("cut", body, n): the first n bytes, then the end
             _, body, n = step
             self.send_response(200)
             self.send_header("Content-Type", "text/xml")
@@ -26,7 +28,7 @@ class _Handler(QuietHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        if isinstance(step, tuple) and step[0] == "gzip-garbage":   # says gzip, is not
+        if isinstance(step, tuple) and step[0] == "gzip-garbage":  # says gzip, is not
             self.send_response(200)
             self.send_header("Content-Type", "text/xml")
             self.send_header("Content-Encoding", "gzip")

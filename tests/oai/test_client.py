@@ -1,8 +1,9 @@
 """The client against real HTTP servers on 127.0.0.1: the demo network and a misbehaving one."""
+
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -21,22 +22,25 @@ def client(url, politeness=FAST):
 
 
 def test_retry_after_in_both_forms():
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     http_date = format_datetime(now + timedelta(seconds=90), usegmt=True)
     assert retry_after_seconds("120", now.timestamp()) == 120
     assert retry_after_seconds(http_date, now=now.timestamp()) == pytest.approx(90)
     assert retry_after_seconds("garbage", now.timestamp()) is None
 
 
-@pytest.mark.parametrize("failure", [
-    (503, {"Retry-After": "3"}, b"busy"),
-    (429, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, b"slow down"),
-    (500, {}, b"oops"),
-    (502, {}, b""),
-    "reset",
-    ("cut", OK[2], 300),               # the connection ends mid-body
-    ("gzip-garbage", b"not gzip at all"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        (503, {"Retry-After": "3"}, b"busy"),
+        (429, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, b"slow down"),
+        (500, {}, b"oops"),
+        (502, {}, b""),
+        "reset",
+        ("cut", OK[2], 300),  # the connection ends mid-body
+        ("gzip-garbage", b"not gzip at all"),
+    ],
+)
 def test_transient_failures_are_retried(failure):
     with ScriptedServer([failure, failure, OK]) as srv, client(srv.url) as c:
         page = c.request("ListIdentifiers", metadataPrefix="oai_dc")
@@ -113,18 +117,22 @@ def test_one_connection_serves_many_pages(demo_network):
         assert len(pages) > 3 and len(pool.pools) == 1
 
 
-@pytest.mark.parametrize("env, expected", [
-    ({"PARTNER_X_USER": "harvester", "PARTNER_X_PASSWORD": "s3cret"}, "Basic aGFydmVzdGVyOnMzY3JldA=="),
-    ({"PARTNER_X_TOKEN": "tok-123"}, "Bearer tok-123"),
-])
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"PARTNER_X_USER": "harvester", "PARTNER_X_PASSWORD": "s3cret"}, "Basic aGFydmVzdGVyOnMzY3JldA=="),
+        ({"PARTNER_X_TOKEN": "tok-123"}, "Bearer tok-123"),
+    ],
+)
 def test_credentials_come_from_the_environment_never_the_yaml(monkeypatch, env, expected):
     from harvest.config.sources import Source
 
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     with ScriptedServer([OK]) as srv:
-        src = Source(id="x", name="x", region="europe", endpoint=srv.url, metadata_prefix="oai_dc",
-                     credentials_env="PARTNER_X")
+        src = Source(
+            id="x", name="x", region="europe", endpoint=srv.url, metadata_prefix="oai_dc", credentials_env="PARTNER_X"
+        )
         creds = src.env_credentials()
         with OAIClient(srv.url, "x", FAST, credentials=creds) as c:
             c.request("ListIdentifiers", metadataPrefix="oai_dc")
@@ -136,7 +144,14 @@ def test_credentials_named_but_not_set_are_a_config_error():
     from harvest.config.sources import Source
     from harvest.errors import ConfigError
 
-    src = Source(id="x", name="x", region="europe", endpoint="http://127.0.0.1:9/oai", metadata_prefix="oai_dc",
-                 path="sources/x.yaml", credentials_env="NOBODY_SET_THIS")
+    src = Source(
+        id="x",
+        name="x",
+        region="europe",
+        endpoint="http://127.0.0.1:9/oai",
+        metadata_prefix="oai_dc",
+        path="sources/x.yaml",
+        credentials_env="NOBODY_SET_THIS",
+    )
     with pytest.raises(ConfigError, match="field 'credentials_env': neither NOBODY_SET_THIS_USER"):
         src.env_credentials()

@@ -1,4 +1,5 @@
 """Paging by resumptionToken provably stops; tested with no network."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,11 +24,14 @@ class ScriptedClient:
         return Page(url=f"http://127.0.0.1/{len(self.asked)}", verb=verb, response_date=None, token=token)
 
 
-@pytest.mark.parametrize("tokens, pages", [
-    ([None], 1),                 # one page, no token element
-    (["a", "b", None], 3),       # token chain ending without a token
-    (["a", ""], 2),              # an empty final token ends the list (spec 3.5)
-])
+@pytest.mark.parametrize(
+    "tokens, pages",
+    [
+        ([None], 1),  # one page, no token element
+        (["a", "b", None], 3),  # token chain ending without a token
+        (["a", ""], 2),  # an empty final token ends the list (spec 3.5)
+    ],
+)
 def test_lists_end(tokens, pages):
     client = ScriptedClient([t or None for t in tokens])
     assert len(list(list_pages(client, "ListRecords", {"metadataPrefix": "oai_dc"}))) == pages

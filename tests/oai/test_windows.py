@@ -1,26 +1,34 @@
 """Date windows are pure functions: cover the range exactly, never overlap, split down to a unit."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from harvest.oai.windows import Window, plan, split, unit
 
-UTC = timezone.utc
+UTC = UTC
 SEC, DAY = "YYYY-MM-DDThh:mm:ssZ", "YYYY-MM-DD"
 
 
 def covers_exactly(windows, start, end, granularity):
     assert windows[0].start == start and windows[-1].end == end
     for a, b in zip(windows, windows[1:]):
-        assert b.start == a.end + unit(granularity)     # contiguous, no overlap (inclusive bounds)
+        assert b.start == a.end + unit(granularity)  # contiguous, no overlap (inclusive bounds)
     assert all(w.start <= w.end for w in windows)
 
 
-@pytest.mark.parametrize("size, granularity, count", [
-    ("year", SEC, 3), ("month", SEC, 26), ("month", DAY, 26), ("day", DAY, 761), ("none", SEC, 1),
-])
+@pytest.mark.parametrize(
+    "size, granularity, count",
+    [
+        ("year", SEC, 3),
+        ("month", SEC, 26),
+        ("month", DAY, 26),
+        ("day", DAY, 761),
+        ("none", SEC, 1),
+    ],
+)
 def test_plan_covers_the_range(size, granularity, count):
     start = datetime(2020, 3, 15, tzinfo=UTC)
     end = datetime(2022, 4, 14, tzinfo=UTC)
@@ -47,7 +55,9 @@ def test_hour_windows_fall_back_to_days_on_day_granularity():
 
 
 def test_open_ranges_are_one_window():
-    assert plan(None, datetime(2024, 1, 1, tzinfo=UTC), "month", SEC) == [Window(None, datetime(2024, 1, 1, tzinfo=UTC))]
+    assert plan(None, datetime(2024, 1, 1, tzinfo=UTC), "month", SEC) == [
+        Window(None, datetime(2024, 1, 1, tzinfo=UTC))
+    ]
 
 
 @pytest.mark.parametrize("granularity", [SEC, DAY])

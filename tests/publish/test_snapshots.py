@@ -1,8 +1,8 @@
 """A build killed at any moment leaves the current index intact; readers never see a mix."""
+
 from __future__ import annotations
 
 import hashlib
-
 import json
 import os
 import signal
@@ -13,8 +13,8 @@ import time
 
 import pyarrow.parquet as pq
 
-from harvest.runs.run import run_source
 from harvest.publish.snapshots import build_and_publish, current_snapshot, snapshots
+from harvest.runs.run import run_source
 
 BUILD_FOREVER = """
 import sys
@@ -46,7 +46,7 @@ def test_kill_during_build_and_publish(demo_sources, tmp_path):
             try:
                 seen.add(read_consistently(tmp_path))
             except FileNotFoundError:
-                pass   # a snapshot pruned between resolving and reading: readers retry
+                pass  # a snapshot pruned between resolving and reading: readers retry
             except AssertionError as exc:
                 failures.append(exc)
 
@@ -56,20 +56,20 @@ def test_kill_during_build_and_publish(demo_sources, tmp_path):
         for delay in (0.0, 0.05, 0.1, 0.2, 0.3):
             proc = subprocess.Popen([sys.executable, "-c", BUILD_FOREVER, str(tmp_path)])
             before, deadline = current_snapshot(tmp_path).name, time.monotonic() + 60
-            while current_snapshot(tmp_path).name == before:   # one build published: the next is under way
+            while current_snapshot(tmp_path).name == before:  # one build published: the next is under way
                 assert time.monotonic() < deadline and proc.poll() is None
                 time.sleep(0.01)
             time.sleep(delay)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
-            name, rows = read_consistently(tmp_path)   # the current index is intact after every kill
+            name, rows = read_consistently(tmp_path)  # the current index is intact after every kill
             assert rows == first["works"]
     finally:
         stop.set()
         thread.join()
     assert not failures, failures[:3]
-    assert len({name for name, _ in seen}) >= 2            # readers did see snapshots switch
-    after = build_and_publish(tmp_path)                    # and building again just works
+    assert len({name for name, _ in seen}) >= 2  # readers did see snapshots switch
+    after = build_and_publish(tmp_path)  # and building again just works
     assert after["checksums"] == first["checksums"] or after["works"] == first["works"]
     assert not list((tmp_path / "index").glob(".building-*"))
     assert len(snapshots(tmp_path)) <= 4

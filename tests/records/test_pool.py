@@ -1,5 +1,6 @@
 """Parse workers (harvest.records.pool): the same rows, counts and errors as mapping in the
 harvesting process, on the same pages, broken ones included; a dead or hung worker costs nothing."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +18,6 @@ from harvest.config.sources import Politeness, Source
 from harvest.demo import DemoNetwork
 from harvest.demo.faults import Fault
 from harvest.demo.partners import partner
-from harvest.demo.provider import Provider
 from harvest.records import pool as pool_module
 from harvest.records.pages import PageSpec, map_body
 from harvest.records.pool import close_pool, parse_pool
@@ -25,7 +25,7 @@ from harvest.records.rows import Lineage
 from harvest.runs.run import run_source
 from harvest.store.datasets import read_committed
 
-VOLATILE = {"run_id", "harvested_at", "quarantined_at", "page_url"}   # differ from run to run
+VOLATILE = {"run_id", "harvested_at", "quarantined_at", "page_url"}  # differ from run to run
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,16 @@ def net():
 
 def source(net, pid, **kw) -> Source:
     p = partner(pid)
-    return Source(id=pid, name=p.name, region=p.region, endpoint=net.url_for(pid), metadata_prefix=p.formats[0],
-                  window=kw.pop("window", "none"), politeness=Politeness(max_retries=2, max_retry_after_seconds=0),
-                  **kw)
+    return Source(
+        id=pid,
+        name=p.name,
+        region=p.region,
+        endpoint=net.url_for(pid),
+        metadata_prefix=p.formats[0],
+        window=kw.pop("window", "none"),
+        politeness=Politeness(max_retries=2, max_retry_after_seconds=0),
+        **kw,
+    )
 
 
 def rows(data, pid, table) -> list[tuple]:
@@ -46,7 +53,7 @@ def rows(data, pid, table) -> list[tuple]:
     for row in read_committed(data, table, pid).to_pylist():
         if table == "quarantine":
             assert row["page_url"] and "verb=ListRecords" in row["page_url"]
-            if row["oai_identifier"] is None:   # a whole page: its bytes hold a responseDate and tokens
+            if row["oai_identifier"] is None:  # a whole page: its bytes hold a responseDate and tokens
                 assert row["raw_xml"].lstrip().startswith(b"<")
                 row["raw_xml"] = len(row["raw_xml"]) // 100
         out.append(tuple(sorted((k, repr(v)) for k, v in row.items() if k not in VOLATILE)))
@@ -54,11 +61,17 @@ def rows(data, pid, table) -> list[tuple]:
 
 
 def summary(report) -> dict:
-    return {"status": report.status, "pages": report.pages, "records": report.records, "deleted": report.deleted,
-            "quarantined": report.quarantined, "illegal": report.illegal_chars_removed,
-            "errors": [_stable(e) for e in report.errors],
-            "windows": [(w["status"], w["records"], w["quarantined"], w["listed"]) for w in report.windows],
-            "validation": report.validation}   # computed in a parse worker, or here with parse_workers=0
+    return {
+        "status": report.status,
+        "pages": report.pages,
+        "records": report.records,
+        "deleted": report.deleted,
+        "quarantined": report.quarantined,
+        "illegal": report.illegal_chars_removed,
+        "errors": [_stable(e) for e in report.errors],
+        "windows": [(w["status"], w["records"], w["quarantined"], w["listed"]) for w in report.windows],
+        "validation": report.validation,
+    }  # computed in a parse worker, or here with parse_workers=0
 
 
 def _stable(message: str) -> str:
@@ -67,32 +80,33 @@ def _stable(message: str) -> str:
 
 
 SCENARIOS = [
-    ("aosp-africa", ()),                                               # two unmappable records
-    ("aosp-africa", (Fault("malformed", page=2),)),                    # unreadable page, list goes on
+    ("aosp-africa", ()),  # two unmappable records
+    ("aosp-africa", (Fault("malformed", page=2),)),  # unreadable page, list goes on
     ("aosp-africa", (Fault("xxe", page=1),)),
     ("ardc-rda", (Fault("illegal_chars", page=1),)),
-    ("eosc-zenodo", (Fault("expire_token", page=2),)),                 # badResumptionToken: window redone
-    ("lareferencia", (Fault("repeat_token", page=2),)),                # the list stops with an error
-    ("mosp-malaysia", (Fault("status", status=503, page=3, times=None),)),   # fails; resumes later
+    ("eosc-zenodo", (Fault("expire_token", page=2),)),  # badResumptionToken: window redone
+    ("lareferencia", (Fault("repeat_token", page=2),)),  # the list stops with an error
+    ("mosp-malaysia", (Fault("status", status=503, page=3, times=None),)),  # fails; resumes later
 ]
 
 
-@pytest.mark.parametrize("pid, faults", SCENARIOS, ids=[f"{p}-{'+'.join(f.kind for f in fs) or 'clean'}"
-                                                         for p, fs in SCENARIOS])
+@pytest.mark.parametrize(
+    "pid, faults", SCENARIOS, ids=[f"{p}-{'+'.join(f.kind for f in fs) or 'clean'}" for p, fs in SCENARIOS]
+)
 def test_workers_write_what_the_single_process_path_writes(net, tmp_path, pid, faults):
     reports = {}
     for workers in (0, 2):
         net.reset()
-        net.inject(pid, *(replace(f, fired=0) for f in faults))   # each fault fires afresh
-        reports[workers] = run_source(source(net, pid), tmp_path / str(workers), chunk_rows=40,
-                                      parse_workers=workers)
+        net.inject(pid, *(replace(f, fired=0) for f in faults))  # each fault fires afresh
+        reports[workers] = run_source(source(net, pid), tmp_path / str(workers), chunk_rows=40, parse_workers=workers)
     net.reset()
     assert summary(reports[0]) == summary(reports[2])
     for table in ("records", "raw", "quarantine"):
         assert rows(tmp_path / "0", pid, table) == rows(tmp_path / "2", pid, table), table
     assert reports[2].records + reports[2].quarantined > 0
-    assert [re.sub(r"\d{8}T\d{6}Z-[0-9a-f]+", "<run>", f) for f in reports[0].files] \
-        == [re.sub(r"\d{8}T\d{6}Z-[0-9a-f]+", "<run>", f) for f in reports[2].files]   # the same chunks
+    assert [re.sub(r"\d{8}T\d{6}Z-[0-9a-f]+", "<run>", f) for f in reports[0].files] == [
+        re.sub(r"\d{8}T\d{6}Z-[0-9a-f]+", "<run>", f) for f in reports[2].files
+    ]  # the same chunks
     assert not list((tmp_path / "2").rglob(".part-*.tmp"))
 
 
@@ -124,7 +138,7 @@ def _exited(pid: int, timeout: float = 10.0) -> bool:
             with open(f"/proc/{pid}/stat") as fh:
                 if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
                     return True
-        except (FileNotFoundError, ProcessLookupError):   # gone before the open, or between open and read
+        except (FileNotFoundError, ProcessLookupError):  # gone before the open, or between open and read
             return True
         time.sleep(0.05)
     return False
@@ -144,8 +158,9 @@ def _whole_and_run(net, tmp_path, act, **kw):
                 act(pid)
             done.extend(pids)
 
-    first = run_source(source(net, "eosc-zenodo"), tmp_path / "run", chunk_rows=20, progress=once,
-                       parse_workers=2, **kw)
+    first = run_source(
+        source(net, "eosc-zenodo"), tmp_path / "run", chunk_rows=20, progress=once, parse_workers=2, **kw
+    )
     assert done and whole.records > 100
     return first, done
 
@@ -191,12 +206,14 @@ def test_the_workers_exit_when_the_pool_closes_even_a_stopped_one(net, tmp_path,
 
 def test_the_workers_exit_when_the_harvesting_process_is_killed(net, tmp_path):
     """A harvester killed by SIGKILL never shuts its pool down: its workers notice and leave."""
-    code = ("import os, sys, time\n"
-            "from harvest.records.pool import parse_pool\n"
-            "pool = parse_pool(2)\n"
-            "futures = [pool.executor.submit(os.getpid) for _ in range(8)]\n"
-            "print(' '.join(map(str, sorted(set(f.result() for f in futures)))), flush=True)\n"
-            "time.sleep(60)\n")
+    code = (
+        "import os, sys, time\n"
+        "from harvest.records.pool import parse_pool\n"
+        "pool = parse_pool(2)\n"
+        "futures = [pool.executor.submit(os.getpid) for _ in range(8)]\n"
+        "print(' '.join(map(str, sorted(set(f.result() for f in futures)))), flush=True)\n"
+        "time.sleep(60)\n"
+    )
     with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as proc:
         try:
             pids = [int(p) for p in proc.stdout.readline().split()]
@@ -209,7 +226,7 @@ def test_the_workers_exit_when_the_harvesting_process_is_killed(net, tmp_path):
 def test_a_page_that_the_workers_cannot_map_becomes_a_quarantine_row_not_a_lost_page(tmp_path):
     """The worker's task on bytes that do not parse (the harvester never sends such a page, but a
     worker must not lose one): one quarantine row with the page's bytes and reason."""
-    lin = Lineage("s", "europe", "oai_dc", "r", datetime(2026, 1, 1, tzinfo=timezone.utc), "v")
+    lin = Lineage("s", "europe", "oai_dc", "r", datetime(2026, 1, 1, tzinfo=UTC), "v")
     tables = map_body(PageSpec("s", "oai_dc", lin), b"<OAI-PMH><unclosed>", "http://127.0.0.1/oai?verb=ListRecords")
     assert tables.quarantined == 1 and set(tables.tables) == {"quarantine"}
     row = tables.tables["quarantine"].to_pylist()[0]

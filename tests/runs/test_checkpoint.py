@@ -1,5 +1,6 @@
 """Checkpoints are versioned: the first version (an untyped dict of 14 keys) still resumes, an
 unknown version is refused with a message that names the file and the way out."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,15 @@ PID = "mosp-malaysia"
 
 
 def source(net) -> Source:
-    return Source(id=PID, name="Malaysia", region="malaysia", endpoint=net.url_for(PID), metadata_prefix="oai_dc",
-                  window="none", politeness=Politeness(max_retries=0, max_retry_after_seconds=0))
+    return Source(
+        id=PID,
+        name="Malaysia",
+        region="malaysia",
+        endpoint=net.url_for(PID),
+        metadata_prefix="oai_dc",
+        window="none",
+        politeness=Politeness(max_retries=0, max_retry_after_seconds=0),
+    )
 
 
 def interrupted(net, data) -> dict:
@@ -70,8 +78,14 @@ def test_a_checkpoint_of_an_unknown_version_is_refused_naming_the_file_and_resta
 
 
 def test_a_checkpoint_round_trips_and_a_damaged_one_is_refused():
-    cp = Checkpoint("r1", "oai_dc", "2026-01-01T00:00:00+00:00", "YYYY-MM-DD", "2026-01-02",
-                    units=[Unit("set", "2025-01-01", "2025-12-31", status="active", token="t", chunks=["a"])])
+    cp = Checkpoint(
+        "r1",
+        "oai_dc",
+        "2026-01-01T00:00:00+00:00",
+        "YYYY-MM-DD",
+        "2026-01-02",
+        units=[Unit("set", "2025-01-01", "2025-12-31", status="active", token="t", chunks=["a"])],
+    )
     assert Checkpoint.from_dict(json.loads(json.dumps(cp.to_dict())), "here") == cp
     damaged = cp.to_dict()
     del damaged["units"][0]["set_spec"]

@@ -3,10 +3,11 @@
 Every expectation compares with what the partner really holds (the demo catalogue) or with an
 undisturbed harvest of the same partner, so "survives" means "and got every record exactly once".
 """
+
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -16,8 +17,8 @@ from harvest.demo import DemoNetwork
 from harvest.demo.catalog import records_for
 from harvest.demo.faults import Fault, parse_fault
 from harvest.demo.partners import partner
-from harvest.runs.run import run_source
 from harvest.oai.datestamps import parse_utc
+from harvest.runs.run import run_source
 from harvest.store.datasets import read_committed
 
 FAST = Politeness(max_retries=4, max_retry_after_seconds=120, timeout_seconds=5)
@@ -37,13 +38,23 @@ def _healthy_again(net):
 
 def source(net, pid, *, window="none", politeness=FAST, **kw) -> Source:
     p = partner(pid)
-    return Source(id=pid, name=p.name, region=p.region, endpoint=net.url_for(pid),
-                  metadata_prefix=p.formats[0], window=window, politeness=politeness, **kw)
+    return Source(
+        id=pid,
+        name=p.name,
+        region=p.region,
+        endpoint=net.url_for(pid),
+        metadata_prefix=p.formats[0],
+        window=window,
+        politeness=politeness,
+        **kw,
+    )
 
 
 def harvested_ids(data, pid) -> list[str]:
-    return sorted(read_committed(data, "records", pid).column("oai_identifier").to_pylist()
-                  + [q for q in read_committed(data, "quarantine", pid).column("oai_identifier").to_pylist() if q])
+    return sorted(
+        read_committed(data, "records", pid).column("oai_identifier").to_pylist()
+        + [q for q in read_committed(data, "quarantine", pid).column("oai_identifier").to_pylist() if q]
+    )
 
 
 def expected_ids(pid) -> list[str]:
@@ -51,20 +62,23 @@ def expected_ids(pid) -> list[str]:
 
 
 # ---- HTTP failures: retried with backoff, Retry-After honoured on an injectable clock -----------
-@pytest.mark.parametrize("fault, sleeps", [
-    (Fault("status", status=503, retry_after="7", page=1, times=2), [7, 7]),
-    (Fault("status", status=503, retry_after="99999", page=1), [120]),        # capped
-    (Fault("status", status=429, retry_after="HTTP-DATE+42", page=2), [42]),  # the date form
-    (Fault("status", status=500, page=1, times=3), None),                   # a burst, backoff
-    (Fault("status", status=502, page=0), None),
-    (Fault("status", status=504, page=3), None),
-    (Fault("reset", page=2, times=2), None),
-    (Fault("cut", page=1, times=2), None),                                  # the body ends half-way
-])
+@pytest.mark.parametrize(
+    "fault, sleeps",
+    [
+        (Fault("status", status=503, retry_after="7", page=1, times=2), [7, 7]),
+        (Fault("status", status=503, retry_after="99999", page=1), [120]),  # capped
+        (Fault("status", status=429, retry_after="HTTP-DATE+42", page=2), [42]),  # the date form
+        (Fault("status", status=500, page=1, times=3), None),  # a burst, backoff
+        (Fault("status", status=502, page=0), None),
+        (Fault("status", status=504, page=3), None),
+        (Fault("reset", page=2, times=2), None),
+        (Fault("cut", page=1, times=2), None),  # the body ends half-way
+    ],
+)
 def test_transient_http_failures_are_retried(net, tmp_path, fault, sleeps):
     clock = FakeClock()
     if fault.retry_after == "HTTP-DATE+42":
-        fault.retry_after = format_datetime(datetime.fromtimestamp(clock.now + 42, timezone.utc), usegmt=True)
+        fault.retry_after = format_datetime(datetime.fromtimestamp(clock.now + 42, UTC), usegmt=True)
     net.inject("ardc-rda", fault)
     report = run_source(source(net, "ardc-rda"), tmp_path, clock=clock)
     assert report.status == "complete", report.errors
@@ -72,7 +86,7 @@ def test_transient_http_failures_are_retried(net, tmp_path, fault, sleeps):
     if sleeps is not None:
         assert clock.sleeps == sleeps
     else:  # exponential backoff with jitter: each wait within [0.5, 1.5] x 2^attempt seconds
-        assert all(0.5 * 2 ** i <= s <= 1.5 * 2 ** i for i, s in enumerate(clock.sleeps))
+        assert all(0.5 * 2**i <= s <= 1.5 * 2**i for i, s in enumerate(clock.sleeps))
 
 
 def test_slow_responses_past_the_timeout_are_retried(net, tmp_path):
@@ -89,7 +103,7 @@ def test_giving_up_fails_the_run_and_the_next_run_resumes(net, tmp_path):
     src = source(net, "lareferencia", politeness=Politeness(max_retries=2))
     first = run_source(src, tmp_path, clock=FakeClock(), chunk_rows=1)
     assert first.status == "failed" and "HTTP 503" in first.errors[0] and "resumes" in first.errors[0]
-    assert first.records == 4 * 50                                      # pages 0-3 kept, durable
+    assert first.records == 4 * 50  # pages 0-3 kept, durable
     net.reset()
     second = run_source(src, tmp_path, clock=FakeClock(), chunk_rows=1)
     assert second.status == "complete" and second.resumed and second.run_id == first.run_id
@@ -112,12 +126,17 @@ def test_no_records_match_with_422_is_an_empty_complete_window(net, tmp_path):
 # ---- resumption tokens -----------------------------------------------------------------------
 def test_an_expired_token_reruns_only_its_window_sliced_smaller(net, tmp_path):
     net.inject("cstcloud-sciencedb", Fault("expire_token", page=2))
-    report = run_source(source(net, "cstcloud-sciencedb"), tmp_path, chunk_rows=1,
-                        from_="2015-01-01T00:00:00Z", until="2026-11-01T00:00:00Z")
+    report = run_source(
+        source(net, "cstcloud-sciencedb"),
+        tmp_path,
+        chunk_rows=1,
+        from_="2015-01-01T00:00:00Z",
+        until="2026-11-01T00:00:00Z",
+    )
     assert report.status == "complete", report.errors
     assert any("badResumptionToken" in w and "two smaller windows" in w for w in report.warnings)
     assert harvested_ids(tmp_path, "cstcloud-sciencedb") == expected_ids("cstcloud-sciencedb")
-    first, second = report.windows                        # the one window, cut in two halves
+    first, second = report.windows  # the one window, cut in two halves
     assert (first["from_"], second["until"]) == ("2015-01-01T00:00:00Z", "2026-11-01T00:00:00Z")
     assert second["from_"] == (parse_utc(first["until"]) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -127,7 +146,7 @@ def test_a_repeated_token_stops_that_list_with_a_clear_error(net, tmp_path):
     report = run_source(source(net, "aosp-africa"), tmp_path)
     assert report.status == "partial"
     assert any("repeated resumptionToken" in e for e in report.errors)
-    assert report.records + report.quarantined == 4 * 30                # pages 0-3, nothing lost
+    assert report.records + report.quarantined == 4 * 30  # pages 0-3, nothing lost
 
 
 def test_the_empty_final_token_ends_the_list(net, tmp_path):
@@ -155,10 +174,15 @@ def test_a_12_mb_page_parses(net, tmp_path):
     assert harvested_ids(tmp_path, "ardc-rda") == expected_ids("ardc-rda")
 
 
-@pytest.mark.parametrize("kind, reason", [
-    ("xxe", "hostile_xml"), ("billion_laughs", "hostile_xml"),
-    ("malformed", "malformed_xml"), ("undecodable", "undecodable"),
-])
+@pytest.mark.parametrize(
+    "kind, reason",
+    [
+        ("xxe", "hostile_xml"),
+        ("billion_laughs", "hostile_xml"),
+        ("malformed", "malformed_xml"),
+        ("undecodable", "undecodable"),
+    ],
+)
 def test_an_unreadable_page_is_quarantined_and_the_list_goes_on(net, tmp_path, kind, reason):
     net.inject("aosp-africa", Fault(kind, page=2))
     report = run_source(source(net, "aosp-africa"), tmp_path)
@@ -167,9 +191,9 @@ def test_an_unreadable_page_is_quarantined_and_the_list_goes_on(net, tmp_path, k
     page_rows = [q for q in quarantine if q["reason"] == reason]
     assert len(page_rows) == 1 and page_rows[0]["raw_xml"] and "resumptionToken" in page_rows[0]["page_url"]
     lost = set(expected_ids("aosp-africa")) - set(harvested_ids(tmp_path, "aosp-africa"))
-    assert len(lost) == 30                                  # exactly that page's records, kept as raw bytes
+    assert len(lost) == 30  # exactly that page's records, kept as raw bytes
     records = read_committed(tmp_path, "raw", "aosp-africa")
-    assert not any(b"root:" in x for x in records.column("xml").to_pylist())   # no file was read
+    assert not any(b"root:" in x for x in records.column("xml").to_pylist())  # no file was read
 
 
 # ---- politeness -------------------------------------------------------------------------------
@@ -186,10 +210,18 @@ def test_concurrent_harvests_share_the_hosts_request_cap(net, tmp_path):
     net.inject("lareferencia", *[Fault("slow", seconds=0.05, page=None, times=None)])
     one_slot = Politeness(max_concurrency=1)
     # a host key of its own, so that other tests' clients do not share this semaphore
-    sources = [Source(id=pid, name=pid, region=partner(pid).region, window="none",
-                      endpoint=net.url_for(pid).replace("127.0.0.1", "localhost"),
-                      metadata_prefix=partner(pid).formats[0], politeness=one_slot)
-               for pid in ("eosc-zenodo", "lareferencia")]
+    sources = [
+        Source(
+            id=pid,
+            name=pid,
+            region=partner(pid).region,
+            window="none",
+            endpoint=net.url_for(pid).replace("127.0.0.1", "localhost"),
+            metadata_prefix=partner(pid).formats[0],
+            politeness=one_slot,
+        )
+        for pid in ("eosc-zenodo", "lareferencia")
+    ]
     reports = run_sources(sources, tmp_path, workers=2)
     assert [r.status for r in reports] == ["complete", "complete"]
     assert net.max_in_flight == 1
@@ -197,15 +229,16 @@ def test_concurrent_harvests_share_the_hosts_request_cap(net, tmp_path):
 
 # ---- deletions --------------------------------------------------------------------------------
 def test_the_census_tombstones_records_that_vanished(net, tmp_path):
-    pid = "mosp-malaysia"                                 # Identify says deletedRecord = no
+    pid = "mosp-malaysia"  # Identify says deletedRecord = no
     first = run_source(source(net, pid), tmp_path)
     assert first.census_tombstones == 0
     gone = tuple(expected_ids(pid)[:5])
     net.inject(pid, Fault("hide_records", ids=gone, verb=None))
     second = run_source(source(net, pid), tmp_path)
     assert second.status == "complete" and second.census_tombstones == 5
-    from harvest.publish.snapshots import build_and_publish
     import harvest
+    from harvest.publish.snapshots import build_and_publish
+
     build_and_publish(tmp_path)
     held = {p["oai_identifier"] for w in harvest.read_index(tmp_path)["provenance"] for p in w}
     assert not held & set(gone) and len(held) > 100

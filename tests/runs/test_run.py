@@ -1,4 +1,5 @@
 """Harvesting a source end to end against servers on 127.0.0.1, into real Parquet files."""
+
 from __future__ import annotations
 
 import json
@@ -6,16 +7,15 @@ from pathlib import Path
 
 import pytest
 
-
+from harvest.config.schemas import arrow_schema
 from harvest.config.sources import Politeness, Source
 from harvest.demo.catalog import records_for
 from harvest.demo.partners import partner
 from harvest.demo.provider import Provider
 from harvest.oai.page import parse_page
 from harvest.runs.run import run_source
-from harvest.config.schemas import arrow_schema
-from harvest.store.state import load_state
 from harvest.store.datasets import committed_files, read_committed
+from harvest.store.state import load_state
 from tests.oai.scripted_server import ScriptedServer
 
 
@@ -29,7 +29,7 @@ def test_every_demo_record_lands_once_in_records_or_quarantine(demo_sources, tmp
         records = read_committed(tmp_path, "records", src.id)
         raw = read_committed(tmp_path, "raw", src.id)
         assert records.num_rows == report.records
-        assert raw.num_rows == report.records + report.quarantined   # quarantined records keep their XML
+        assert raw.num_rows == report.records + report.quarantined  # quarantined records keep their XML
         assert records.schema.equals(arrow_schema("records", with_partitions=False), check_metadata=False)
         ids = records.column("oai_identifier").to_pylist()
         assert len(set(ids)) == len(ids)
@@ -43,18 +43,19 @@ def test_quarantine_keeps_reason_and_raw_xml(demo_sources, tmp_path):
     assert report.quarantined == 2
     table = read_committed(tmp_path, "quarantine", src.id).to_pylist()
     assert {q["reason"] for q in table} == {"missing_title"}
-    assert all(q["oai_identifier"] and b"<header>" in q["raw_xml"] and "verb=ListRecords" in q["page_url"]
-               for q in table)
+    assert all(
+        q["oai_identifier"] and b"<header>" in q["raw_xml"] and "verb=ListRecords" in q["page_url"] for q in table
+    )
 
 
 def test_second_run_is_incremental_from_the_servers_watermark(demo_sources, tmp_path):
-    src = next(s for s in demo_sources if s.id == "ardc-rda")   # day granularity
+    src = next(s for s in demo_sources if s.id == "ardc-rda")  # day granularity
     first = run_source(src, tmp_path)
     state = load_state(tmp_path, src.id)
     assert state.watermark == first.watermark_after and state.granularity == "YYYY-MM-DD"
     second = run_source(src, tmp_path)
     assert second.windows[0]["from_"] == state.next_from("YYYY-MM-DD")
-    assert len(second.windows[0]["from_"]) == 10                 # sent in the server's granularity
+    assert len(second.windows[0]["from_"]) == 10  # sent in the server's granularity
     assert second.status == "complete" and second.records == 0  # nothing changed since
     assert second.watermark_before == first.watermark_after
 
@@ -90,8 +91,9 @@ def _scripted_pages(partner_id: str, broken_at: int | None) -> list:
 def test_a_malformed_page_is_quarantined_and_the_run_marked_partial(tmp_path):
     script = _scripted_pages("mosp-malaysia", broken_at=3)
     with ScriptedServer(script) as srv:
-        src = Source(id="flaky", name="Flaky", region="malaysia", endpoint=srv.url, metadata_prefix="oai_dc",
-                     window="none")
+        src = Source(
+            id="flaky", name="Flaky", region="malaysia", endpoint=srv.url, metadata_prefix="oai_dc", window="none"
+        )
         report = run_source(src, tmp_path)
     assert report.status == "partial"
     assert report.pages == 2 and report.records + report.quarantined == 40 + 1
@@ -99,8 +101,8 @@ def test_a_malformed_page_is_quarantined_and_the_run_marked_partial(tmp_path):
     rows = read_committed(tmp_path, "quarantine", "flaky").to_pylist()
     page_rows = [r for r in rows if r["reason"] == "malformed_xml"]
     assert len(page_rows) == 1 and "resumptionToken=" in page_rows[0]["page_url"]
-    assert load_state(tmp_path, "flaky").watermark is None     # not advanced: next run re-reads
-    assert committed_files(tmp_path, "records", "flaky")       # what was read is kept
+    assert load_state(tmp_path, "flaky").watermark is None  # not advanced: next run re-reads
+    assert committed_files(tmp_path, "records", "flaky")  # what was read is kept
 
 
 @pytest.mark.parametrize("workers", [0, 2])
@@ -112,26 +114,49 @@ def test_a_connection_that_drops_mid_page_is_retried_and_then_fails_the_run_by_n
     once = [identify, (200, {}, pages[0]), ("cut", pages[1], 300), *[(200, {}, p) for p in pages[1:]]]
     polite = Politeness(max_retries=2, max_retry_after_seconds=0)
     with ScriptedServer(once) as srv:
-        src = Source(id="cut", name="Cut", region="malaysia", endpoint=srv.url, metadata_prefix="oai_dc",
-                     window="none", deletion_census="never", politeness=polite)
+        src = Source(
+            id="cut",
+            name="Cut",
+            region="malaysia",
+            endpoint=srv.url,
+            metadata_prefix="oai_dc",
+            window="none",
+            deletion_census="never",
+            politeness=polite,
+        )
         report = run_source(src, tmp_path / "once", parse_workers=workers)
     assert report.status == "complete" and report.retries == 1, report.errors
     assert report.records + report.quarantined == sum(len(parse_page(p, "x").items) for p in pages)
     always = [identify, (200, {}, pages[0]), *[("cut", pages[1], 300)] * 3]
     with ScriptedServer(always) as srv:
-        src = Source(id="cut", name="Cut", region="malaysia", endpoint=srv.url, metadata_prefix="oai_dc",
-                     window="none", deletion_census="never", politeness=polite)
+        src = Source(
+            id="cut",
+            name="Cut",
+            region="malaysia",
+            endpoint=srv.url,
+            metadata_prefix="oai_dc",
+            window="none",
+            deletion_census="never",
+            politeness=polite,
+        )
         report = run_source(src, tmp_path / "always", parse_workers=workers)
     assert report.status == "failed"
     assert "[cut]" in report.errors[0] and "resumptionToken=" in report.errors[0]
     assert "3 attempt(s)" in report.errors[0] and "IncompleteRead" in report.errors[0]
-    assert load_state(tmp_path / "always", "cut").in_progress is not None   # the next run resumes
+    assert load_state(tmp_path / "always", "cut").in_progress is not None  # the next run resumes
 
 
 def test_a_server_that_keeps_failing_fails_the_run_loudly(tmp_path):
     with ScriptedServer([(503, {"Retry-After": "0"}, b"")] * 10) as srv:
-        src = Source(id="down", name="Down", region="africa", endpoint=srv.url, metadata_prefix="oai_dc", window="none",
-                     politeness=Politeness(max_retries=2, max_retry_after_seconds=0))
+        src = Source(
+            id="down",
+            name="Down",
+            region="africa",
+            endpoint=srv.url,
+            metadata_prefix="oai_dc",
+            window="none",
+            politeness=Politeness(max_retries=2, max_retry_after_seconds=0),
+        )
         report = run_source(src, tmp_path)
     assert report.status == "failed" and report.retries == 2
     assert "verb=Identify" in report.errors[0] and "HTTP 503" in report.errors[0]

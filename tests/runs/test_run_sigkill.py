@@ -1,4 +1,5 @@
 """SIGKILL a harvest at several points, run it again: every record exactly once, as if never killed."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,8 @@ def slow_net():
 def write_source(folder, url):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{PID}.yaml").write_text(
-        f"id: {PID}\nname: Zenodo demo\nregion: europe\nendpoint: {url}\nmetadata_prefix: oai_datacite\n"
-        "window: year\n")
+        f"id: {PID}\nname: Zenodo demo\nregion: europe\nendpoint: {url}\nmetadata_prefix: oai_datacite\nwindow: year\n"
+    )
 
 
 def harvest_cmd(sources, data, workers: str = ""):

@@ -1,5 +1,6 @@
 """Storage: the one module that touches the data folder. Whole files are replaced atomically, a
 listing is a sorted glob of relative names, and nothing outside it opens data files itself."""
+
 from __future__ import annotations
 
 import ast
@@ -20,7 +21,7 @@ def test_json_and_text_are_written_whole_and_read_back(tmp_path):
     assert s.read_json("state/none.json", None) is None
     with pytest.raises(FileNotFoundError):
         s.read_json("state/none.json")
-    assert not list((tmp_path / "data").rglob(".*.tmp"))   # no temporary file left behind
+    assert not list((tmp_path / "data").rglob(".*.tmp"))  # no temporary file left behind
 
 
 def test_a_failed_write_leaves_the_previous_file_whole(tmp_path, monkeypatch):
@@ -43,7 +44,7 @@ def test_glob_gives_sorted_relative_names_and_rename_delete_move_files(tmp_path)
     assert s.glob("records/region=*/*.parquet") == ["records/region=a/y.parquet", "records/region=b/x.parquet"]
     s.rename("records/region=a/.t.tmp", "records/region=a/t.parquet")
     s.delete("records/region=b/x.parquet")
-    s.delete("records/region=b/x.parquet")   # already gone: nothing happens
+    s.delete("records/region=b/x.parquet")  # already gone: nothing happens
     assert s.glob("records/**/*.parquet") == ["records/region=a/t.parquet", "records/region=a/y.parquet"]
     assert s.dirs("records") == ["region=a", "region=b"] and s.dirs("nowhere") == []
     assert as_storage(tmp_path) == s and as_storage(s) is s
@@ -51,26 +52,47 @@ def test_glob_gives_sorted_relative_names_and_rename_delete_move_files(tmp_path)
 
 # what may touch files directly: the storage module, DuckDB's scratch folder of the index build, the
 # demo network (a partner, not the pipeline), the YAML configs and the declared schemas
-_ALLOWED = {"harvest/store/storage.py", "harvest/index/build.py", "harvest/index/cluster.py",
-            "harvest/index/assemble.py"}
-_FILE_CALLS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "unlink", "mkdir", "rmtree",
-               "ParquetWriter", "read_table", "read_metadata", "ParquetFile", "write_table", "glob", "rglob"}
-_OS_CALLS = {"replace", "rename", "remove", "fsync", "makedirs"}   # as os.<name>
+_ALLOWED = {
+    "harvest/store/storage.py",
+    "harvest/index/build.py",
+    "harvest/index/cluster.py",
+    "harvest/index/assemble.py",
+}
+_FILE_CALLS = {
+    "open",
+    "read_text",
+    "read_bytes",
+    "write_text",
+    "write_bytes",
+    "unlink",
+    "mkdir",
+    "rmtree",
+    "ParquetWriter",
+    "read_table",
+    "read_metadata",
+    "ParquetFile",
+    "write_table",
+    "glob",
+    "rglob",
+}
+_OS_CALLS = {"replace", "rename", "remove", "fsync", "makedirs"}  # as os.<name>
 
 
 def test_only_the_storage_module_reads_and_writes_the_data_folder():
     offenders = []
     for path in sorted((PROJECT / "harvest").rglob("*.py")):
         rel = path.relative_to(PROJECT).as_posix()
-        if rel in _ALLOWED or rel.startswith(("harvest/demo/", "harvest/config/")):   # configs are not data
+        if rel in _ALLOWED or rel.startswith(("harvest/demo/", "harvest/config/")):  # configs are not data
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call):
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 receiver = _name(func.value) if isinstance(func, ast.Attribute) else ""
-                if receiver in ("storage", "writer", "self.writer", "self._writer", "self.writer") or receiver.endswith(".storage"):
-                    continue   # the storage module's own methods, and writers it opened
+                if receiver in ("storage", "writer", "self.writer", "self._writer", "self.writer") or receiver.endswith(
+                    ".storage"
+                ):
+                    continue  # the storage module's own methods, and writers it opened
                 if name in _FILE_CALLS or (receiver == "os" and name in _OS_CALLS):
                     offenders.append(f"{rel}:{node.lineno} {name}()")
     assert not offenders, offenders
@@ -81,6 +103,6 @@ def _name(node) -> str:
         return node.id
     if isinstance(node, ast.Attribute):
         return f"{_name(node.value)}.{node.attr}"
-    if isinstance(node, ast.Subscript):   # self.writers[region]: one of the writers
+    if isinstance(node, ast.Subscript):  # self.writers[region]: one of the writers
         return _name(node.value).removesuffix("s")
     return ""

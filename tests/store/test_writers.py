@@ -1,23 +1,31 @@
 """PartitionWriter: rows become Arrow in small batches and are written in row groups of flush_rows."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
 
 from harvest.store.writers import PartitionWriter
 
-AT = datetime(2026, 12, 3, 6, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 
 
 def row(i: int) -> dict:
-    return {"run_id": "r1", "page_url": f"http://127.0.0.1/oai?page={i // 100}", "oai_identifier": f"oai:x:{i}",
-            "reason": "bad_xml", "detail": f"record {i}", "raw_xml": b"<record/>" * (i % 3), "quarantined_at": AT}
+    return {
+        "run_id": "r1",
+        "page_url": f"http://127.0.0.1/oai?page={i // 100}",
+        "oai_identifier": f"oai:x:{i}",
+        "reason": "bad_xml",
+        "detail": f"record {i}",
+        "raw_xml": b"<record/>" * (i % 3),
+        "quarantined_at": AT,
+    }
 
 
 def test_rows_are_batched_into_arrow_and_written_in_row_groups_of_flush_rows(tmp_path):
     w = PartitionWriter(tmp_path, "quarantine", "europe", "s1", "r1", flush_rows=5000, batch_rows=1000)
     for i in range(12_345):
         w.add(row(i))
-        if i == 2_499:   # two batches converted, 500 rows still Python dicts, nothing written yet
+        if i == 2_499:  # two batches converted, 500 rows still Python dicts, nothing written yet
             assert len(w.buffer) == 500 and w._pending == 2000 and not (tmp_path / w.tmp).exists()
     f = pq.ParquetFile(tmp_path / w.seal())
     assert [f.metadata.row_group(g).num_rows for g in range(f.num_row_groups)] == [5000, 5000, 2345]
@@ -25,7 +33,7 @@ def test_rows_are_batched_into_arrow_and_written_in_row_groups_of_flush_rows(tmp
     assert t.column("oai_identifier").to_pylist() == [f"oai:x:{i}" for i in range(12_345)]
     assert t.column("raw_xml").to_pylist()[:4] == [b"", b"<record/>", b"<record/>" * 2, b""]
     assert set(t.column("quarantined_at").to_pylist()) == {AT}
-    assert not (tmp_path / w.final).exists() and w.rows == 12_345   # sealed, not yet renamed into place
+    assert not (tmp_path / w.final).exists() and w.rows == 12_345  # sealed, not yet renamed into place
 
 
 def test_a_batch_with_a_row_lacking_a_column_gets_null_there_and_extra_keys_are_ignored(tmp_path):
@@ -48,12 +56,12 @@ def test_a_batch_with_a_row_lacking_a_column_gets_null_there_and_extra_keys_are_
 
 def test_abort_drops_written_and_batched_rows(tmp_path):
     w = PartitionWriter(tmp_path, "quarantine", "europe", "s1", "r2", flush_rows=2000, batch_rows=500)
-    for i in range(3_200):   # one row group written, two batches and 200 rows waiting
+    for i in range(3_200):  # one row group written, two batches and 200 rows waiting
         w.add(row(i))
     assert (tmp_path / w.tmp).exists()
     w.abort()
     assert not (tmp_path / w.tmp).exists() and not (tmp_path / w.final).exists()
-    assert w.seal() is None   # nothing is left to write
+    assert w.seal() is None  # nothing is left to write
 
 
 def test_iter_batches_streams_a_file_one_row_group_at_a_time(tmp_path):
@@ -81,7 +89,7 @@ print(len(rows), pa.default_memory_pool().max_memory())
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, capture_output=True, text=True)
     batches, peak = map(int, out.stdout.split())
     assert batches == 80 and path.stat().st_size > 40_000_000
-    assert peak < path.stat().st_size / 4   # a row group (1/20 of the file) and its batches, not the file
+    assert peak < path.stat().st_size / 4  # a row group (1/20 of the file) and its batches, not the file
 
 
 def test_each_table_gets_dictionaries_and_statistics_where_its_options_say(tmp_path):
@@ -109,8 +117,9 @@ def test_each_table_gets_dictionaries_and_statistics_where_its_options_say(tmp_p
     for final in files:
         table = Path(final).parts[0]
         meta = pq.ParquetFile(tmp_path / final).metadata
-        chunks = {meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i)
-                  for i in range(meta.num_columns)}
+        chunks = {
+            meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i) for i in range(meta.num_columns)
+        }
         options = TABLE_PARQUET[table]
         assert set(options["use_dictionary"]) <= set(chunks), table
         assert set(options["write_statistics"]) <= set(chunks), table
@@ -126,8 +135,8 @@ def test_tuple_rows_in_column_order_and_dict_rows_give_the_same_table_and_a_wron
     under zip, so it is refused."""
     import pytest
 
-    from harvest.records.rows import RAW_COLUMNS, RECORD_COLUMNS
     from harvest.config.schemas import arrow_schema
+    from harvest.records.rows import RAW_COLUMNS, RECORD_COLUMNS
     from harvest.records.tables import ColumnBuffer
 
     assert RECORD_COLUMNS == tuple(arrow_schema("records", with_partitions=False).names)
