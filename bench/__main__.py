@@ -34,7 +34,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     quick = ap.parse_args().quick
     n, big, repeats = (20_000, None, 1) if quick else (100_000, 1_000_000, 3)
-    from harvest.records.pool import default_parse_workers
+    from harvest.runs.pool import default_parse_workers
 
     setup = {"parse_workers": default_parse_workers()}
     results = {

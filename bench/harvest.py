@@ -90,7 +90,7 @@ url, prefix, sample_pss = sys.argv[1], sys.argv[2], sys.argv[3:] == ["pss"]
 src = Source(id="bench", name="bench", region="europe", endpoint=url, metadata_prefix=prefix, window="none",
              deletion_census="never")
 import os, threading
-from harvest.records import pool as P
+from harvest.runs import pool as P
 peak = {"pss": 0.0, "harvester": 0.0, "workers": 0.0}
 def status(pid, key):   # a field of /proc/<pid>/status in MB (VmHWM: the process's peak RSS)
     try:

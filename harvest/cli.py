@@ -77,7 +77,7 @@ def run_sources(
     progress=None,
 ) -> list:
     """Harvest several sources concurrently (one thread each, up to `workers`). The threads fetch;
-    parsing and crosswalks run in the process's shared parse workers (harvest.records.pool),
+    parsing and crosswalks run in the process's shared parse workers (harvest.runs.pool),
     so the CPU-bound part spreads over the cores instead of sharing one."""
     from harvest.runs.run import run_source
 

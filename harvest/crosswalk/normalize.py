@@ -151,13 +151,13 @@ def normalise_orcid(value: str | None) -> str | None:
     if not m:
         return None
     digits = m.group(1).replace("-", "").upper()
-    total = 0
-    for ch in digits[:-1]:
-        total = (total + int(ch)) * 2
+    # ISO 7064 11-2 sums digit i times 2^(15-i), modulo 11; read in base 13 (13 ≡ 2 mod 11) the
+    # first 15 digits give that sum halved, modulo 11, in one C call instead of a loop
+    total = 2 * int(digits[:15], 13)
     check = (12 - total % 11) % 11
-    if digits[-1] != ("X" if check == 10 else str(check)):
+    if digits[15] != ("X" if check == 10 else str(check)):
         return None
-    return "-".join(digits[i : i + 4] for i in range(0, 16, 4))
+    return f"{digits[:4]}-{digits[4:8]}-{digits[8:12]}-{digits[12:]}"
 
 
 @lru_cache(maxsize=8192)  # partners repeat the same few values: a pure function, cached

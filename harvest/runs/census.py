@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
-import pyarrow as pa
-
 from harvest.config import Source
 from harvest.errors import ProtocolError
 from harvest.oai import list_pages
@@ -48,6 +45,8 @@ def take_census(
 def tombstones_for_vanished(
     client, source: Source, storage: Storage, lineage: Lineage, fallback_date: str | None
 ) -> list[dict]:
+    import duckdb  # here, not with the module: a harvest that takes no census never loads it
+
     con = duckdb.connect()
     try:
         con.execute("CREATE TABLE census(oai_identifier VARCHAR)")
@@ -78,6 +77,8 @@ def tombstones_for_vanished(
 
 def _list_identifiers(client, source, con) -> str | None:
     """Stream every live identifier into the census table; returns the first page's responseDate."""
+    import pyarrow as pa
+
     first_date = None
     for set_spec in source.sets or (None,):
         params = {"metadataPrefix": source.metadata_prefix, "set": set_spec}

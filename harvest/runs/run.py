@@ -19,13 +19,14 @@ from harvest.config import Credentials, Source
 from harvest.crosswalk import get_crosswalk
 from harvest.errors import HarvestError
 from harvest.oai import OAIClient
-from harvest.records.pool import default_parse_workers, parse_pool
 from harvest.records.rows import Lineage
 from harvest.runs.census import census_wanted, take_census
 from harvest.runs.checkpoint import Checkpoint, Transferred
 from harvest.runs.finish import close_run
 from harvest.runs.harvest import Harvester, Mapper
+from harvest.runs.parts import PartSpec
 from harvest.runs.plan import plan_run
+from harvest.runs.pool import default_parse_workers, parse_pool
 from harvest.runs.report import Progress, RunReport, new_run_id, utc_now
 from harvest.store.datasets import run_files
 from harvest.store.state import SourceState, load_state, save_state, state_file
@@ -54,7 +55,7 @@ def run_source(
     returns the run report, also written to runs/<source>/<run_id>.json.
 
     `credentials` override the source's credentials_env. `parse_workers`: None for the process's
-    shared parse workers (harvest.records.pool), 0 to map in this process. A planned run's window
+    shared parse workers (harvest.runs.pool), 0 to map in this process. A planned run's window
     (harvest.runs.planned) runs as a harvest of its own: `run_id`, `state_id` and `reports` keep
     its files, checkpoint and report apart, and `identified` gives the plan's Identify answers."""
     storage = as_storage(data_dir)
@@ -103,7 +104,7 @@ def run_source(
         )
 
         def save() -> None:
-            checkpoint.next_chunk = harvester.writer.seq
+            checkpoint.next_chunk = harvester.next_seq
             state.in_progress = checkpoint.to_dict()
             save_state(storage, state)
 
@@ -117,7 +118,7 @@ def run_source(
             storage,
             checkpoint,
             client,
-            Mapper(source, crosswalk, lineage, pool),
+            Mapper(PartSpec(source.id, source.region, source.crosswalk_name, lineage, storage), pool),
             save,
             chunk_rows=chunk_rows,
             progress=tick,
@@ -211,7 +212,7 @@ def _close(
         checkpoint.warnings = report.warnings + [f"an earlier attempt failed: {failure}"]
         report.errors.append(f"{failure} — the next run resumes from the checkpoint")
         checkpoint.transferred = Transferred(report.requests, report.retries, report.bytes, report.wait_seconds)
-        checkpoint.next_chunk = harvester.writer.seq
+        checkpoint.next_chunk = harvester.next_seq
         state.in_progress = checkpoint.to_dict()
     else:
         report.status = "complete" if checkpoint.all_done() and not report.errors else "partial"
@@ -224,7 +225,7 @@ def _close(
         report,
         ranged=checkpoint.ranged,
         full=checkpoint.full,
-        known_fills=harvester.writer.fills,
+        known_fills=harvester.fills,
         reports=reports,
     )
 

@@ -1,4 +1,5 @@
-"""Parse workers: a standard process pool that maps pages, bytes in and Arrow tables out.
+"""Parse workers: a standard process pool that maps and writes parts (harvest.runs.parts): pages'
+bytes in, sealed Parquet files out.
 
 Mapping is CPU-bound Python; threads of one process would share one core's worth of it. The pool
 is concurrent.futures' ProcessPoolExecutor on a forkserver (spawn where there is none) that has
@@ -14,9 +15,11 @@ Workers leave when the harvesting process is gone, even if it was killed.
 from __future__ import annotations
 
 import atexit
+import gc
 import multiprocessing
 import os
 import select
+import sys
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,20 +27,39 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 
 from harvest.errors import HarvestError
-from harvest.records.pages import PageSpec, PageTables, map_body
 
-# a page normally takes well under a second: a worker silent for this long is hung
+# a part (up to chunk_rows records) normally takes a few seconds: a worker silent for this long is hung
 WORKER_TIMEOUT_S = float(os.environ.get("HARVEST_PARSE_TIMEOUT", "600"))
 
 
 def default_parse_workers() -> int:
-    """HARVEST_PARSE_WORKERS, else one per core up to 2 (the harvesting process fetches and
-    writes); 0 maps in the harvesting process itself."""
+    """HARVEST_PARSE_WORKERS, else one per core up to 2 (the harvesting process only fetches and
+    reads each page's envelope); 0 maps in the harvesting process itself."""
     value = os.environ.get("HARVEST_PARSE_WORKERS")
     if value not in (None, ""):
         return max(0, int(value))
     cores = os.cpu_count() or 1
     return min(2, cores) if cores > 1 else 0
+
+
+class _NoPandas:
+    """An import hook that refuses pandas: pyarrow imports it on a process's first array when it
+    can (~50 MB and ~0.3 CPU s a worker, never used there); without it pyarrow builds arrays,
+    computes and writes Parquet all the same."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "pandas":
+            raise ImportError(f"{name} is not loaded in parse workers")
+        return None
+
+
+def _start_worker(harvester: int) -> None:
+    """A worker's start: no pandas; what the forkserver loaded moved out of the garbage collector's
+    way (a collection would otherwise walk, and so copy, the pages the workers share with it);
+    leave once the harvesting process is gone."""
+    sys.meta_path.insert(0, _NoPandas())
+    gc.freeze()
+    _watch_harvester(harvester)
 
 
 def _watch_harvester(harvester: int) -> None:
@@ -73,29 +95,31 @@ def _alive(pid: int) -> bool:
 def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["harvest.records.pool", "pyarrow"])
+        ctx.set_forkserver_preload(
+            ["harvest.runs.pool", "harvest.runs.parts", "pyarrow", "pyarrow.compute", "pyarrow.parquet"]
+        )
         return ctx
     return multiprocessing.get_context("spawn")
 
 
 class ParsePool:
-    """The parse workers: `submit` a page's bytes, `result` gives its tables or a HarvestError."""
+    """The parse workers: `submit` a task, `result` gives what it returned or a HarvestError."""
 
     def __init__(self, workers: int):
         self.workers = workers
         self.executor = ProcessPoolExecutor(
-            workers, mp_context=_context(), initializer=_watch_harvester, initargs=(os.getpid(),)
+            workers, mp_context=_context(), initializer=_start_worker, initargs=(os.getpid(),)
         )
         self.broken: str | None = None
 
-    def submit(self, spec: PageSpec, body: bytes, url: str) -> Future:
+    def submit(self, fn, /, *args) -> Future:
         try:
-            return self.executor.submit(map_body, spec, body, url)
+            return self.executor.submit(fn, *args)
         except (BrokenProcessPool, RuntimeError) as exc:  # RuntimeError: shut down meanwhile
             self.broken = self.broken or f"a parse worker died ({exc})"
             raise HarvestError(self.broken) from exc
 
-    def result(self, future: Future) -> PageTables:
+    def result(self, future: Future):
         try:
             return future.result(timeout=WORKER_TIMEOUT_S)
         except FutureTimeout:
@@ -103,6 +127,8 @@ class ParsePool:
             self.kill()
         except BrokenProcessPool as exc:
             self.broken = self.broken or f"a parse worker died ({exc})"
+        except OSError as exc:  # writing its files (a full disk, a folder gone): the run fails and resumes
+            raise HarvestError(f"a parse worker could not write its files: {exc}") from exc
         raise HarvestError(self.broken)
 
     def pids(self) -> list[int]:

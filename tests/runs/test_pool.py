@@ -1,4 +1,4 @@
-"""Parse workers (harvest.records.pool): the same rows, counts and errors as mapping in the
+"""Parse workers (harvest.runs.pool): the same rows, counts and errors as mapping in the
 harvesting process, on the same pages, broken ones included; a dead or hung worker costs nothing."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from harvest.config.sources import Politeness, Source
 from harvest.demo import DemoNetwork
 from harvest.demo.faults import Fault
 from harvest.demo.partners import partner
-from harvest.records import pool as pool_module
 from harvest.records.pages import PageSpec, map_body
-from harvest.records.pool import close_pool, parse_pool
 from harvest.records.rows import Lineage
+from harvest.runs import pool as pool_module
+from harvest.runs.pool import close_pool, parse_pool
 from harvest.runs.run import run_source
 from harvest.store.datasets import read_committed
 
@@ -146,12 +146,12 @@ def _exited(pid: int, timeout: float = 10.0) -> bool:
 
 def _whole_and_run(net, tmp_path, act, **kw):
     """A clean run of eosc-zenodo in one process, and one with workers in which `act(pid)` is done to
-    every parse worker once the first page is settled."""
+    every parse worker once the first part is committed."""
     whole = run_source(source(net, "eosc-zenodo"), tmp_path / "whole", parse_workers=0)
     done = []
 
     def once(report, seconds):
-        if not done:
+        if not done and report.records:
             pids = parse_pool().pids()
             assert pids and os.getpid() not in pids
             for pid in pids:
@@ -197,8 +197,8 @@ def test_hung_parse_workers_are_stopped_and_the_run_resumes_without_losses(net, 
 def test_the_workers_exit_when_the_pool_closes_even_a_stopped_one(net, tmp_path, fresh_pool):
     report = run_source(source(net, "ardc-rda"), tmp_path, parse_workers=2)
     assert report.status == "complete"
-    pids = parse_pool().pids()
-    assert len(pids) == 2
+    pids = parse_pool().pids()  # started as parts came: one or two
+    assert pids and os.getpid() not in pids
     os.kill(pids[0], signal.SIGSTOP)
     parse_pool().close(grace=1.0)
     assert all(_exited(pid) for pid in pids)
@@ -208,7 +208,7 @@ def test_the_workers_exit_when_the_harvesting_process_is_killed(net, tmp_path):
     """A harvester killed by SIGKILL never shuts its pool down: its workers notice and leave."""
     code = (
         "import os, sys, time\n"
-        "from harvest.records.pool import parse_pool\n"
+        "from harvest.runs.pool import parse_pool\n"
         "pool = parse_pool(2)\n"
         "futures = [pool.executor.submit(os.getpid) for _ in range(8)]\n"
         "print(' '.join(map(str, sorted(set(f.result() for f in futures)))), flush=True)\n"
