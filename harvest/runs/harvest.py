@@ -29,8 +29,9 @@ from harvest.store.storage import Storage
 
 MAX_WINDOW_ATTEMPTS = 3
 MAX_PAGES = 10_000_000
-# a part's pages' bytes at most, whatever their records: the harvesting process holds a few parts
-CHUNK_BYTES = 8 * 2**20
+# a part's pages' bytes at most, whatever their records: the harvesting process holds a few parts,
+# a worker one; smaller parts keep both busier, larger ones make fewer files (docs/performance.md)
+CHUNK_BYTES = 4 * 2**20
 
 
 class Mapper:

@@ -3,7 +3,7 @@ bytes in, sealed Parquet files out.
 
 Mapping is CPU-bound Python; threads of one process would share one core's worth of it. The pool
 is concurrent.futures' ProcessPoolExecutor on a forkserver (spawn where there is none) that has
-the mapping code and its libraries loaded once, so a worker starts as a cheap fork of it. One pool
+the mapping code and lxml loaded once, so a worker starts as a cheap fork of it. One pool
 serves every harvest of the process (`harvest run --all` harvests sources in threads).
 
 A worker that dies breaks the pool: what was in flight fails with a clear error, the run keeps its
@@ -42,24 +42,27 @@ def default_parse_workers() -> int:
     return min(2, cores) if cores > 1 else 0
 
 
-class _NoPandas:
-    """An import hook that refuses pandas: pyarrow imports it on a process's first array when it
-    can (~50 MB and ~0.3 CPU s a worker, never used there); without it pyarrow builds arrays,
-    computes and writes Parquet all the same."""
+class _NoArrays:
+    """An import hook that refuses numpy and pandas: pyarrow loads numpy with itself and pandas on
+    a process's first array when it can (~60 MB a worker, and ~0.3 CPU s, never used there);
+    without them it builds arrays, computes and writes Parquet all the same."""
 
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] == "pandas":
+        if name.partition(".")[0] in ("numpy", "pandas"):
             raise ImportError(f"{name} is not loaded in parse workers")
         return None
 
 
 def _start_worker(harvester: int) -> None:
-    """A worker's start: no pandas; what the forkserver loaded moved out of the garbage collector's
-    way (a collection would otherwise walk, and so copy, the pages the workers share with it);
-    leave once the harvesting process is gone."""
-    sys.meta_path.insert(0, _NoPandas())
+    """A worker's start: what the forkserver loaded moved out of the garbage collector's way (a
+    collection would otherwise walk, and so copy, the pages the workers share with it); pyarrow
+    loaded without numpy and pandas while the harvesting process fetches the first pages; leave
+    once the harvesting process is gone."""
     gc.freeze()
     _watch_harvester(harvester)
+    sys.meta_path.insert(0, _NoArrays())
+    import pyarrow.compute  # noqa: F401  (the fill counts)
+    import pyarrow.parquet  # noqa: F401
 
 
 def _watch_harvester(harvester: int) -> None:
@@ -95,9 +98,8 @@ def _alive(pid: int) -> bool:
 def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(
-            ["harvest.runs.pool", "harvest.runs.parts", "pyarrow", "pyarrow.compute", "pyarrow.parquet"]
-        )
+        # not pyarrow: it would bring numpy along, which each worker then shares but never uses
+        ctx.set_forkserver_preload(["harvest.runs.pool", "harvest.runs.parts"])
         return ctx
     return multiprocessing.get_context("spawn")
 
