@@ -48,8 +48,8 @@ class Mapper:
         done: Future = Future()
         try:
             done.set_result(write_part(self.spec, seq, pages))
-        except OSError as exc:
-            done.set_exception(HarvestError(f"[{self.spec.source_id}] could not write chunk {seq}: {exc}"))
+        except HarvestError as exc:  # raised when the part is settled, as a worker's would be
+            done.set_exception(exc)
         return done
 
     def result(self, future: Future) -> Written:

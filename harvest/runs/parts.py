@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harvest.errors import PageError
+from harvest.errors import HarvestError, PageError
 from harvest.records.pages import PageSpec, map_body, unreadable_page
 from harvest.records.rows import Lineage
 from harvest.records.tables import TABLES
@@ -89,9 +89,14 @@ def write_part(spec: PartSpec, seq: int, pages: list[PartPage]) -> Written:
                 out.files.append((writer.tmp, writer.final))
                 if writer.fill_counts() is not None:
                     out.fills[writer.final] = writer.fill_counts()
-    except BaseException:
+    except BaseException as exc:
         for writer in writers.values():
             writer.abort()
+        if isinstance(exc, OSError):  # a full disk, a folder that is not one: the operator's to mend
+            raise HarvestError(
+                f"[{spec.source_id}] could not write chunk {seq} of run {spec.lineage.run_id}: {exc} "
+                "(mend the data folder, then run again)"
+            ) from None
         raise
     finally:
         _release_arrow_memory()

@@ -111,8 +111,12 @@ class Storage:
         os.replace(self.root / src, self.root / dst)
 
     def delete(self, rel: str) -> None:
-        """Remove a file; nothing happens when it is already gone."""
-        (self.root / rel).unlink(missing_ok=True)
+        """Remove a file; nothing happens when it is already gone (or could never have been there:
+        a folder on its path is a file)."""
+        try:
+            (self.root / rel).unlink(missing_ok=True)
+        except NotADirectoryError:
+            pass
 
     def delete_tree(self, rel: str) -> None:
         shutil.rmtree(self.root / rel, ignore_errors=True)

@@ -121,6 +121,23 @@ def test_a_resumed_run_gives_the_same_rows_with_workers(net, tmp_path):
     assert rows(tmp_path, "mosp-malaysia", "records") == rows(tmp_path / "whole", "mosp-malaysia", "records")
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_chunk_that_cannot_be_written_fails_the_run_by_name_and_it_resumes(net, tmp_path, workers):
+    """A worker that cannot write its files (here the records folder is a file) fails the run with
+    a message that says so; nothing half-written stays, and once the folder is fixed the run
+    resumes and writes every record once."""
+    (tmp_path / "records").write_text("not a folder")
+    first = run_source(source(net, "ardc-rda"), tmp_path, chunk_rows=20, parse_workers=workers)
+    assert first.status == "failed"
+    assert any("[ardc-rda] could not write chunk" in e and "run again" in e for e in first.errors), first.errors
+    assert not list(tmp_path.rglob(".part-*.tmp"))
+    (tmp_path / "records").unlink()
+    again = run_source(source(net, "ardc-rda"), tmp_path, chunk_rows=20, parse_workers=workers)
+    assert again.resumed and again.status == "complete", again.errors
+    run_source(source(net, "ardc-rda"), tmp_path / "whole", parse_workers=0)
+    assert rows(tmp_path, "ardc-rda", "records") == rows(tmp_path / "whole", "ardc-rda", "records")
+
+
 @pytest.fixture
 def fresh_pool():
     """A new parse pool for the test, closed afterwards: a test that kills workers leaves none
