@@ -15,6 +15,7 @@ PRE = ("status", "reset", "slow", "oai_error", "expire_token", "hide_records")
 # After the provider answers: damage the page it produced.
 POST = (
     "repeat_token",
+    "cycle_token",
     "illegal_chars",
     "big_page",
     "xxe",
@@ -107,16 +108,24 @@ class FaultPlan:
             return hits
 
 
-def damage(body: bytes, fault: Fault, request_token: str | None) -> bytes:
-    """Apply one POST fault to a page produced by the provider."""
+def _with_token(body: bytes, token: str) -> bytes:
+    """The page with its resumptionToken's value replaced."""
+    start = body.rfind(b"<resumptionToken")
+    open_end = body.find(b">", start) + 1
+    close = body.find(b"</resumptionToken>", open_end)
+    if start >= 0 and close >= 0:
+        return body[:open_end] + token.encode() + body[close:]
+    return body
+
+
+def damage(body: bytes, fault: Fault, request_token: str | None, earlier_token: str | None = None) -> bytes:
+    """Apply one POST fault to a page produced by the provider; `earlier_token`: the token that
+    asked for the page before this one."""
     head, sep, rest = body.partition(b"?>")
-    if fault.kind == "repeat_token" and request_token:
-        start = body.rfind(b"<resumptionToken")
-        open_end = body.find(b">", start) + 1
-        close = body.find(b"</resumptionToken>", open_end)
-        if start >= 0 and close >= 0:
-            return body[:open_end] + request_token.encode() + body[close:]
-        return body
+    if fault.kind == "repeat_token" and request_token:  # the token just used, back to back
+        return _with_token(body, request_token)
+    if fault.kind == "cycle_token" and earlier_token:  # the token of the page before: A → B → A
+        return _with_token(body, earlier_token)
     if fault.kind == "illegal_chars":
         return body.replace(b"<metadata>", b"<metadata>\x0b\x01", 1)
     if fault.kind == "big_page":  # one text node of 12 MB: libxml2 refuses it unless huge_tree is on

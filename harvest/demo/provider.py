@@ -257,6 +257,16 @@ class Provider:
         except (OAIProblem, KeyError, TypeError):
             return None
 
+    def rewind(self, token: str, pages: int) -> str | None:
+        """The resumptionToken that asks for the page `pages` before the one `token` asks for
+        (None for the list's first page, which is asked for without a token)."""
+        try:
+            state = self._decode(token)
+        except OAIProblem:
+            return None
+        offset = state["o"] - pages * self.page_size
+        return self._encode({**state, "o": offset}) if offset > 0 else None
+
     def error_page(self, code: str, message: str, now: datetime | None = None) -> bytes:
         """An OAI-PMH error response (what a faulty partner sends instead of the real answer)."""
         now = now or datetime.now(UTC)

@@ -114,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
         for f in plan.take(verb, page, POST):
             if f.kind == "cut":  # the connection ends half-way through the body
                 cut = len(body) // 2
-            body = damage(body, f, token)
+            body = damage(body, f, token, provider.rewind(token, 1) if token else None)
         return status, body, xml, {}, cut
 
     def do_GET(self):

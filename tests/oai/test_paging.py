@@ -46,6 +46,20 @@ def test_a_token_repeated_back_to_back_stops_with_a_clear_error():
     assert len(client.asked) == 3
 
 
+@pytest.mark.parametrize("tokens", [["a", "b", "a"], ["a", "b", "c", "d", "b"]], ids=["A-B-A", "longer"])
+def test_a_token_used_earlier_in_the_list_stops_it_as_a_cycle(tokens):
+    client = ScriptedClient(tokens + ["e"] * 5)
+    with pytest.raises(ProtocolError, match="goes round in a cycle"):
+        list(list_pages(client, "ListRecords", {"metadataPrefix": "oai_dc"}))
+    assert len(client.asked) == len(tokens)  # the page that closes the cycle is the last asked for
+
+
+def test_a_cycle_back_to_the_token_a_resumed_list_started_from_is_seen():
+    client = ScriptedClient(["b", "a", "x"])
+    with pytest.raises(ProtocolError, match="cycle"):
+        list(list_pages(client, "ListRecords", {"resumptionToken": "a"}))
+
+
 def test_a_page_cap_stops_endless_lists():
     client = ScriptedClient([str(i) for i in range(100)])
     with pytest.raises(ProtocolError, match="more than 5 pages"):

@@ -149,6 +149,18 @@ def test_a_repeated_token_stops_that_list_with_a_clear_error(net, tmp_path):
     assert report.records + report.quarantined == 4 * 30  # pages 0-3, nothing lost
 
 
+def test_a_token_cycle_stops_that_list_with_a_clear_error_and_keeps_each_record_once(net, tmp_path):
+    """Page 3 hands back the token that asked for page 2 (A → B → A, five times over): the
+    window ends at page 3 with an error naming the cycle; pages 0-3 are kept, none twice."""
+    net.inject("aosp-africa", Fault("cycle_token", page=3, times=5))  # bounded: a regression fails, not hangs
+    report = run_source(source(net, "aosp-africa"), tmp_path)
+    assert report.status == "partial" and report.pages == 4
+    assert any("cycle" in e and "resumptionToken" in e and "aosp-africa" in e for e in report.errors), report.errors
+    assert report.records + report.quarantined == 4 * 30
+    ids = read_committed(tmp_path, "raw", "aosp-africa").column("oai_identifier").to_pylist()
+    assert len(ids) == len(set(ids)) == 4 * 30
+
+
 def test_the_empty_final_token_ends_the_list(net, tmp_path):
     report = run_source(source(net, "mosp-malaysia"), tmp_path)
     assert report.status == "complete" and report.pages == -(-len(expected_ids("mosp-malaysia")) // 25)
