@@ -16,6 +16,7 @@ PRE = ("status", "reset", "slow", "oai_error", "expire_token", "hide_records")
 POST = (
     "repeat_token",
     "cycle_token",
+    "response_date",
     "illegal_chars",
     "big_page",
     "xxe",
@@ -49,6 +50,7 @@ class Fault:
     seconds: float = 0.0
     code: str = "badArgument"
     ids: tuple[str, ...] = ()
+    value: str = ""  # response_date: what the page's <responseDate> says instead
     fired: int = field(default=0, compare=False)
 
     def __post_init__(self):
@@ -126,6 +128,11 @@ def damage(body: bytes, fault: Fault, request_token: str | None, earlier_token: 
         return _with_token(body, request_token)
     if fault.kind == "cycle_token" and earlier_token:  # the token of the page before: A → B → A
         return _with_token(body, earlier_token)
+    if fault.kind == "response_date":
+        start, end = body.find(b"<responseDate>"), body.find(b"</responseDate>")
+        if start >= 0 and end >= 0:
+            return body[: start + len(b"<responseDate>")] + fault.value.encode() + body[end:]
+        return body
     if fault.kind == "illegal_chars":
         return body.replace(b"<metadata>", b"<metadata>\x0b\x01", 1)
     if fault.kind == "big_page":  # one text node of 12 MB: libxml2 refuses it unless huge_tree is on

@@ -3,10 +3,10 @@ to list. The one planner behind `harvest run` and Airflow's `plan_windows`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from harvest.config import Source
-from harvest.oai.datestamps import DAY, parse_utc
+from harvest.oai.datestamps import DAY, format_for, parse_utc, untrusted
 from harvest.oai.windows import Window, split
 from harvest.oai.windows import plan as plan_windows
 from harvest.runs.checkpoint import Checkpoint, Unit
@@ -28,11 +28,34 @@ def plan_run(
     range is given; up to the server's responseDate. `identified`: Identify's fields
     (granularity, responseDate, deletedRecord, earliestDatestamp)."""
     g = identified.get("granularity") or DAY
+    clock = datetime.now(UTC)
+    warnings: list[str] = []
     now = identified.get("responseDate")
-    start = from_ if (from_ or full) else state.next_from(g)
-    start = start or identified.get("earliestDatestamp")
+    if (why := untrusted(now, clock)) is not None:  # it becomes the watermark: never a bad one
+        now = format_for(clock, "seconds")
+        warnings.append(
+            f"[{source.id}] Identify's responseDate {_shown(identified.get('responseDate'))} is {why}: "
+            f"the watermark of this run is our own clock, {now}"
+        )
+    earliest = identified.get("earliestDatestamp")
+    if earliest and (why := untrusted(earliest, clock)) is not None:
+        warnings.append(
+            f"[{source.id}] Identify's earliestDatestamp {_shown(earliest)} is {why}: ignored "
+            "(a first harvest lists from the beginning without a `from`)"
+        )
+        earliest = None
+    watermark_from = None
+    if not (from_ or full) and state.watermark:
+        if (why := untrusted(state.watermark, clock)) is None:
+            watermark_from = state.next_from(g)
+        else:
+            warnings.append(
+                f"[{source.id}] the stored watermark {_shown(state.watermark)} is {why}: harvesting from the beginning"
+            )
+    start = from_ if (from_ or full) else watermark_from
+    start = start or earliest
     windows = plan_windows(to_utc(start), to_utc(until or now, end_of_day=True), source.window, g)
-    if windows and not from_ and (full or not state.watermark):
+    if windows and not from_ and (full or watermark_from is None):
         # a first or full harvest also takes records stamped before earliestDatestamp
         windows[0] = Window(None, windows[0].end)
     units = [Unit(s, *w.params(g).values()) for s in (source.sets or (None,)) for w in windows]
@@ -47,7 +70,14 @@ def plan_run(
         full=full,
         ranged=bool(from_ or until),
         units=units,
+        warnings=warnings,
     )
+
+
+def _shown(value: str | None) -> str:
+    """A partner's value in a message: quoted, and cut short (it is data, and may be anything)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def halves(unit: Unit, granularity: str) -> list[Unit] | None:

@@ -20,6 +20,7 @@ from harvest.demo.partners import partner
 from harvest.oai.datestamps import parse_utc
 from harvest.runs.run import run_source
 from harvest.store.datasets import read_committed
+from harvest.store.state import load_state, save_state
 
 FAST = Politeness(max_retries=4, max_retry_after_seconds=120, timeout_seconds=5)
 
@@ -269,3 +270,36 @@ def test_fault_specs_parse_from_the_command_line():
     assert pid == "eosc-zenodo" and (fault.kind, fault.status, fault.page, fault.times) == ("status", 429, 2, None)
     with pytest.raises(ValueError, match="unknown fault"):
         parse_fault("eosc-zenodo:explode")
+
+
+@pytest.mark.parametrize(
+    "said, why",
+    [
+        ("not-a-date", "not a date"),
+        ("2999-01-01T00:00:00Z", "later than our clock"),
+        ("1850-01-01T00:00:00Z", "before 1900"),
+    ],
+)
+def test_a_response_date_that_cannot_be_trusted_never_becomes_the_watermark(net, tmp_path, said, why):
+    """Identify's responseDate is data: a bad one is replaced by our clock, with a warning naming
+    the source and the value; the next run is incremental from that watermark and works."""
+    net.inject("mosp-malaysia", Fault("response_date", verb="Identify", value=said))
+    before = datetime.now(UTC).replace(microsecond=0)
+    first = run_source(source(net, "mosp-malaysia"), tmp_path)
+    assert first.status == "complete" and first.records + first.quarantined == len(expected_ids("mosp-malaysia"))
+    assert any("mosp-malaysia" in w and repr(said) in w and why in w for w in first.warnings), first.warnings
+    watermark = parse_utc(load_state(tmp_path, "mosp-malaysia").watermark)
+    assert before <= watermark <= datetime.now(UTC)
+    second = run_source(source(net, "mosp-malaysia"), tmp_path)
+    assert second.status == "complete" and not any(why in w for w in second.warnings)
+
+
+def test_a_stored_watermark_that_is_not_a_date_means_a_harvest_from_the_beginning(net, tmp_path):
+    run_source(source(net, "mosp-malaysia"), tmp_path)
+    state = load_state(tmp_path, "mosp-malaysia")
+    state.watermark = "yesterday-ish"
+    save_state(tmp_path, state)
+    report = run_source(source(net, "mosp-malaysia"), tmp_path)
+    assert report.status == "complete", report.errors
+    assert report.records + report.quarantined == len(expected_ids("mosp-malaysia"))  # all of it again
+    assert any("stored watermark 'yesterday-ish' is not a date" in w for w in report.warnings), report.warnings
