@@ -49,9 +49,15 @@ def _next_boundary(dt: datetime, size: str) -> datetime:
     raise ValueError(f"unknown window size {size!r} (one of {', '.join(SIZES)})")
 
 
-def plan(start: datetime | None, end: datetime | None, size: str, granularity: str) -> list[Window]:
+COARSER = {"hour": "day", "day": "month", "month": "year", "year": "none"}
+
+
+def plan(
+    start: datetime | None, end: datetime | None, size: str, granularity: str, limit: int | None = None
+) -> list[Window] | None:
     """Windows covering [start, end] on calendar boundaries; one window when size is 'none' or a
-    bound is unknown. An 'hour' size on a day-granularity repository becomes 'day'."""
+    bound is unknown. An 'hour' size on a day-granularity repository becomes 'day'. None when
+    there would be more than `limit` windows."""
     if size == "none" or start is None or end is None:
         return [Window(start, end)]
     if granularity == DAY and size == "hour":
@@ -63,6 +69,8 @@ def plan(start: datetime | None, end: datetime | None, size: str, granularity: s
     while lo <= end:
         hi = min(_next_boundary(lo, size) - unit(granularity), end)
         windows.append(Window(lo, hi))
+        if limit is not None and len(windows) > limit:
+            return None
         lo = hi + unit(granularity)
     return windows
 

@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from harvest.config import Source
 from harvest.oai.datestamps import DAY, format_for, parse_utc, untrusted
-from harvest.oai.windows import Window, split
+from harvest.oai.windows import COARSER, Window, split
 from harvest.oai.windows import plan as plan_windows
 from harvest.runs.checkpoint import Checkpoint, Unit
 from harvest.runs.report import new_run_id, utc_now
 from harvest.store.state import SourceState
+
+# more windows than this (a long history in small windows) and the run uses larger ones
+MAX_WINDOWS = 2000
 
 
 def plan_run(
@@ -54,7 +57,15 @@ def plan_run(
             )
     start = from_ if (from_ or full) else watermark_from
     start = start or earliest
-    windows = plan_windows(to_utc(start), to_utc(until or now, end_of_day=True), source.window, g)
+    lo, hi = to_utc(start), to_utc(until or now, end_of_day=True)
+    size = source.window
+    while (windows := plan_windows(lo, hi, size, g, limit=MAX_WINDOWS)) is None:
+        size = COARSER[size]  # 'none' always plans one window
+    if size != source.window:
+        what = "one window" if size == "none" else f"{size} windows"
+        warnings.append(
+            f"[{source.id}] {source.window} windows from {start} would be more than {MAX_WINDOWS}: this run uses {what}"
+        )
     if windows and not from_ and (full or watermark_from is None):
         # a first or full harvest also takes records stamped before earliestDatestamp
         windows[0] = Window(None, windows[0].end)
