@@ -11,7 +11,7 @@ from lxml import etree
 from harvest.config.schemas import declared
 from harvest.crosswalk import Crosswalk, Unmappable
 from harvest.crosswalk.base import VALUE_FIELDS, as_mapped
-from harvest.oai.datestamps import parse_utc
+from harvest.oai.datestamps import EARLIEST, MAX_SKEW, parse_utc
 from harvest.oai.page import OAI_NS
 
 _Q = "{%s}" % OAI_NS
@@ -142,6 +142,10 @@ def map_record(
             quarantine_row(lin, page_url, None, exc.reason, exc.detail, etree.tostring(record, encoding="utf-8")),
         )
     xml = received if received is not None and oai_id.encode() in received else etree.tostring(record, encoding="utf-8")
+    if not EARLIEST <= datestamp <= lin.harvested_at + MAX_SKEW:  # it would outrank every correction
+        when = "before 1900" if datestamp < EARLIEST else f"later than the harvest by more than {MAX_SKEW}"
+        detail = f"datestamp {datestamp:%Y-%m-%dT%H:%M:%SZ} of {oai_id} is {when}"
+        return Outcome(None, None, quarantine_row(lin, page_url, oai_id, "untrusted_datestamp", detail, xml))
     raw = (oai_id, datestamp, deleted, lin.metadata_prefix, xml, lin.run_id, lin.harvested_at)
     try:
         if deleted:  # a tombstone: every descriptive column null, lists empty

@@ -706,9 +706,12 @@ def _record(datestamp: str) -> etree._Element:
 @PROPS
 @given(DATESTAMPS)
 def test_any_datestamp_is_read_or_quarantined(datestamp):
-    """<metadata><x/></metadata> is no oai_dc: a readable header gives wrong_format, else bad_header."""
+    """<metadata><x/></metadata> is no oai_dc: a readable header gives wrong_format, else bad_header;
+    a readable datestamp before 1900 or after the harvest (beyond the skew) untrusted_datestamp."""
     out = map_record(_record(datestamp), CROSSWALKS["oai_dc"], LINEAGE, None)
-    assert out.row is None and out.quarantine["reason"] in ("bad_header", "wrong_format")
+    assert out.row is None and out.quarantine["reason"] in ("bad_header", "wrong_format", "untrusted_datestamp")
+    if out.quarantine["reason"] == "untrusted_datestamp":
+        assert out.raw is None and out.quarantine["oai_identifier"]
     if out.quarantine["reason"] == "wrong_format":
         assert out.raw["datestamp"].tzinfo is not None
         _fits("raw", out.raw)
